@@ -1,0 +1,90 @@
+"""The ``tocsin`` command."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from bot import logs
+from bot.config_file import ConfigError, TocsinConfig, load
+from bot.settings import Settings
+from storage.db import DatabaseUrlError, async_url, redacted
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tocsin", description="Tocsin: ChatOps incident bot for on-call teams.")
+    parser.add_argument("--database-url", help="overrides TOCSIN_DATABASE_URL (default sqlite:///tocsin.db)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, text in (("serve", "run the bot: HTTP app, webhooks, chat adapters and the escalation scheduler"),
+                       ("sidecar", "run only the HTTP app that receives monitoring webhooks and serves the API")):
+        p = sub.add_parser(name, help=text, description=text)
+        p.add_argument("--host", help="listen address (TOCSIN_HOST, default 127.0.0.1)")
+        p.add_argument("--port", type=int, help="listen port (TOCSIN_PORT, default 8080)")
+        p.add_argument("--config", type=Path, help="config file to apply at start (TOCSIN_CONFIG)")
+    p = sub.add_parser("migrate", help="upgrade the database schema to the latest version")
+    p.add_argument("--revision", default="head")
+    config = sub.add_parser("config", help="check or apply a config file").add_subparsers(dest="action", required=True)
+    config.add_parser("check", help="validate a config file").add_argument("file", type=Path)
+    config.add_parser("apply", help="apply a config file to the database").add_argument("file", type=Path)
+    incidents = sub.add_parser("incidents", help="list or show incidents").add_subparsers(dest="action", required=True)
+    lst = incidents.add_parser("list", help="list incidents (open ones by default)")
+    lst.add_argument("--all", action="store_true", help="include resolved and cancelled")
+    lst.add_argument("--team")
+    lst.add_argument("--limit", type=int, default=50)
+    incidents.add_parser("show", help="show one incident and its timeline").add_argument("number", type=int)
+    link = sub.add_parser("link-code", help="issue a one-time code that links a Telegram account to a person")
+    link.add_argument("email")
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    settings = Settings.from_env()
+    overrides = {}
+    if args.database_url:
+        overrides["database_url"] = args.database_url
+    for key in ("host", "port", "config"):
+        value = getattr(args, key, None)
+        if value is not None:
+            overrides["config_file" if key == "config" else key] = value
+    if overrides:
+        settings = Settings(**{**settings.__dict__, **overrides})
+    async_url(settings.database_url)  # fail early with a one-line error on a bad URL
+    return settings
+
+
+def _load_config(settings: Settings) -> TocsinConfig:
+    return load(settings.config_file) if settings.config_file else TocsinConfig()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = _settings(args)
+        config = _load_config(settings) if args.command in ("serve", "sidecar") else TocsinConfig()
+        secrets = [settings.slack_bot_token, settings.slack_signing_secret, settings.slack_app_token,
+                   settings.telegram_bot_token, settings.telegram_webhook_secret, settings.smtp_password]
+        secrets += [i.token for i in config.integrations] + [i.basic_password for i in config.integrations]
+        secrets += [i.hmac_secret for i in config.integrations] + [t.token for t in config.api_tokens]
+        logs.configure(settings.log_level, secrets)
+        from bot import commands_cli
+
+        return commands_cli.run(args, settings, config)
+    except (DatabaseUrlError, ConfigError) as exc:
+        print(f"tocsin: {exc}", file=sys.stderr)
+        return 2
+    except (OperationalError, DBAPIError, OSError) as exc:
+        url = redacted(settings.database_url) if "settings" in locals() else "?"
+        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0] if str(exc) else type(exc).__name__
+        print(f"tocsin: cannot use the database at {url}: {reason}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
+

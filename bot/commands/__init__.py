@@ -1,0 +1,1 @@
+"""The platform-neutral command layer: one grammar, one executor, neutral replies."""

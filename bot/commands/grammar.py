@@ -1,0 +1,232 @@
+"""The ``/incident`` grammar, shared by Slack, Telegram and (later) ``tocsin shell``.
+
+``parse(text)`` turns the text after ``/incident`` into a ``Command`` or raises ``UsageError`` with a
+message that says what was wrong and the usage of the subcommand.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from storage.states import Severity
+
+SEVERITY_WORDS = {s.value: s for s in Severity} | {"sev1": Severity.CRITICAL, "sev2": Severity.HIGH,
+                                                   "sev3": Severity.MEDIUM, "sev4": Severity.LOW,
+                                                   "crit": Severity.CRITICAL, "med": Severity.MEDIUM}
+
+USAGE: dict[str, str] = {
+    "declare": "declare <title> [sev:<critical|high|medium|low>] [service:<name>] [team:<name>]",
+    "list": "list [open|mine|all|team <name>]",
+    "show": "show <number>",
+    "ack": "ack <number>",
+    "resolve": "resolve <number> [note]",
+    "escalate": "escalate <number> | escalate preview <number>",
+    "cancel": "cancel <number> [reason]",
+    "assign": "assign <number> @user",
+    "note": "note <number> <text>",
+    "snooze": "snooze <number> <duration, e.g. 30m or 2h>",
+    "severity": "severity <number> <critical|high|medium|low>",
+    "timeline": "timeline <number>",
+    "stats": "stats [7d|30d] [team]",
+    "policy": "policy [team]",
+    "prefs": "prefs [slack|telegram|email on|off]",
+    "link": "link",
+    "help": "help",
+}
+ALIASES = {"acknowledge": "ack", "new": "declare", "open": "declare", "ls": "list", "sev": "severity",
+           "status": "show", "comment": "note", "log": "timeline", "metrics": "stats", "?": "help"}
+_DURATION = re.compile(r"^(\d+)\s*(m|min|mins|minutes?|h|hr|hrs|hours?|d|days?)$", re.IGNORECASE)
+
+
+class UsageError(ValueError):
+    """Bad command text; ``str()`` says what was wrong, ``usage`` how to write it."""
+
+    def __init__(self, message: str, subcommand: str | None = None) -> None:
+        usage = f"/incident {USAGE[subcommand]}" if subcommand in USAGE else None
+        super().__init__(message + (f"\nUsage: {usage}" if usage else ""))
+        self.usage = usage
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    number: int | None = None
+    text: str | None = None
+    severity: Severity | None = None
+    service: str | None = None
+    team: str | None = None
+    duration: timedelta | None = None
+    scope: str | None = None
+    target: str | None = None
+    args: tuple[str, ...] = field(default_factory=tuple)
+
+
+def help_text() -> str:
+    lines = ["Tocsin commands (/incident <subcommand>):"]
+    lines += [f"  {usage}" for usage in USAGE.values()]
+    return "\n".join(lines)
+
+
+def parse_duration(text: str) -> timedelta:
+    match = _DURATION.match(text.strip())
+    if not match:
+        raise ValueError(text)
+    amount, unit = int(match.group(1)), match.group(2)[0].lower()
+    return timedelta(minutes=amount) if unit == "m" else timedelta(hours=amount) if unit == "h" else timedelta(days=amount)
+
+
+def parse_severity(text: str) -> Severity:
+    try:
+        return SEVERITY_WORDS[text.strip().lower()]
+    except KeyError:
+        raise ValueError(text) from None
+
+
+def _number(words: list[str], name: str) -> int:
+    if not words:
+        raise UsageError(f"'{name}' needs an incident number.", name)
+    raw = words.pop(0).lstrip("#")
+    if not raw.isdigit() or int(raw) == 0:
+        raise UsageError(f"{raw!r} is not an incident number; write it like 42 or #42.", name)
+    return int(raw)
+
+
+def _split(text: str) -> list[str]:
+    try:
+        return shlex.split(text)
+    except ValueError:  # unbalanced quotes: fall back to plain words rather than refuse
+        return text.split()
+
+
+def parse(text: str) -> Command:
+    """Parse the text after ``/incident``."""
+    words = _split(text.strip())
+    if not words:
+        return Command("help")
+    name = words.pop(0).lower()
+    name = ALIASES.get(name, name)
+    parser = _PARSERS.get(name)
+    if parser is None:
+        raise UsageError(f"Unknown subcommand {name!r}. Try '/incident help'.")
+    return parser(name, words)
+
+
+def _declare(name: str, words: list[str]) -> Command:
+    title, fields = [], {}
+    for word in words:
+        key, sep, value = word.partition(":")
+        if sep and key.lower() in ("sev", "severity", "service", "team") and value:
+            fields[key.lower()] = value
+        else:
+            title.append(word)
+    severity = None
+    if "sev" in fields or "severity" in fields:
+        raw = fields.get("sev") or fields["severity"]
+        try:
+            severity = parse_severity(raw)
+        except ValueError:
+            raise UsageError(f"Unknown severity {raw!r}; use critical, high, medium or low.", name) from None
+    return Command(name, text=" ".join(title) or None, severity=severity, service=fields.get("service"),
+                   team=fields.get("team"))
+
+
+def _list(name: str, words: list[str]) -> Command:
+    scope = words.pop(0).lower() if words else "open"
+    if scope == "team":
+        if not words:
+            raise UsageError("'list team' needs a team name.", name)
+        return Command(name, scope="team", team=words[0])
+    if scope not in ("open", "mine", "all"):
+        raise UsageError(f"Unknown list scope {scope!r}.", name)
+    return Command(name, scope=scope)
+
+
+def _numbered(name: str, words: list[str]) -> Command:
+    number = _number(words, name)
+    if words:
+        raise UsageError(f"'{name}' takes only an incident number.", name)
+    return Command(name, number=number)
+
+
+def _numbered_text(name: str, words: list[str]) -> Command:
+    number = _number(words, name)
+    return Command(name, number=number, text=" ".join(words) or None)
+
+
+def _note(name: str, words: list[str]) -> Command:
+    command = _numbered_text(name, words)
+    if not command.text:
+        raise UsageError("'note' needs some text.", name)
+    return command
+
+
+def _escalate(name: str, words: list[str]) -> Command:
+    if words and words[0].lower() == "preview":
+        words.pop(0)
+        return Command(name, number=_number(words, name), scope="preview")
+    return _numbered(name, words)
+
+
+def _assign(name: str, words: list[str]) -> Command:
+    number = _number(words, name)
+    if len(words) != 1:
+        raise UsageError("'assign' needs exactly one person, like @alice.", name)
+    return Command(name, number=number, target=words[0])
+
+
+def _snooze(name: str, words: list[str]) -> Command:
+    number = _number(words, name)
+    if len(words) != 1:
+        raise UsageError("'snooze' needs one duration, like 30m or 2h.", name)
+    try:
+        return Command(name, number=number, duration=parse_duration(words[0]))
+    except ValueError:
+        raise UsageError(f"{words[0]!r} is not a duration; write it like 30m or 2h.", name) from None
+
+
+def _severity(name: str, words: list[str]) -> Command:
+    number = _number(words, name)
+    if len(words) != 1:
+        raise UsageError("'severity' needs one level.", name)
+    try:
+        return Command(name, number=number, severity=parse_severity(words[0]))
+    except ValueError:
+        raise UsageError(f"Unknown severity {words[0]!r}; use critical, high, medium or low.", name) from None
+
+
+def _stats(name: str, words: list[str]) -> Command:
+    duration, team = timedelta(days=7), None
+    for word in words:
+        try:
+            duration = parse_duration(word)
+        except ValueError:
+            team = word
+    return Command(name, duration=duration, team=team)
+
+
+def _optional_words(name: str, words: list[str]) -> Command:
+    return Command(name, team=words[0] if words and name == "policy" else None, args=tuple(words))
+
+
+_PARSERS = {
+    "declare": _declare,
+    "list": _list,
+    "show": _numbered,
+    "ack": _numbered,
+    "timeline": _numbered,
+    "resolve": _numbered_text,
+    "cancel": _numbered_text,
+    "note": _note,
+    "escalate": _escalate,
+    "assign": _assign,
+    "snooze": _snooze,
+    "severity": _severity,
+    "stats": _stats,
+    "policy": _optional_words,
+    "prefs": _optional_words,
+    "link": _optional_words,
+    "help": _optional_words,
+}

@@ -1,0 +1,112 @@
+"""What each ``tocsin`` subcommand does (parsing lives in ``bot.cli``)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+import uvicorn
+
+from bot.app import EVERYTHING, SIDECAR, create_app
+from bot.config_file import apply as apply_config
+from bot.config_file import load
+from bot.container import Container
+from bot.settings import Settings
+from bot.surface import Surface
+from storage import linking, migrations
+from storage.db import redacted
+from storage.errors import TocsinError
+from storage.queries import IncidentFilter
+
+
+def run(args: argparse.Namespace, settings: Settings, config) -> int:
+    if args.command in ("serve", "sidecar"):
+        return _serve(settings, config, EVERYTHING if args.command == "serve" else SIDECAR)
+    if args.command == "migrate":
+        migrations.upgrade(settings.database_url, args.revision)
+        print(f"database {redacted(settings.database_url)} is at {migrations.current_revision(settings.database_url)}")
+        return 0
+    if args.command == "config":
+        return _config(args, settings)
+    if args.command == "incidents":
+        return asyncio.run(_incidents(args, settings))
+    if args.command == "link-code":
+        return asyncio.run(_link_code(args, settings))
+    raise AssertionError(args.command)
+
+
+def _serve(settings: Settings, config, setups) -> int:
+    container = Container.build(settings, config)
+
+    def banner(surfaces: list[Surface]) -> None:
+        print(f"Tocsin listening on http://{settings.host}:{settings.port} "
+              f"(database {redacted(settings.database_url)})", flush=True)
+        for surface in surfaces:
+            print(f"  {surface.name}: {surface.status}", flush=True)
+
+    app = create_app(container, setups, banner=banner)
+    server = uvicorn.Server(uvicorn.Config(app, host=settings.host, port=settings.port,
+                                           log_level=settings.log_level.lower(), lifespan="on",
+                                           log_config=None))
+    server.run()
+    return 0 if server.started else 1
+
+
+def _config(args: argparse.Namespace, settings: Settings) -> int:
+    config = load(args.file)
+    if args.action == "check":
+        print(f"{args.file}: OK ({len(config.teams)} teams, {len(config.people)} people, "
+              f"{len(config.integrations)} integrations, {len(config.policies)} escalation policies)")
+        return 0
+    migrations.upgrade(settings.database_url)
+
+    async def go() -> str:
+        container = Container.build(settings, config)
+        try:
+            return (await apply_config(container.db, config, container.clock.now())).summary()
+        finally:
+            await container.close()
+
+    print(f"{args.file} applied to {redacted(settings.database_url)}: {asyncio.run(go())}")
+    return 0
+
+
+async def _incidents(args: argparse.Namespace, settings: Settings) -> int:
+    container = Container.build(settings)
+    try:
+        if args.action == "list":
+            query = IncidentFilter(team=args.team, limit=args.limit) if args.all else \
+                IncidentFilter.open(team=args.team, limit=args.limit)
+            views, total = await container.queries.list(query)
+            for v in views:
+                team = v.team.name if v.team else "-"
+                print(f"#{v.number:<5} {v.status.value:<12} {v.severity.value:<8} {team:<12} {v.title}")
+            print(f"{total} incident{'s' if total != 1 else ''}")
+            return 0
+        view = await container.queries.get(args.number)
+        print(f"#{view.number} {view.title}\n  status {view.status.value}, severity {view.severity.value}, "
+              f"team {view.team.name if view.team else '-'}, service {view.service or '-'}")
+        print(f"  alerts: {view.alerts_firing} firing, {view.alerts_resolved} resolved")
+        for entry in await container.queries.timeline(args.number):
+            print(f"  {entry.at:%Y-%m-%d %H:%M:%S} {entry.kind:<16} {entry.actor_name or '-'}: {entry.text or ''}")
+        return 0
+    except TocsinError as exc:
+        print(f"tocsin: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        await container.close()
+
+
+async def _link_code(args: argparse.Namespace, settings: Settings) -> int:
+    container = Container.build(settings)
+    try:
+        person_id = await container.queries.person_id(args.email)
+        if person_id is None:
+            print(f"tocsin: no person with email {args.email}", file=sys.stderr)
+            return 1
+        code = await linking.issue_code(container.db, person_id, container.clock.now())
+        print(f"Send this to the Tocsin bot on Telegram within 30 minutes: /start {code}")
+        return 0
+    finally:
+        await container.close()

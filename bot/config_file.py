@@ -1,0 +1,403 @@
+"""The YAML config file: teams, people, roles, chat bindings, integrations, API tokens, policies.
+
+``load`` validates and points at the offending key; ``apply`` writes teams, people, memberships and
+policies to the database idempotently (a second apply of the same file changes nothing).
+Secrets are written as ``${ENV_VAR}`` so the file itself can be committed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from escalation.policy import Policy, PolicyError, parse_policy, to_document
+from storage.db import Database
+from storage.models import EscalationPolicy, Membership, Person, Team
+from storage.roles import Role
+
+INTEGRATION_TYPES = ("alertmanager", "grafana", "elastic", "generic", "pagerduty")
+_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+class ConfigError(ValueError):
+    """The config file is wrong; the message names the file and the key."""
+
+
+@dataclass(frozen=True)
+class TeamConfig:
+    name: str
+    description: str | None = None
+    slack_channel: str | None = None
+    telegram_chat: int | None = None
+    telegram_topic: int | None = None
+    escalation_policy: str | None = None
+
+
+@dataclass(frozen=True)
+class PersonConfig:
+    name: str
+    email: str | None = None
+    timezone: str = "UTC"
+    slack: str | None = None
+    telegram: int | None = None
+    admin: bool = False
+    teams: dict[str, Role] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class IntegrationConfig:
+    """An inbound integration: its own secret, source name and default team."""
+
+    name: str
+    type: str
+    token: str | None = field(default=None, repr=False)
+    basic_username: str | None = None
+    basic_password: str | None = field(default=None, repr=False)
+    hmac_secret: str | None = field(default=None, repr=False)
+    team: str | None = None
+    auto_resolve: bool = True
+    group_by: tuple[str, ...] = ("service", "instance", "alertname")
+
+
+@dataclass(frozen=True)
+class ApiTokenConfig:
+    name: str
+    token: str = field(repr=False)
+    person: str | None = None
+    role: Role | None = None
+
+
+@dataclass(frozen=True)
+class RoutingConfig:
+    team_label: str = "team"
+    services: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TocsinConfig:
+    teams: tuple[TeamConfig, ...] = ()
+    people: tuple[PersonConfig, ...] = ()
+    integrations: tuple[IntegrationConfig, ...] = ()
+    api_tokens: tuple[ApiTokenConfig, ...] = ()
+    routing: RoutingConfig = RoutingConfig()
+    policies: tuple[Policy, ...] = ()
+
+
+# -- loading ------------------------------------------------------------------------------------
+
+
+def _interpolate(value: Any, env: Mapping[str, str], path: str) -> Any:
+    if isinstance(value, str):
+        def sub(m: re.Match[str]) -> str:
+            if m.group(1) in env:
+                return env[m.group(1)]
+            if m.group(2) is not None:
+                return m.group(2)
+            raise ConfigError(f"{path}: environment variable {m.group(1)} is not set")
+        return _ENV.sub(sub, value)
+    if isinstance(value, dict):
+        return {k: _interpolate(v, env, f"{path}.{k}") for k, v in value.items()}
+    if isinstance(value, list):
+        return [_interpolate(v, env, f"{path}[{i}]") for i, v in enumerate(value)]
+    return value
+
+
+class _Section:
+    """Reads one mapping of the file, naming the path of every error."""
+
+    def __init__(self, raw: Any, path: str, allowed: set[str]) -> None:
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{path}: expected a mapping")
+        unknown = set(raw) - allowed
+        if unknown:
+            raise ConfigError(f"{path}.{sorted(unknown)[0]}: unknown key (allowed: {', '.join(sorted(allowed))})")
+        self.raw, self.path = raw, path
+
+    def str(self, key: str, required: bool = False) -> str | None:
+        value = self.raw.get(key)
+        if value is None or value == "":
+            if required:
+                raise ConfigError(f"{self.path}.{key}: required")
+            return None
+        if not isinstance(value, str | int) or isinstance(value, bool):
+            raise ConfigError(f"{self.path}.{key}: expected text")
+        return str(value).strip()
+
+    def int(self, key: str) -> int | None:
+        value = self.raw.get(key)
+        if value is None or value == "":
+            return None
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{self.path}.{key}: expected a whole number, got {value!r}") from None
+
+    def bool(self, key: str, default: bool) -> bool:
+        value = self.raw.get(key, default)
+        if not isinstance(value, bool):
+            raise ConfigError(f"{self.path}.{key}: expected true or false")
+        return value
+
+
+def _list(raw: Any, key: str) -> list[Any]:
+    value = raw.get(key) or []
+    if not isinstance(value, list):
+        raise ConfigError(f"{key}: expected a list")
+    return value
+
+
+def _role(value: Any, path: str) -> Role:
+    try:
+        return Role(str(value))
+    except ValueError:
+        raise ConfigError(f"{path}: unknown role {value!r} (one of {', '.join(r.value for r in Role)})") from None
+
+
+def _team(raw: Any, path: str) -> TeamConfig:
+    s = _Section(raw, path, {"name", "description", "slack_channel", "telegram_chat", "telegram_topic",
+                             "escalation_policy"})
+    return TeamConfig(s.str("name", True), s.str("description"), s.str("slack_channel"), s.int("telegram_chat"),
+                      s.int("telegram_topic"), s.str("escalation_policy"))
+
+
+def _person(raw: Any, path: str, teams: set[str]) -> PersonConfig:
+    s = _Section(raw, path, {"name", "email", "timezone", "slack", "telegram", "admin", "teams"})
+    memberships = raw.get("teams") or {}
+    if not isinstance(memberships, dict):
+        raise ConfigError(f"{path}.teams: expected a mapping of team name to role")
+    for team in memberships:
+        if team not in teams:
+            raise ConfigError(f"{path}.teams.{team}: no such team in teams:")
+    roles = {str(t): _role(r, f"{path}.teams.{t}") for t, r in memberships.items()}
+    email = s.str("email")
+    if email and "@" not in email:
+        raise ConfigError(f"{path}.email: {email!r} is not an email address")
+    return PersonConfig(s.str("name", True), email.lower() if email else None, s.str("timezone") or "UTC",
+                        s.str("slack"), s.int("telegram"), s.bool("admin", False), roles)
+
+
+def _integration(raw: Any, path: str, teams: set[str]) -> IntegrationConfig:
+    s = _Section(raw, path, {"name", "type", "token", "basic_auth", "hmac_secret", "team", "auto_resolve",
+                             "group_by"})
+    kind = s.str("type", True)
+    if kind not in INTEGRATION_TYPES:
+        raise ConfigError(f"{path}.type: {kind!r} is not one of {', '.join(INTEGRATION_TYPES)}")
+    basic = raw.get("basic_auth") or {}
+    b = _Section(basic, f"{path}.basic_auth", {"username", "password"})
+    token, hmac_secret = s.str("token"), s.str("hmac_secret")
+    if not (token or basic or hmac_secret):
+        raise ConfigError(f"{path}: set token, basic_auth or hmac_secret; an integration without a secret is refused")
+    team = s.str("team")
+    if team and team not in teams:
+        raise ConfigError(f"{path}.team: no such team {team!r}")
+    group_by = raw.get("group_by") or ["service", "instance", "alertname"]
+    if not isinstance(group_by, list) or not all(isinstance(g, str) for g in group_by):
+        raise ConfigError(f"{path}.group_by: expected a list of label names")
+    return IntegrationConfig(s.str("name", True), kind, token, b.str("username"), b.str("password"), hmac_secret,
+                             team, s.bool("auto_resolve", True), tuple(group_by))
+
+
+def _api_token(raw: Any, path: str) -> ApiTokenConfig:
+    s = _Section(raw, path, {"name", "token", "person", "role"})
+    person, role = s.str("person"), s.str("role")
+    if bool(person) == bool(role):
+        raise ConfigError(f"{path}: bind the token to exactly one of person (an email) or role")
+    return ApiTokenConfig(s.str("name", True), s.str("token", True), person, _role(role, f"{path}.role") if role else None)
+
+
+def _unique(items: list[Any], attr: str, section: str) -> None:
+    seen: set[Any] = set()
+    for i, item in enumerate(items):
+        value = getattr(item, attr)
+        if value is not None and value in seen:
+            raise ConfigError(f"{section}[{i}].{attr}: {value!r} appears twice")
+        seen.add(value)
+
+
+def parse(raw: Any, env: Mapping[str, str] | None = None) -> TocsinConfig:
+    """Validate a parsed YAML document into a config."""
+    if raw is None:
+        return TocsinConfig()
+    top = _Section(raw, "(top)", {"teams", "people", "integrations", "api_tokens", "routing",
+                                  "escalation_policies"})
+    raw = _interpolate(top.raw, os.environ if env is None else env, "")
+    teams = [_team(t, f"teams[{i}]") for i, t in enumerate(_list(raw, "teams"))]
+    _unique(teams, "name", "teams")
+    names = {t.name for t in teams}
+    people = [_person(p, f"people[{i}]", names) for i, p in enumerate(_list(raw, "people"))]
+    for attr in ("email", "slack", "telegram"):
+        _unique(people, attr, "people")
+    integrations = [_integration(x, f"integrations[{i}]", names) for i, x in enumerate(_list(raw, "integrations"))]
+    _unique(integrations, "name", "integrations")
+    tokens = [_api_token(x, f"api_tokens[{i}]") for i, x in enumerate(_list(raw, "api_tokens"))]
+    _unique(tokens, "name", "api_tokens")
+    routing_raw = _Section(raw.get("routing") or {}, "routing", {"team_label", "services"})
+    services = routing_raw.raw.get("services") or {}
+    for service, team in services.items():
+        if team not in names:
+            raise ConfigError(f"routing.services.{service}: no such team {team!r}")
+    try:
+        policies = [parse_policy(p, f"escalation_policies[{i}]") for i, p in
+                    enumerate(_list(raw, "escalation_policies"))]
+    except PolicyError as exc:
+        raise ConfigError(str(exc)) from None
+    _unique(policies, "name", "escalation_policies")
+    policy_names = {p.name for p in policies} | {"default"}
+    for i, team in enumerate(teams):
+        if team.escalation_policy and team.escalation_policy not in policy_names:
+            raise ConfigError(f"teams[{i}].escalation_policy: no policy named {team.escalation_policy!r}")
+    return TocsinConfig(tuple(teams), tuple(people), tuple(integrations), tuple(tokens),
+                        RoutingConfig(routing_raw.str("team_label") or "team", {str(k): str(v) for k, v in services.items()}),
+                        tuple(policies))
+
+
+def load(path: Path | str, env: Mapping[str, str] | None = None) -> TocsinConfig:
+    """Read and validate a config file; every error names the file and the key."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read it ({exc.strerror or exc})") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{path}:{where} is not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    try:
+        return parse(raw, env)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+
+
+# -- applying -----------------------------------------------------------------------------------
+
+
+@dataclass
+class ApplyReport:
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.created or self.updated or self.removed)
+
+    def summary(self) -> str:
+        if not self.changed:
+            return "no changes"
+        parts = [f"{len(v)} {k}" for k, v in
+                 (("created", self.created), ("updated", self.updated), ("removed", self.removed)) if v]
+        return ", ".join(parts)
+
+
+def _assign(row: Any, values: dict[str, Any], label: str, report: ApplyReport) -> None:
+    changed = [k for k, v in values.items() if getattr(row, k) != v]
+    for key in changed:
+        setattr(row, key, values[key])
+    if changed:
+        report.updated.append(f"{label} ({', '.join(changed)})")
+
+
+async def _apply_teams(session: AsyncSession, config: TocsinConfig, now: datetime, report: ApplyReport) -> dict[str, Team]:
+    existing = {t.name: t for t in (await session.scalars(select(Team))).all()}
+    for tc in config.teams:
+        values = {"description": tc.description, "slack_channel_id": tc.slack_channel,
+                  "telegram_chat_id": tc.telegram_chat, "telegram_topic_id": tc.telegram_topic,
+                  "escalation_policy": tc.escalation_policy}
+        team = existing.get(tc.name)
+        if team is None:
+            team = existing[tc.name] = Team(name=tc.name, created_at=now, **values)
+            session.add(team)
+            report.created.append(f"team {tc.name}")
+        else:
+            _assign(team, values, f"team {tc.name}", report)
+    await session.flush()
+    return existing
+
+
+async def _find_person(session: AsyncSession, pc: PersonConfig) -> Person | None:
+    for column, value in ((Person.email, pc.email), (Person.slack_user_id, pc.slack),
+                          (Person.telegram_user_id, pc.telegram)):
+        if value is not None:
+            person = await session.scalar(select(Person).where(column == value))
+            if person is not None:
+                return person
+    return await session.scalar(select(Person).where(Person.name == pc.name, Person.email.is_(None)))
+
+
+async def _apply_people(session: AsyncSession, config: TocsinConfig, teams: dict[str, Team], now: datetime,
+                        report: ApplyReport) -> None:
+    for pc in config.people:
+        values = {"name": pc.name, "email": pc.email, "timezone": pc.timezone, "slack_user_id": pc.slack,
+                  "telegram_user_id": pc.telegram, "is_admin": pc.admin, "active": True}
+        person = await _find_person(session, pc)
+        if person is None:
+            person = Person(created_at=now, **values)
+            session.add(person)
+            await session.flush()
+            report.created.append(f"person {pc.name}")
+        else:
+            _assign(person, values, f"person {pc.name}", report)
+        current = {m.team_id: m for m in (await session.scalars(
+            select(Membership).where(Membership.person_id == person.id))).all()}
+        wanted = {teams[t].id: r.value for t, r in pc.teams.items()}
+        for team_id, role in wanted.items():
+            membership = current.get(team_id)
+            if membership is None:
+                session.add(Membership(person_id=person.id, team_id=team_id, role=role))
+                report.created.append(f"membership {pc.name}@{_team_name(teams, team_id)}")
+            elif membership.role != role:
+                membership.role = role
+                report.updated.append(f"membership {pc.name}@{_team_name(teams, team_id)} -> {role}")
+        for team_id, membership in current.items():
+            if team_id not in wanted:
+                await session.delete(membership)
+                report.removed.append(f"membership {pc.name}@{_team_name(teams, team_id)}")
+    await session.flush()
+
+
+def _team_name(teams: dict[str, Team], team_id: int) -> str:
+    return next((name for name, t in teams.items() if t.id == team_id), str(team_id))
+
+
+async def _apply_policies(session: AsyncSession, config: TocsinConfig, now: datetime, report: ApplyReport) -> None:
+    existing = {p.name: p for p in (await session.scalars(select(EscalationPolicy))).all()}
+    for position, policy in enumerate(config.policies):
+        values = {"description": policy.description, "position": position, "repeat": policy.repeat,
+                  "match": {"severity": sorted(policy.match.severity), "service": sorted(policy.match.service),
+                            "team": sorted(policy.match.team), "labels": policy.match.labels},
+                  "steps": to_document(policy)}
+        row = existing.pop(policy.name, None)
+        if row is None:
+            session.add(EscalationPolicy(name=policy.name, updated_at=now, **values))
+            report.created.append(f"policy {policy.name}")
+        else:
+            before = len(report.updated)
+            _assign(row, values, f"policy {policy.name}", report)
+            if len(report.updated) > before:
+                row.updated_at = now
+    for name in existing:
+        await session.execute(delete(EscalationPolicy).where(EscalationPolicy.name == name))
+        report.removed.append(f"policy {name}")
+
+
+async def apply(db: Database, config: TocsinConfig, now: datetime) -> ApplyReport:
+    """Make the database match the file's teams, people, memberships and policies, in one transaction.
+
+    People and teams missing from the file are left alone (incidents refer to them); memberships of
+    listed people and the policies are made exactly what the file says.
+    """
+    report = ApplyReport()
+    async with db.transaction() as session:
+        teams = await _apply_teams(session, config, now, report)
+        await _apply_people(session, config, teams, now, report)
+        await _apply_policies(session, config, now, report)
+    return report

@@ -1,0 +1,37 @@
+"""Logging set-up that never prints a secret."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+
+class RedactingFilter(logging.Filter):
+    """Replaces every known secret in a log line with ``[redacted]`` (defence in depth)."""
+
+    def __init__(self, secrets: Iterable[str | None]) -> None:
+        super().__init__()
+        self.secrets = sorted({s for s in secrets if s and len(s) >= 6}, key=len, reverse=True)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self.secrets:
+            return True
+        message = record.getMessage()
+        redacted = message
+        for secret in self.secrets:
+            redacted = redacted.replace(secret, "[redacted]")
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
+
+
+def configure(level: str, secrets: Iterable[str | None]) -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactingFilter(secrets))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    # httpx logs request URLs at INFO, and Telegram's URLs contain the bot token.
+    for noisy in ("httpx", "httpcore", "telegram.ext.Updater", "apscheduler.executors", "alembic.runtime.plugins"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -1,0 +1,78 @@
+"""Settings from environment variables: secrets and endpoints. Teams and policies live in the YAML file.
+
+Every variable read here is documented in docs/configuration.md (a test keeps the two in step).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from storage.db import DEFAULT_URL
+
+
+def _flag(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = DEFAULT_URL
+    config_file: Path | None = None
+    host: str = "127.0.0.1"
+    port: int = 8080
+    log_level: str = "INFO"
+    public_url: str | None = None
+    max_body_bytes: int = 1024 * 1024
+    scheduler: bool = True
+    slack_bot_token: str | None = field(default=None, repr=False)
+    slack_signing_secret: str | None = field(default=None, repr=False)
+    slack_app_token: str | None = field(default=None, repr=False)
+    slack_api_url: str = "https://slack.com/api/"
+    telegram_bot_token: str | None = field(default=None, repr=False)
+    telegram_api_url: str = "https://api.telegram.org/bot"
+    telegram_webhook_url: str | None = None
+    telegram_webhook_secret: str | None = field(default=None, repr=False)
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: str | None = field(default=None, repr=False)
+    smtp_starttls: bool = True
+    smtp_from: str = "tocsin@localhost"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read every setting from ``env`` (default: the process environment)."""
+        env = os.environ if env is None else env
+        get = lambda name: env.get(name) or None  # noqa: E731 - empty means unset
+        config = get("TOCSIN_CONFIG")
+        if config is None and Path("tocsin.yml").is_file():
+            config = "tocsin.yml"
+        return cls(
+            database_url=get("TOCSIN_DATABASE_URL") or DEFAULT_URL,
+            config_file=Path(config) if config else None,
+            host=get("TOCSIN_HOST") or "127.0.0.1",
+            port=int(get("TOCSIN_PORT") or 8080),
+            log_level=(get("TOCSIN_LOG_LEVEL") or "INFO").upper(),
+            public_url=get("TOCSIN_PUBLIC_URL"),
+            max_body_bytes=int(get("TOCSIN_MAX_BODY_BYTES") or 1024 * 1024),
+            scheduler=_flag(get("TOCSIN_SCHEDULER"), True),
+            slack_bot_token=get("SLACK_BOT_TOKEN"),
+            slack_signing_secret=get("SLACK_SIGNING_SECRET"),
+            slack_app_token=get("SLACK_APP_TOKEN"),
+            slack_api_url=get("SLACK_API_URL") or "https://slack.com/api/",
+            telegram_bot_token=get("TELEGRAM_BOT_TOKEN"),
+            telegram_api_url=get("TELEGRAM_API_URL") or "https://api.telegram.org/bot",
+            telegram_webhook_url=get("TELEGRAM_WEBHOOK_URL"),
+            telegram_webhook_secret=get("TELEGRAM_WEBHOOK_SECRET"),
+            smtp_host=get("SMTP_HOST"),
+            smtp_port=int(get("SMTP_PORT") or 587),
+            smtp_username=get("SMTP_USERNAME"),
+            smtp_password=get("SMTP_PASSWORD"),
+            smtp_starttls=_flag(get("SMTP_STARTTLS"), True),
+            smtp_from=get("SMTP_FROM") or "tocsin@localhost",
+        )

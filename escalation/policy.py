@@ -1,0 +1,180 @@
+"""Escalation policies: which incidents they match and whom each step pages, when, and how. Pure."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from storage.roles import Role
+
+CHANNELS = ("slack", "telegram", "email", "webhook")
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+class PolicyError(ValueError):
+    """A policy in the config file is wrong; ``path`` names the key."""
+
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(f"{path}: {message}")
+        self.path = path
+
+
+def parse_duration(text: str | int, path: str = "duration") -> timedelta:
+    """``"90s"``, ``"5m"``, ``"2h"``, ``"1d"`` (or a number of seconds)."""
+    if isinstance(text, int) and not isinstance(text, bool):
+        return timedelta(seconds=text)
+    match = _DURATION.match(str(text))
+    if not match:
+        raise PolicyError(path, f"{text!r} is not a duration; write e.g. 30s, 5m, 2h or 1d")
+    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+
+
+@dataclass(frozen=True)
+class Target:
+    """Who a step pages: the team channel, everyone with a role in the team, a person, the assignee."""
+
+    kind: str  # team_channel | role | person | assignee
+    value: str | None = None
+
+    @classmethod
+    def parse(cls, text: str, path: str) -> Target:
+        kind, _, value = str(text).partition(":")
+        if kind in ("team_channel", "assignee") and not value:
+            return cls(kind)
+        if kind == "role" and value in {r.value for r in Role}:
+            return cls(kind, value)
+        if kind == "person" and value:
+            return cls(kind, value)
+        raise PolicyError(
+            path, f"{text!r} is not a target; use team_channel, assignee, role:<role> or person:<email>"
+        )
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.value}" if self.value else self.kind
+
+
+@dataclass(frozen=True)
+class Step:
+    after: timedelta  # since the incident opened (or since the repeat began)
+    targets: tuple[Target, ...]
+    channels: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Match:
+    severity: frozenset[str] = frozenset()
+    service: frozenset[str] = frozenset()
+    team: frozenset[str] = frozenset()
+    labels: dict[str, str] = field(default_factory=dict)
+
+    def matches(self, severity: str, service: str | None, team: str | None, labels: dict[str, Any]) -> bool:
+        return (
+            (not self.severity or severity in self.severity)
+            and (not self.service or (service or "") in self.service)
+            and (not self.team or (team or "") in self.team)
+            and all(str(labels.get(k)) == v for k, v in self.labels.items())
+        )
+
+
+@dataclass(frozen=True)
+class Policy:
+    name: str
+    steps: tuple[Step, ...]
+    match: Match = Match()
+    repeat: int = 0
+    description: str | None = None
+
+
+DEFAULT_POLICY = Policy(
+    name="default",
+    description="Team channel at 5 minutes, team leads by DM at 15, managers by DM and email at 60.",
+    steps=(
+        Step(timedelta(minutes=5), (Target("team_channel"),), ("slack", "telegram")),
+        Step(timedelta(minutes=15), (Target("role", "team_lead"),), ("slack", "telegram")),
+        Step(timedelta(minutes=60), (Target("role", "manager"),), ("slack", "telegram", "email")),
+    ),
+)
+
+
+def _strings(raw: Any, path: str) -> frozenset[str]:
+    items = raw if isinstance(raw, list) else [raw]
+    if not all(isinstance(i, str | int) for i in items):
+        raise PolicyError(path, "expected a string or a list of strings")
+    return frozenset(str(i) for i in items)
+
+
+def parse_policy(raw: Any, path: str) -> Policy:
+    """Validate one policy from the config file, pointing at the offending key."""
+    if not isinstance(raw, dict):
+        raise PolicyError(path, "a policy is a mapping with name and steps")
+    unknown = set(raw) - {"name", "description", "match", "steps", "repeat"}
+    if unknown:
+        raise PolicyError(f"{path}.{sorted(unknown)[0]}", "unknown key (name, description, match, steps, repeat)")
+    name = raw.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise PolicyError(f"{path}.name", "every policy needs a name")
+    steps_raw = raw.get("steps")
+    if not isinstance(steps_raw, list) or not steps_raw:
+        raise PolicyError(f"{path}.steps", "a policy needs at least one step")
+    steps = tuple(_parse_step(s, f"{path}.steps[{i}]") for i, s in enumerate(steps_raw))
+    if [s.after for s in steps] != sorted(s.after for s in steps):
+        raise PolicyError(f"{path}.steps", "steps must be in order of their 'after' times")
+    match_raw = raw.get("match") or {}
+    if not isinstance(match_raw, dict) or set(match_raw) - {"severity", "service", "team", "labels"}:
+        raise PolicyError(f"{path}.match", "match takes severity, service, team and labels")
+    labels = match_raw.get("labels") or {}
+    if not isinstance(labels, dict):
+        raise PolicyError(f"{path}.match.labels", "labels is a mapping of label to value")
+    match = Match(
+        severity=_strings(match_raw.get("severity", []), f"{path}.match.severity"),
+        service=_strings(match_raw.get("service", []), f"{path}.match.service"),
+        team=_strings(match_raw.get("team", []), f"{path}.match.team"),
+        labels={str(k): str(v) for k, v in labels.items()},
+    )
+    repeat = raw.get("repeat", 0)
+    if not isinstance(repeat, int) or not 0 <= repeat <= 10:
+        raise PolicyError(f"{path}.repeat", "repeat is a whole number from 0 to 10")
+    return Policy(name.strip(), steps, match, repeat, raw.get("description"))
+
+
+def _parse_step(raw: Any, path: str) -> Step:
+    if not isinstance(raw, dict):
+        raise PolicyError(path, "a step is a mapping with after, notify and channels")
+    unknown = set(raw) - {"after", "notify", "channels"}
+    if unknown:
+        raise PolicyError(f"{path}.{sorted(unknown)[0]}", "unknown key (after, notify, channels)")
+    after = parse_duration(raw.get("after", "0s"), f"{path}.after")
+    notify = raw.get("notify")
+    if not isinstance(notify, list) or not notify:
+        raise PolicyError(f"{path}.notify", "list whom to page, e.g. [team_channel] or [role:team_lead]")
+    targets = tuple(Target.parse(t, f"{path}.notify[{i}]") for i, t in enumerate(notify))
+    channels = tuple(raw.get("channels") or ("slack", "telegram"))
+    for i, channel in enumerate(channels):
+        if channel not in CHANNELS:
+            raise PolicyError(f"{path}.channels[{i}]", f"unknown channel {channel!r} (one of {', '.join(CHANNELS)})")
+    return Step(after, targets, channels)
+
+
+def to_document(policy: Policy) -> dict[str, Any]:
+    """The policy as JSON for the escalation_policy table."""
+    return {
+        "steps": [
+            {"after": int(s.after.total_seconds()), "notify": [str(t) for t in s.targets], "channels": list(s.channels)}
+            for s in policy.steps
+        ]
+    }
+
+
+def select_policy(policies: list[Policy], severity: str, service: str | None, team: str | None,
+                  labels: dict[str, Any], team_policy: str | None = None) -> Policy:
+    """The team's named policy if set, else the first policy that matches, else the default."""
+    by_name = {p.name: p for p in policies}
+    if team_policy and team_policy in by_name:
+        return by_name[team_policy]
+    for policy in policies:
+        if policy.match.matches(severity, service, team, labels):
+            return policy
+    return by_name.get("default", DEFAULT_POLICY)

@@ -1,0 +1,89 @@
+"""People and teams: resolving an actor to a person and finding their role in a team."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.actors import Actor, Source
+from storage.errors import InvalidInput, UnknownActor
+from storage.models import Membership, Person, Team
+from storage.roles import Role
+
+
+@dataclass(frozen=True)
+class Principal:
+    """An actor resolved against our database: the person (if any) and how to name them."""
+
+    actor: Actor
+    person: Person | None
+
+    @property
+    def name(self) -> str:
+        return self.person.name if self.person else (self.actor.display_name or self.actor.external_id)
+
+    @property
+    def person_id(self) -> int | None:
+        return self.person.id if self.person else None
+
+
+async def find_person(session: AsyncSession, actor: Actor) -> Person | None:
+    """The active person behind a platform identity, or None."""
+    ident = actor.external_id.strip()
+    if actor.source is Source.SLACK:
+        clause = Person.slack_user_id == ident
+    elif actor.source is Source.TELEGRAM:
+        if not ident.lstrip("-").isdigit():
+            return None
+        clause = Person.telegram_user_id == int(ident)
+    else:
+        clause = func.lower(Person.email) == ident.lower()
+    person = await session.scalar(select(Person).where(clause))
+    return person if person is not None and person.active else None
+
+
+async def resolve(session: AsyncSession, actor: Actor) -> Principal:
+    """Resolve ``actor`` to a principal; trusted actors need no person, others must be linked."""
+    person = await find_person(session, actor)
+    if person is None and actor.granted_role is None:
+        raise UnknownActor(
+            f"your {actor.source.value} account ({actor.external_id}) is not linked to a Tocsin person"
+        )
+    return Principal(actor, person)
+
+
+async def role_in(session: AsyncSession, principal: Principal, team_id: int | None) -> Role | None:
+    """The principal's role for an incident of ``team_id`` (their best role when there is no team)."""
+    if principal.actor.granted_role is not None:
+        return principal.actor.granted_role
+    person = principal.person
+    if person is None:
+        return None
+    if person.is_admin:
+        return Role.ADMIN
+    query = select(Membership.role).where(Membership.person_id == person.id)
+    if team_id is not None:
+        query = query.where(Membership.team_id == team_id)
+    roles = [Role(r) for r in (await session.scalars(query)).all()]
+    return max(roles, key=lambda r: r.rank) if roles else None
+
+
+async def team_by_name(session: AsyncSession, name: str) -> Team:
+    team = await session.scalar(select(Team).where(func.lower(Team.name) == name.strip().lower()))
+    if team is None:
+        known = ", ".join((await session.scalars(select(Team.name).order_by(Team.name))).all()) or "none yet"
+        raise InvalidInput(f"there is no team {name!r} (known teams: {known})")
+    return team
+
+
+async def people_with_role(session: AsyncSession, team_id: int, role: Role) -> list[Person]:
+    """Active members of a team holding exactly ``role`` (escalation targets)."""
+    rows = await session.scalars(
+        select(Person)
+        .join(Membership, Membership.person_id == Person.id)
+        .where(Membership.team_id == team_id, Membership.role == role.value, Person.active.is_(True))
+        .order_by(Person.name)
+    )
+    return list(rows.all())

@@ -1,0 +1,48 @@
+"""One-time link codes: tie a chat identity (e.g. a Telegram user) to an existing person."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+
+from storage.db import Database
+from storage.errors import InvalidInput
+from storage.models import LinkCode, Person
+
+CODE_TTL = timedelta(minutes=30)
+
+
+def _hash(code: str) -> str:
+    return hashlib.sha256(code.strip().upper().encode()).hexdigest()
+
+
+async def issue_code(db: Database, person_id: int, now: datetime) -> str:
+    """A fresh code valid for 30 minutes; only its hash is stored."""
+    code = secrets.token_hex(4).upper()
+    async with db.transaction() as session:
+        session.add(LinkCode(code_hash=_hash(code), person_id=person_id, created_at=now, expires_at=now + CODE_TTL))
+    return code
+
+
+async def redeem_telegram(db: Database, code: str, telegram_user_id: int, now: datetime) -> Person:
+    """Use a code to link ``telegram_user_id`` to the code's person; each code works once."""
+    async with db.transaction() as session:
+        claimed = await session.execute(
+            update(LinkCode)
+            .where(LinkCode.code_hash == _hash(code), LinkCode.used_at.is_(None), LinkCode.expires_at > now)
+            .values(used_at=now)
+            .returning(LinkCode.person_id)
+        )
+        person_id = claimed.scalar()
+        if person_id is None:
+            raise InvalidInput("that link code is unknown, used or expired; ask for a new one with /incident link")
+        taken = await session.scalar(select(Person).where(Person.telegram_user_id == telegram_user_id))
+        if taken is not None and taken.id != person_id:
+            taken.telegram_user_id = None
+        person = await session.get_one(Person, person_id)
+        person.telegram_user_id = telegram_user_id
+        person.telegram_started_at = now
+        return person

@@ -1,0 +1,257 @@
+"""SQLAlchemy models: the database schema Tocsin relies on.
+
+The database enforces what matters (allowed statuses and severities, timestamp order, one open
+incident per dedup key), not only the code. Every change here needs an Alembic migration.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from storage.types import JSONDoc, UTCDateTime
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+STATUSES = ("open", "escalating", "acknowledged", "resolved", "cancelled")
+OPEN_STATUSES = ("open", "escalating", "acknowledged")
+SEVERITIES = ("critical", "high", "medium", "low")
+ROLES = ("observer", "stakeholder", "responder", "incident_commander", "team_lead", "manager", "admin")
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+_OPEN_WHERE = text(_in("status", OPEN_STATUSES))
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSONDoc}
+
+
+class Team(Base):
+    __tablename__ = "team"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    slack_channel_id: Mapped[str | None] = mapped_column(String(64))
+    telegram_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    telegram_topic_id: Mapped[int | None] = mapped_column(Integer)
+    escalation_policy: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime]
+
+    memberships: Mapped[list[Membership]] = relationship(back_populates="team")
+
+
+class Person(Base):
+    __tablename__ = "person"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320), unique=True)
+    timezone: Mapped[str] = mapped_column(String(64), server_default="UTC")
+    slack_user_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    telegram_user_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    telegram_started_at: Mapped[datetime | None]
+    is_admin: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    created_at: Mapped[datetime]
+
+    memberships: Mapped[list[Membership]] = relationship(back_populates="person")
+
+
+class Membership(Base):
+    __tablename__ = "membership"
+    __table_args__ = (
+        UniqueConstraint("person_id", "team_id"),
+        CheckConstraint(_in("role", ROLES), name="role"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    team_id: Mapped[int] = mapped_column(ForeignKey("team.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(32))
+
+    person: Mapped[Person] = relationship(back_populates="memberships")
+    team: Mapped[Team] = relationship(back_populates="memberships")
+
+
+class Incident(Base):
+    __tablename__ = "incident"
+    __table_args__ = (
+        CheckConstraint(_in("status", STATUSES), name="status"),
+        CheckConstraint(_in("severity", SEVERITIES), name="severity"),
+        CheckConstraint("acknowledged_at IS NULL OR acknowledged_at >= created_at", name="ack_after_create"),
+        CheckConstraint("resolved_at IS NULL OR resolved_at >= created_at", name="resolve_after_create"),
+        CheckConstraint(
+            "resolved_at IS NULL OR acknowledged_at IS NULL OR resolved_at >= acknowledged_at",
+            name="resolve_after_ack",
+        ),
+        CheckConstraint("updated_at >= created_at", name="update_after_create"),
+        CheckConstraint(
+            "(status IN ('resolved', 'cancelled')) = (resolved_at IS NOT NULL)", name="final_has_resolved_at"
+        ),
+        CheckConstraint("status <> 'acknowledged' OR acknowledged_at IS NOT NULL", name="ack_has_time"),
+        # At most one open incident per dedup key: a partial unique index on both databases.
+        Index(
+            "uq_incident_open_dedup_key",
+            "dedup_key",
+            unique=True,
+            postgresql_where=_OPEN_WHERE,
+            sqlite_where=_OPEN_WHERE,
+        ),
+        Index("ix_incident_status_created_at", "status", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[int] = mapped_column(Integer, unique=True)
+    title: Mapped[str] = mapped_column(String(500))
+    description: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    severity: Mapped[str] = mapped_column(String(16))
+    service: Mapped[str | None] = mapped_column(String(200))
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("team.id"), index=True)
+    labels: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    dedup_key: Mapped[str | None] = mapped_column(String(500))
+    group_key: Mapped[str | None] = mapped_column(String(1000))
+    source: Mapped[str] = mapped_column(String(32))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    created_at: Mapped[datetime]
+    acknowledged_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime]
+    snoozed_until: Mapped[datetime | None]
+    escalation_policy: Mapped[str | None] = mapped_column(String(100))
+    escalation_level: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    truncated_alerts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+
+    team: Mapped[Team | None] = relationship(lazy="joined")
+    created_by: Mapped[Person | None] = relationship(foreign_keys=[created_by_id], lazy="joined")
+    assignee: Mapped[Person | None] = relationship(foreign_keys=[assignee_id], lazy="joined")
+    acknowledged_by: Mapped[Person | None] = relationship(foreign_keys=[acknowledged_by_id], lazy="joined")
+    resolved_by: Mapped[Person | None] = relationship(foreign_keys=[resolved_by_id], lazy="joined")
+
+
+class Alert(Base):
+    """One alert (by fingerprint) within one incident. A refire after resolution is a new row."""
+
+    __tablename__ = "alert"
+    __table_args__ = (
+        UniqueConstraint("incident_id", "fingerprint"),
+        CheckConstraint(_in("status", ("firing", "resolved")), name="status"),
+        CheckConstraint("ends_at IS NULL OR ends_at >= starts_at", name="ends_after_starts"),
+        CheckConstraint("occurrence_count >= 1", name="occurrence_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(128), index=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    labels: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    annotations: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime | None]
+    source: Mapped[str] = mapped_column(String(32))
+    generator_url: Mapped[str | None] = mapped_column(Text)
+    occurrence_count: Mapped[int] = mapped_column(Integer, server_default=text("1"))
+    last_seen_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+
+
+class IncidentEvent(Base):
+    """The timeline and audit trail. Append-only: triggers refuse UPDATE and DELETE."""
+
+    __tablename__ = "incident_event"
+    __table_args__ = (Index("ix_incident_event_incident_id_at", "incident_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id", ondelete="RESTRICT"))
+    kind: Mapped[str] = mapped_column(String(32))
+    actor_person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    actor_source: Mapped[str] = mapped_column(String(32))
+    actor_external_id: Mapped[str | None] = mapped_column(String(200))
+    actor_name: Mapped[str | None] = mapped_column(String(200))
+    text: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    at: Mapped[datetime]
+
+
+class ChatMessageRef(Base):
+    """Every place an incident card (or a page about it) was posted, so every copy can be updated."""
+
+    __tablename__ = "chat_message_ref"
+    __table_args__ = (UniqueConstraint("platform", "chat_id", "message_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id", ondelete="CASCADE"), index=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(16), server_default="card")
+    chat_id: Mapped[str] = mapped_column(String(64))
+    message_id: Mapped[str] = mapped_column(String(64))
+    thread_id: Mapped[str | None] = mapped_column(String(64))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    created_at: Mapped[datetime]
+
+
+class EscalationPolicy(Base):
+    """A named escalation policy, written by ``tocsin config apply`` from the config file."""
+
+    __tablename__ = "escalation_policy"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    position: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    match: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    steps: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    repeat: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    updated_at: Mapped[datetime]
+
+
+class LinkCode(Base):
+    """A one-time code that links a chat identity (e.g. a Telegram user) to a person."""
+
+    __tablename__ = "link_code"
+
+    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class InboundReceipt(Base):
+    """Inbound deliveries already processed (Telegram update_id, Slack event retries, ...)."""
+
+    __tablename__ = "inbound_receipt"
+
+    source: Mapped[str] = mapped_column(String(32), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    received_at: Mapped[datetime]

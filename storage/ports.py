@@ -1,0 +1,117 @@
+"""Ports: how the core talks to the outside without knowing who listens.
+
+Two kinds of listener:
+- a ``TransactionHook`` runs inside the transaction of a change (escalation uses it to schedule and
+  cancel ledger rows atomically with the state change);
+- a ``ChangeObserver`` is told after the commit (the Slack and Telegram card syncers use it to
+  re-render every posted copy). Observers run in the background and one failing never blocks another.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Incident, IncidentEvent
+from storage.views import IncidentChange, IncidentView
+
+log = logging.getLogger(__name__)
+
+
+class TransactionHook(Protocol):
+    async def on_change(self, session: AsyncSession, incident: Incident, event: IncidentEvent) -> None: ...
+
+
+class ChangeObserver(Protocol):
+    async def incident_changed(self, change: IncidentChange) -> None: ...
+
+
+class ChangeBus:
+    """Fans committed changes out to observers, each in its own task, failures isolated."""
+
+    def __init__(self) -> None:
+        self._observers: list[ChangeObserver] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def subscribe(self, observer: ChangeObserver) -> None:
+        self._observers.append(observer)
+
+    def publish(self, change: IncidentChange) -> None:
+        for observer in self._observers:
+            task = asyncio.get_running_loop().create_task(self._deliver(observer, change))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _deliver(self, observer: ChangeObserver, change: IncidentChange) -> None:
+        try:
+            await observer.incident_changed(change)
+        except Exception:
+            log.exception("observer %s failed on incident #%s", type(observer).__name__, change.incident.number)
+
+    async def drain(self) -> None:
+        """Wait until every delivery under way has finished (shutdown, tests)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+
+class RecordingObserver:
+    """An in-memory observer for tests and the CLI: keeps every change it is told about."""
+
+    def __init__(self) -> None:
+        self.changes: list[IncidentChange] = []
+
+    async def incident_changed(self, change: IncidentChange) -> None:
+        self.changes.append(change)
+
+
+# -- outbound delivery (escalation pages, closing notices) ------------------------------------------
+
+
+class Destination:
+    """Where a page goes: a channel kind and an address on it (Slack user/channel id, Telegram chat id,
+    an email address, a URL). ``thread`` is the platform's reference to reply under, if any."""
+
+    __slots__ = ("address", "channel", "person_id", "thread", "topic")
+
+    def __init__(self, channel: str, address: str, *, person_id: int | None = None, thread: str | None = None,
+                 topic: int | None = None) -> None:
+        self.channel, self.address, self.person_id, self.thread, self.topic = channel, address, person_id, thread, topic
+
+    def __repr__(self) -> str:
+        return f"Destination({self.channel}:{self.address})"
+
+
+class Page:
+    """What to say: about which incident, why (``reason``), and a one-line text."""
+
+    __slots__ = ("incident", "kind", "reason", "text")
+
+    def __init__(self, incident: IncidentView, reason: str, text: str, kind: str = "page") -> None:
+        self.incident, self.reason, self.text, self.kind = incident, reason, text, kind
+
+
+class Delivery:
+    """The platform's reference to what was sent (Slack ts, Telegram message id, SMTP message id)."""
+
+    __slots__ = ("reference", "thread")
+
+    def __init__(self, reference: str, thread: str | None = None) -> None:
+        self.reference, self.thread = reference, thread
+
+
+class DeliveryError(Exception):
+    """Sending failed. ``retry_after`` (seconds) when the platform said when; ``permanent`` when retrying
+    cannot help (unknown chat, bot blocked)."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.retry_after, self.permanent = retry_after, permanent
+
+
+class Sender(Protocol):
+    channel: str
+
+    async def send(self, destination: Destination, page: Page) -> Delivery: ...

@@ -1,0 +1,122 @@
+"""Build immutable views from ORM rows, inside the session that loaded them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Alert, Incident, IncidentEvent, Person, Team
+from storage.states import Severity, Status
+from storage.views import AlertView, IncidentView, Link, PersonRef, TeamRef, TimelineEntry
+
+MAX_ALERTS_IN_VIEW = 10
+LINK_ANNOTATIONS = (("runbook_url", "Runbook"), ("dashboard_url", "Dashboard"))
+
+
+def person_ref(person: Person | None) -> PersonRef | None:
+    if person is None:
+        return None
+    return PersonRef(person.id, person.name, person.slack_user_id, person.telegram_user_id, person.email)
+
+
+def team_ref(team: Team | None) -> TeamRef | None:
+    if team is None:
+        return None
+    return TeamRef(team.id, team.name, team.slack_channel_id, team.telegram_chat_id, team.telegram_topic_id)
+
+
+def alert_view(alert: Alert) -> AlertView:
+    labels, notes = alert.labels or {}, alert.annotations or {}
+    return AlertView(
+        fingerprint=alert.fingerprint,
+        status=alert.status,
+        name=str(labels.get("alertname", alert.fingerprint)),
+        summary=str(notes.get("summary") or notes.get("description") or ""),
+        labels=dict(labels),
+        starts_at=alert.starts_at,
+        ends_at=alert.ends_at,
+        occurrence_count=alert.occurrence_count,
+        last_seen_at=alert.last_seen_at,
+    )
+
+
+def _links(alerts: Sequence[Alert]) -> tuple[Link, ...]:
+    seen: dict[str, Link] = {}
+    for alert in alerts:
+        for key, label in LINK_ANNOTATIONS:
+            url = (alert.annotations or {}).get(key)
+            if url and url not in seen:
+                seen[url] = Link(label, str(url))
+        if alert.generator_url and alert.generator_url not in seen:
+            seen[alert.generator_url] = Link("Source", alert.generator_url)
+    return tuple(list(seen.values())[:5])
+
+
+async def alert_counts(session: AsyncSession, incident_ids: Sequence[int]) -> dict[int, dict[str, int]]:
+    """Firing and resolved alert counts per incident, in one query."""
+    counts: dict[int, dict[str, int]] = {i: {} for i in incident_ids}
+    if incident_ids:
+        rows = await session.execute(
+            select(Alert.incident_id, Alert.status, func.count())
+            .where(Alert.incident_id.in_(incident_ids))
+            .group_by(Alert.incident_id, Alert.status)
+        )
+        for incident_id, status, count in rows:
+            counts[incident_id][status] = count
+    return counts
+
+
+def incident_view(
+    incident: Incident, counts: dict[str, int] | None = None, alerts: Sequence[Alert] = ()
+) -> IncidentView:
+    counts = counts or {}
+    return IncidentView(
+        id=incident.id,
+        number=incident.number,
+        title=incident.title,
+        description=incident.description,
+        status=Status(incident.status),
+        severity=Severity(incident.severity),
+        service=incident.service,
+        team=team_ref(incident.team),
+        labels=dict(incident.labels or {}),
+        dedup_key=incident.dedup_key,
+        source=incident.source,
+        created_by=person_ref(incident.created_by),
+        assignee=person_ref(incident.assignee),
+        acknowledged_by=person_ref(incident.acknowledged_by),
+        resolved_by=person_ref(incident.resolved_by),
+        created_at=incident.created_at,
+        acknowledged_at=incident.acknowledged_at,
+        resolved_at=incident.resolved_at,
+        updated_at=incident.updated_at,
+        snoozed_until=incident.snoozed_until,
+        escalation_policy=incident.escalation_policy,
+        escalation_level=incident.escalation_level,
+        alerts_firing=counts.get("firing", 0),
+        alerts_resolved=counts.get("resolved", 0),
+        truncated_alerts=incident.truncated_alerts,
+        links=_links(alerts),
+        alerts=tuple(alert_view(a) for a in alerts[:MAX_ALERTS_IN_VIEW]),
+    )
+
+
+async def full_view(session: AsyncSession, incident: Incident) -> IncidentView:
+    """The view of one incident with its alert counts, first alerts and links."""
+    await session.refresh(incident, ["team", "created_by", "assignee", "acknowledged_by", "resolved_by"])
+    counts = (await alert_counts(session, [incident.id]))[incident.id]
+    alerts = (
+        await session.scalars(
+            select(Alert)
+            .where(Alert.incident_id == incident.id)
+            .order_by(Alert.status, Alert.starts_at, Alert.id)
+            .limit(MAX_ALERTS_IN_VIEW)
+        )
+    ).all()
+    return incident_view(incident, counts, alerts)
+
+
+def timeline_entry(event: IncidentEvent) -> TimelineEntry:
+    return TimelineEntry(event.kind, event.at, event.actor_name, event.actor_source, event.text, dict(event.data or {}))

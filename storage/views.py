@@ -1,0 +1,121 @@
+"""Immutable views of incidents, built inside a transaction and safe to use after it closed.
+
+Renderers (Slack blocks, Telegram HTML, the REST API) consume these and never need a session.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from storage.states import Severity, Status
+
+
+@dataclass(frozen=True)
+class PersonRef:
+    id: int
+    name: str
+    slack_user_id: str | None = None
+    telegram_user_id: int | None = None
+    email: str | None = None
+
+
+@dataclass(frozen=True)
+class TeamRef:
+    id: int
+    name: str
+    slack_channel_id: str | None = None
+    telegram_chat_id: int | None = None
+    telegram_topic_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Link:
+    label: str
+    url: str
+
+
+@dataclass(frozen=True)
+class AlertView:
+    fingerprint: str
+    status: str
+    name: str
+    summary: str
+    labels: dict[str, Any]
+    starts_at: datetime
+    ends_at: datetime | None
+    occurrence_count: int
+    last_seen_at: datetime
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    kind: str
+    at: datetime
+    actor_name: str | None
+    actor_source: str
+    text: str | None
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class IncidentView:
+    """Everything a renderer needs to draw an incident card."""
+
+    id: int
+    number: int
+    title: str
+    description: str | None
+    status: Status
+    severity: Severity
+    service: str | None
+    team: TeamRef | None
+    labels: dict[str, Any]
+    dedup_key: str | None
+    source: str
+    created_by: PersonRef | None
+    assignee: PersonRef | None
+    acknowledged_by: PersonRef | None
+    resolved_by: PersonRef | None
+    created_at: datetime
+    acknowledged_at: datetime | None
+    resolved_at: datetime | None
+    updated_at: datetime
+    snoozed_until: datetime | None
+    escalation_policy: str | None
+    escalation_level: int
+    alerts_firing: int = 0
+    alerts_resolved: int = 0
+    truncated_alerts: int = 0
+    links: tuple[Link, ...] = ()
+    alerts: tuple[AlertView, ...] = ()
+
+    @property
+    def is_open(self) -> bool:
+        return not self.status.is_final
+
+    @property
+    def ref(self) -> str:
+        return f"#{self.number}"
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    """What an action did. ``changed`` is False for a repeat (double click, retried webhook)."""
+
+    incident: IncidentView
+    changed: bool
+    message: str
+
+
+@dataclass(frozen=True)
+class IncidentChange:
+    """Published to every surface after a change committed."""
+
+    incident: IncidentView
+    kind: str
+    actor_name: str
+    actor_source: str
+    text: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,150 @@
+"""Shared fixtures: every database test runs on SQLite and on PostgreSQL.
+
+PostgreSQL comes from TOCSIN_TEST_PG_URL (default postgresql://postgres@127.0.0.1:5432/test). Each test
+session creates its own throwaway database there, migrates it once, and empties it between tests.
+Without a reachable server the PostgreSQL variants are skipped, unless TOCSIN_REQUIRE_PG=1 (CI),
+which turns that into a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+
+import psycopg
+import pytest
+from psycopg import sql
+from sqlalchemy.engine import make_url
+
+from bot.config_file import TocsinConfig
+from bot.container import Container
+from bot.settings import Settings
+from storage import migrations
+from storage.actors import Actor, Source
+from storage.clock import FakeClock
+from storage.db import Database
+from storage.models import Membership, Person, Team
+from storage.ports import RecordingObserver
+
+PG_URL = os.environ.get("TOCSIN_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+REQUIRE_PG = os.environ.get("TOCSIN_REQUIRE_PG") == "1"
+TABLES_KEPT = {"alembic_version"}
+
+os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
+for leaking in ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET"):  # they switch Bolt to OAuth mode
+    os.environ.pop(leaking, None)
+
+
+def _pg_conninfo(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database for this test session; dropped afterwards."""
+    admin = _pg_conninfo(PG_URL)
+    name = f"tocsin_test_{uuid.uuid4().hex[:10]}"
+    try:
+        with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    except psycopg.OperationalError as exc:
+        if REQUIRE_PG:
+            pytest.fail(f"PostgreSQL is required (TOCSIN_REQUIRE_PG=1) but {PG_URL} is unreachable: {exc}")
+        pytest.skip(f"PostgreSQL not reachable at {PG_URL}")
+    url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    migrations.upgrade(url)
+    yield url
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def _truncate_pg(url: str) -> None:
+    with psycopg.connect(_pg_conninfo(url), autocommit=True) as conn:
+        tables = [r[0] for r in conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'").fetchall() if r[0] not in TABLES_KEPT]
+        if tables:
+            conn.execute(sql.SQL("TRUNCATE {} RESTART IDENTITY CASCADE").format(
+                sql.SQL(", ").join(sql.Identifier(t) for t in tables)))
+        conn.execute("ALTER SEQUENCE incident_number_seq RESTART WITH 1")
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest, tmp_path) -> str:
+    """A migrated, empty database URL: once on SQLite, once on PostgreSQL."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'tocsin.db'}"
+        migrations.upgrade(url)
+        return url
+    url = request.getfixturevalue("pg_database")
+    _truncate_pg(url)
+    return url
+
+
+@pytest.fixture
+def pg_url(pg_database: str) -> str:
+    """A migrated, empty PostgreSQL database (for tests of real concurrency)."""
+    _truncate_pg(pg_database)
+    return pg_database
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(datetime(2026, 11, 22, 3, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+async def container(db_url: str, clock: FakeClock) -> AsyncIterator[Container]:
+    """The core wired as in production, on a fake clock, with a recording observer on the bus."""
+    c = Container.build(Settings(database_url=db_url, scheduler=False), TocsinConfig(), clock)
+    c.extras["recorder"] = recorder = RecordingObserver()
+    c.bus.subscribe(recorder)
+    yield c
+    await c.close()
+
+
+@pytest.fixture
+async def db(container: Container) -> Database:
+    return container.db
+
+
+class People:
+    """A small on-call team: payments, with one person per role, plus an admin and an outsider."""
+
+    ROLES = ("observer", "stakeholder", "responder", "incident_commander", "team_lead", "manager")
+
+    def __init__(self) -> None:
+        self.team_id: int = 0
+        self.ids: dict[str, int] = {}
+
+    def slack(self, role: str) -> Actor:
+        return Actor(Source.SLACK, f"U{role.upper()}", role)
+
+    def telegram(self, role: str) -> Actor:
+        return Actor(Source.TELEGRAM, str(1000 + list(self.ROLES + ("admin", "outsider")).index(role)), role)
+
+
+@pytest.fixture
+async def people(container: Container, clock: FakeClock) -> People:
+    """Team "payments" with a person per role (Slack id U<ROLE>, Telegram id 1000+i), an admin, an outsider."""
+    result = People()
+    async with container.db.transaction() as session:
+        team = Team(name="payments", slack_channel_id="CPAYMENTS", telegram_chat_id=-100200, created_at=clock.now())
+        other = Team(name="platform", slack_channel_id="CPLATFORM", created_at=clock.now())
+        session.add_all([team, other])
+        await session.flush()
+        result.team_id = team.id
+        names = (*People.ROLES, "admin", "outsider")
+        for i, role in enumerate(names):
+            person = Person(name=role.replace("_", " ").title(), email=f"{role}@example.com",
+                            slack_user_id=f"U{role.upper()}", telegram_user_id=1000 + i,
+                            is_admin=role == "admin", created_at=clock.now())
+            session.add(person)
+            await session.flush()
+            result.ids[role] = person.id
+            if role in People.ROLES:
+                session.add(Membership(person_id=person.id, team_id=team.id, role=role))
+            elif role == "outsider":
+                session.add(Membership(person_id=person.id, team_id=other.id, role="team_lead"))
+    return result
