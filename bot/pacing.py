@@ -1,0 +1,108 @@
+"""Pacing outbound chat traffic: rate limits per destination, and coalescing storms of card edits.
+
+Shared by the Slack and Telegram notifiers and the escalation dispatcher, so that every path obeys the
+platforms' limits the same way (Slack: about 1 message per second per channel; Telegram: 1 per second
+per chat, 20 per minute per group, about 30 per second overall).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Limit:
+    """At most ``calls`` per ``seconds`` for every key that starts with ``scope``."""
+
+    scope: str
+    calls: int
+    seconds: float
+
+
+class RateLimiter:
+    """Sliding-window limits per key; ``acquire`` waits until every named key has room, then books it."""
+
+    def __init__(self, limits: Sequence[Limit], *, now: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+        self.limits = tuple(limits)
+        self._now, self._sleep = now, sleep
+        self._history: dict[str, deque[float]] = {}
+        self._lock = asyncio.Lock()
+        self._blocked_until: dict[str, float] = {}
+
+    def _limit_for(self, key: str) -> Limit | None:
+        return next((lim for lim in self.limits if key.startswith(lim.scope)), None)
+
+    def _wait_for(self, key: str, now: float) -> float:
+        wait = max(0.0, self._blocked_until.get(key, 0.0) - now)
+        limit = self._limit_for(key)
+        if limit is None:
+            return wait
+        history = self._history.setdefault(key, deque())
+        while history and history[0] <= now - limit.seconds:
+            history.popleft()
+        if len(history) >= limit.calls:
+            wait = max(wait, history[0] + limit.seconds - now)
+        return wait
+
+    async def acquire(self, *keys: str) -> float:
+        """Wait until a call to all ``keys`` is allowed and record it. Returns the seconds waited."""
+        waited = 0.0
+        async with self._lock:
+            while True:
+                now = self._now()
+                wait = max((self._wait_for(k, now) for k in keys), default=0.0)
+                if wait <= 0:
+                    for key in keys:
+                        if self._limit_for(key) is not None:
+                            self._history.setdefault(key, deque()).append(now)
+                    return waited
+                waited += wait
+                await self._sleep(wait)
+
+    def block(self, key: str, seconds: float) -> None:
+        """The platform said "retry after ``seconds``" for ``key``: hold every call to it until then."""
+        until = self._now() + max(0.0, seconds)
+        self._blocked_until[key] = max(self._blocked_until.get(key, 0.0), until)
+
+
+class Coalescer:
+    """Runs at most one job per key at a time; jobs submitted meanwhile collapse into one more run.
+
+    A storm of changes to one incident card becomes: the edit in flight, then one edit with the latest
+    state. Nothing is dropped: the last submission always runs.
+    """
+
+    def __init__(self) -> None:
+        self._pending: dict[str, Callable[[], Awaitable[None]]] = {}
+        self._running: dict[str, asyncio.Task[None]] = {}
+        self.runs = 0
+
+    def submit(self, key: str, job: Callable[[], Awaitable[None]]) -> None:
+        self._pending[key] = job
+        if key not in self._running:
+            self._running[key] = asyncio.get_running_loop().create_task(self._drain(key))
+
+    async def _drain(self, key: str) -> None:
+        try:
+            while key in self._pending:
+                job = self._pending.pop(key)
+                self.runs += 1
+                try:
+                    await job()
+                except Exception:
+                    log.exception("coalesced job for %s failed", key)
+        finally:
+            self._running.pop(key, None)
+
+    async def drain(self) -> None:
+        """Wait for every job under way and queued (shutdown, tests)."""
+        while self._running:
+            await asyncio.gather(*list(self._running.values()), return_exceptions=True)

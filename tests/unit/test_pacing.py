@@ -1,0 +1,63 @@
+"""Pacing: limits per destination and coalesced card edits."""
+
+import asyncio
+
+from bot.pacing import Coalescer, Limit, RateLimiter
+
+
+class ManualTime:
+    def __init__(self) -> None:
+        self.t = 0.0
+        self.sleeps: list[float] = []
+
+    def now(self) -> float:
+        return self.t
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.t += seconds
+
+
+async def test_second_message_to_same_channel_waits_a_second():
+    clock = ManualTime()
+    limiter = RateLimiter([Limit("chat:", 1, 1.0)], now=clock.now, sleep=clock.sleep)
+    assert await limiter.acquire("chat:A") == 0
+    assert await limiter.acquire("chat:B") == 0  # another channel is not held up
+    assert await limiter.acquire("chat:A") == 1.0
+
+
+async def test_group_cap_of_twenty_per_minute():
+    clock = ManualTime()
+    limiter = RateLimiter([Limit("group:", 20, 60.0)], now=clock.now, sleep=clock.sleep)
+    for _ in range(20):
+        await limiter.acquire("group:G")
+    assert clock.t == 0
+    await limiter.acquire("group:G")
+    assert clock.t == 60.0
+
+
+async def test_retry_after_blocks_the_key():
+    clock = ManualTime()
+    limiter = RateLimiter([], now=clock.now, sleep=clock.sleep)
+    limiter.block("chat:A", 7)
+    assert await limiter.acquire("chat:A") == 7
+    assert await limiter.acquire("chat:B") == 0
+
+
+async def test_storm_of_edits_coalesces_and_keeps_the_last():
+    coalescer = Coalescer()
+    seen: list[int] = []
+    gate = asyncio.Event()
+
+    def job(n: int):
+        async def run() -> None:
+            await gate.wait()
+            seen.append(n)
+        return run
+
+    for n in range(10):
+        coalescer.submit("card:1", job(n))
+        await asyncio.sleep(0)
+    gate.set()
+    await coalescer.drain()
+    assert seen == [0, 9]
