@@ -6,6 +6,7 @@ Create Date: ${create_date}
 """
 from alembic import op
 import sqlalchemy as sa
+from sqlalchemy import Text  # autogenerate renders JSONB(astext_type=Text())
 import storage.types
 ${imports if imports else ""}
 

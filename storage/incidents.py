@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import raiseload
 
 from storage import directory
 from storage.actors import Actor
@@ -30,6 +31,7 @@ from storage.viewbuild import full_view
 from storage.views import ActionResult, IncidentChange
 
 MAX_SNOOZE = timedelta(hours=24)
+RELATIONS = ["team", "created_by", "assignee", "acknowledged_by", "resolved_by"]
 
 
 @dataclass
@@ -76,11 +78,15 @@ class IncidentService:
         incident = await unit.session.scalar(
             select(Incident)
             .where(Incident.number == number)
+            .options(raiseload("*"))
             .with_for_update(of=Incident)
             .execution_options(populate_existing=True)
         )
         if incident is None:
             raise NotFound(f"there is no incident #{number}")
+        # Load related rows only now: on PostgreSQL a waiter on the lock re-reads the incident row, but
+        # anything joined in the same statement would still come from the snapshot before the wait.
+        await unit.session.refresh(incident, RELATIONS)
         return incident
 
     async def record(

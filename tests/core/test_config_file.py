@@ -1,0 +1,82 @@
+"""The YAML config: errors name the key; applying is idempotent; the shipped example is valid."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from sqlalchemy import func, select
+
+from bot.config_file import ConfigError, apply, load, parse
+from storage.models import EscalationPolicy, Membership, Person, Team
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "tocsin.example.yml"
+
+
+async def _counts(db):
+    async with db.sessions() as session:
+        return {m.__tablename__: await session.scalar(select(func.count()).select_from(m))
+                for m in (Team, Person, Membership, EscalationPolicy)}
+
+
+async def test_applying_the_example_twice_changes_nothing_the_second_time(container):
+    config = load(EXAMPLE, env={})
+    first = await apply(container.db, config, container.clock.now())
+    assert first.changed and "team payments" in first.created
+    counts = await _counts(container.db)
+    assert counts == {"team": 2, "person": 5, "membership": 6, "escalation_policy": 2}
+    second = await apply(container.db, config, container.clock.now())
+    assert not second.changed and second.summary() == "no changes"
+    assert await _counts(container.db) == counts
+
+
+async def test_apply_updates_roles_and_removes_memberships_and_policies(container):
+    raw = yaml.safe_load(EXAMPLE.read_text())
+    await apply(container.db, parse(raw, env={}), container.clock.now())
+    raw["people"][1]["teams"] = {"payments": "incident_commander"}  # Ben leaves platform, is promoted
+    raw["escalation_policies"] = raw["escalation_policies"][1:]
+    raw["teams"][0]["escalation_policy"] = None
+    report = await apply(container.db, parse(raw, env={}), container.clock.now())
+    assert "membership Ben Okafor@payments -> incident_commander" in report.updated
+    assert "membership Ben Okafor@platform" in report.removed
+    assert "policy critical-fast" in report.removed
+
+
+@pytest.mark.parametrize(("mutate", "error"), [
+    (lambda c: c["people"][0]["teams"].update(payments="boss"), "people[0].teams.payments: unknown role 'boss'"),
+    (lambda c: c["people"][0]["teams"].update(nowhere="responder"), "people[0].teams.nowhere: no such team"),
+    (lambda c: c["teams"][0].update(colour="red"), "teams[0].colour: unknown key"),
+    (lambda c: c["teams"].append({"name": "payments"}), "teams[2].name: 'payments' appears twice"),
+    (lambda c: c["integrations"][0].pop("token"), "integrations[0]: set token, basic_auth or hmac_secret"),
+    (lambda c: c["integrations"][0].update(type="nagios"), "integrations[0].type: 'nagios' is not one of"),
+    (lambda c: c["escalation_policies"][0]["steps"][1].update(after="soon"),
+     "escalation_policies[0].steps[1].after: 'soon' is not a duration"),
+    (lambda c: c["escalation_policies"][0]["steps"][0].update(notify=["role:chef"]),
+     "escalation_policies[0].steps[0].notify[0]: 'role:chef' is not a target"),
+    (lambda c: c["teams"][0].update(telegram_chat="general"), "teams[0].telegram_chat: expected a whole number"),
+    (lambda c: c["api_tokens"][0].update(person="x@example.com"), "api_tokens[0]: bind the token to exactly one"),
+])
+def test_errors_point_at_the_offending_key(mutate, error):
+    raw = yaml.safe_load(EXAMPLE.read_text())
+    mutate(raw)
+    with pytest.raises(ConfigError) as exc:
+        parse(raw, env={})
+    assert error in str(exc.value)
+
+
+def test_secrets_come_from_the_environment():
+    raw = {"integrations": [{"name": "am", "type": "alertmanager", "token": "${AM_TOKEN}"}]}
+    assert parse(raw, env={"AM_TOKEN": "s3cret-value"}).integrations[0].token == "s3cret-value"
+    with pytest.raises(ConfigError, match=r"integrations\[0\].token: environment variable AM_TOKEN is not set"):
+        parse(raw, env={})
+    assert "s3cret" not in repr(parse(raw, env={"AM_TOKEN": "s3cret-value"}))
+
+
+def test_unreadable_and_invalid_files_say_which_file(tmp_path):
+    with pytest.raises(ConfigError, match="missing.yml: cannot read it"):
+        load(tmp_path / "missing.yml")
+    bad = tmp_path / "bad.yml"
+    bad.write_text("teams: [\n")
+    with pytest.raises(ConfigError, match="bad.yml: line 2 is not valid YAML"):
+        load(bad)

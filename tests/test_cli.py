@@ -1,0 +1,103 @@
+"""The tocsin command as a new user runs it: a real process, real HTTP."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+TOCSIN = [sys.executable, "-m", "bot"]
+
+
+def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "TELEGRAM_", "TOCSIN_"))}
+    env.update(extra)
+    return env
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _run(args: list[str], tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*TOCSIN, *args], cwd=tmp_path, env=_env(tmp_path, **env), capture_output=True,
+                          text=True, timeout=60)
+
+
+def test_serve_on_sqlite_with_no_tokens_answers_healthz(tmp_path):
+    port = _free_port()
+    proc = subprocess.Popen([*TOCSIN, "serve", "--port", str(port)], cwd=tmp_path, env=_env(tmp_path),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                response = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                break
+            except httpx.TransportError:
+                assert proc.poll() is None, proc.stdout.read()
+                assert time.monotonic() < deadline, "tocsin serve did not come up in 30 s"
+                time.sleep(0.2)
+        assert response.status_code == 200
+        assert httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5).status_code == 200
+    finally:
+        proc.terminate()
+        output = proc.communicate(timeout=20)[0]
+    assert (tmp_path / "tocsin.db").exists()
+    assert f"Tocsin listening on http://127.0.0.1:{port}" in output
+    assert "slack: off (SLACK_BOT_TOKEN not set)" in output
+    assert "telegram: off (TELEGRAM_BOT_TOKEN not set)" in output
+    assert "Traceback" not in output
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--database-url", "mysql://x/y", "migrate"], "tocsin: unsupported database 'mysql'"),
+    (["--database-url", "not a url", "migrate"], "tocsin: not a database URL"),
+    (["--database-url", "postgresql://nobody@127.0.0.1:1/x", "migrate"],
+     "tocsin: cannot use the database at postgresql://nobody@127.0.0.1:1/x"),
+    (["serve", "--config", "missing.yml"], "tocsin: missing.yml: cannot read it"),
+    (["config", "check", "missing.yml"], "tocsin: missing.yml: cannot read it"),
+])
+def test_bad_database_url_or_config_is_one_line_not_a_traceback(tmp_path, args, message):
+    result = _run(args, tmp_path)
+    assert result.returncode != 0
+    assert result.stderr.strip().startswith(message), result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_password_in_database_url_is_never_printed(tmp_path):
+    result = _run(["--database-url", "postgresql://u:hunter2secret@127.0.0.1:1/x", "migrate"], tmp_path)
+    assert "hunter2secret" not in result.stderr + result.stdout
+    assert "postgresql://u:***@127.0.0.1:1/x" in result.stderr
+
+
+def test_config_check_apply_and_incidents_commands(tmp_path):
+    example = str(ROOT / "tocsin.example.yml")
+    db = f"sqlite:///{tmp_path / 't.db'}"
+    check = _run(["config", "check", example], tmp_path)
+    assert check.returncode == 0 and "OK (2 teams, 5 people, 2 integrations, 2 escalation policies)" in check.stdout
+    first = _run(["--database-url", db, "config", "apply", example], tmp_path)
+    assert first.returncode == 0 and "15 created" in first.stdout
+    second = _run(["--database-url", db, "config", "apply", example], tmp_path)
+    assert "no changes" in second.stdout
+    listing = _run(["--database-url", db, "incidents", "list"], tmp_path)
+    assert listing.returncode == 0 and "0 incidents" in listing.stdout
+    missing = _run(["--database-url", db, "incidents", "show", "5"], tmp_path)
+    assert missing.returncode == 1 and "there is no incident #5" in missing.stderr
+    code = _run(["--database-url", db, "link-code", "ana@example.com"], tmp_path)
+    assert code.returncode == 0 and "/start " in code.stdout
+
+
+def test_help_lists_every_command(tmp_path):
+    result = _run(["--help"], tmp_path)
+    for command in ("serve", "sidecar", "migrate", "config", "incidents"):
+        assert command in result.stdout
