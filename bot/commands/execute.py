@@ -50,7 +50,8 @@ async def execute(container: Container, actor: Actor, command: Command,
     except UsageError as exc:
         return Reply.fail(str(exc))
     except UnknownActor as exc:
-        return Reply.fail(f"{exc}. Ask a Tocsin admin to add you to the config file, then try again.")
+        return Reply(f"{exc}. Ask a Tocsin admin to add you to the config file, then try again.", error=True,
+                     unlinked=True)
     except TocsinError as exc:
         return Reply.fail(_sentence(str(exc)))
 

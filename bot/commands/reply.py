@@ -16,6 +16,7 @@ class Reply:
     ephemeral: bool = True
     error: bool = False
     open_modal: bool = False  # Slack: "/incident declare" with no title opens the declare form
+    unlinked: bool = False  # the actor is not linked to a person: each surface says how to link
 
     @classmethod
     def fail(cls, text: str) -> Reply:
