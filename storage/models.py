@@ -13,6 +13,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -255,3 +256,82 @@ class InboundReceipt(Base):
     source: Mapped[str] = mapped_column(String(32), primary_key=True)
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     received_at: Mapped[datetime]
+
+
+# -- escalation: the ledger, the notification outbox, preferences ---------------------------------
+
+STEP_STATUSES = ("PENDING", "EXECUTED", "CANCELLED", "SKIPPED", "FAILED")
+NOTIFICATION_STATUSES = ("PENDING", "SENT", "FAILED", "CANCELLED")
+NOTIFICATION_KINDS = ("page", "notice")
+
+
+class EscalationStep(Base):
+    """The escalation ledger: one row per (incident, repeat, step). Rows are never deleted."""
+
+    __tablename__ = "escalation_step"
+    __table_args__ = (
+        UniqueConstraint("incident_id", "repeat", "step"),
+        CheckConstraint(_in("status", STEP_STATUSES), name="status"),
+        CheckConstraint("status <> 'EXECUTED' OR executed_at IS NOT NULL", name="executed_has_time"),
+        Index("ix_escalation_step_status_due_at", "status", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id", ondelete="RESTRICT"), index=True)
+    policy: Mapped[str] = mapped_column(String(100))
+    repeat: Mapped[int] = mapped_column(Integer)
+    step: Mapped[int] = mapped_column(Integer)
+    scheduled_at: Mapped[datetime]  # as first planned; due_at moves only when a snooze holds the step
+    due_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16), server_default="PENDING")
+    executed_at: Mapped[datetime | None]
+    late_by_seconds: Mapped[float | None] = mapped_column(Float)
+    executed_by: Mapped[str | None] = mapped_column(String(200))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class Notification(Base):
+    """The notification outbox: one row per (incident, reason, target, channel), delivered by the dispatcher."""
+
+    __tablename__ = "notification"
+    __table_args__ = (
+        UniqueConstraint("incident_id", "reason", "target", "channel"),
+        CheckConstraint(_in("status", NOTIFICATION_STATUSES), name="status"),
+        CheckConstraint(_in("kind", NOTIFICATION_KINDS), name="kind"),
+        CheckConstraint("attempts >= 0", name="attempts_not_negative"),
+        Index("ix_notification_status_next_attempt_at", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id", ondelete="RESTRICT"), index=True)
+    step_id: Mapped[int | None] = mapped_column(ForeignKey("escalation_step.id", ondelete="RESTRICT"))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("notification.id", ondelete="RESTRICT"))
+    kind: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(200))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    address: Mapped[str] = mapped_column(String(320))
+    topic: Mapped[int | None] = mapped_column(BigInteger)
+    message: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), server_default="PENDING")
+    attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    next_attempt_at: Mapped[datetime]
+    claimed_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    reference: Mapped[str | None] = mapped_column(String(200))
+    thread: Mapped[str | None] = mapped_column(String(200))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class NotificationPreference(Base):
+    """The channels a person accepts pages on, in the order they prefer them."""
+
+    __tablename__ = "notification_preference"
+
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), primary_key=True)
+    channels: Mapped[dict[str, Any]] = mapped_column()  # {"accept": ["slack", "email"]}
+    updated_at: Mapped[datetime]
