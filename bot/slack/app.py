@@ -1,0 +1,115 @@
+"""The Bolt app: HTTP mode at ``POST /slack/events`` on our Starlette app, or Socket Mode."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from bot.container import Container
+from bot.slack import listeners
+from bot.slack.cards import CardSync
+from bot.slack.identity import SlackIdentity
+from bot.slack.outbound import TRANSIENT, SlackOut
+from bot.slack.runtime import SlackRuntime
+from bot.surface import Surface
+
+log = logging.getLogger(__name__)
+EVENTS_PATH = "/slack/events"
+START_TIMEOUT = 10.0
+
+
+def api_base(url: str) -> str:
+    """slack_sdk joins method names with urljoin: the base needs its trailing slash."""
+    return url if url.endswith("/") else url + "/"
+
+
+def build(container: Container) -> tuple[AsyncApp, SlackRuntime]:
+    """The Bolt app and the runtime its listeners share; the Web API base URL comes from SLACK_API_URL."""
+    settings = container.settings
+    client = AsyncWebClient(token=settings.slack_bot_token, base_url=api_base(settings.slack_api_url), timeout=10)
+    out = SlackOut(client)
+    runtime = SlackRuntime(container, out, SlackIdentity(container.db, out),
+                           CardSync(out, container.db, container.queries, container.clock))
+    http_mode = not settings.slack_app_token
+    app = AsyncApp(client=client, signing_secret=settings.slack_signing_secret or "",
+                   request_verification_enabled=http_mode, process_before_response=False,
+                   ssl_check_enabled=http_mode)
+
+    @app.middleware
+    async def remember_workspace(context: Any, next: Any) -> None:
+        result = context.authorize_result
+        if runtime.team_id is None and result is not None and result.team_id:
+            runtime.team_id = result.team_id
+        await next()
+
+    listeners.register(app, runtime)
+    return app, runtime
+
+
+def route(app: AsyncApp) -> Route:
+    handler = AsyncSlackRequestHandler(app)
+
+    async def slack_events(request: Request) -> Response:
+        """Commands, button presses and events from Slack (HTTP mode); Bolt checks the signature."""
+        return await handler.handle(request)
+
+    return Route(EVENTS_PATH, slack_events, methods=["POST"])
+
+
+class SlackConnection:
+    """Checks the bot token at start-up (one clear line if Slack refuses it) and runs Socket Mode."""
+
+    def __init__(self, app: AsyncApp, runtime: SlackRuntime, surface: Surface, app_token: str | None) -> None:
+        self.app, self.runtime, self.surface, self.app_token = app, runtime, surface, app_token
+        self._socket: Any = None
+
+    async def start(self) -> None:
+        if not await self._check_token():
+            return
+        if self.app_token:
+            await self._connect_socket()
+
+    async def _check_token(self) -> bool:
+        try:
+            data = await asyncio.wait_for(self.runtime.out.client.auth_test(), START_TIMEOUT)
+        except SlackApiError as exc:
+            error = (exc.response.data or {}).get("error") if isinstance(exc.response.data, dict) else None
+            self._off(f"Slack refused SLACK_BOT_TOKEN: {error or exc.response.status_code}")
+            return False
+        except TRANSIENT as exc:
+            self.surface.status = f"on, but Slack is unreachable ({type(exc).__name__}); will retry on use"
+            log.warning("slack: %s", self.surface.status)
+            return True
+        self.runtime.team_id = data.get("team_id")
+        log.info("slack: connected to workspace %s as %s", data.get("team"), data.get("user"))
+        return True
+
+    async def _connect_socket(self) -> None:
+        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+        try:
+            self._socket = AsyncSocketModeHandler(self.app, self.app_token)
+            await asyncio.wait_for(self._socket.connect_async(), START_TIMEOUT)
+        except Exception as exc:  # a bad SLACK_APP_TOKEN or no route to Slack: one line, not a traceback
+            self._off(f"Socket Mode failed to connect ({exc.__class__.__name__}: {exc}); check SLACK_APP_TOKEN")
+
+    def _off(self, why: str) -> None:
+        self.surface.status = f"off ({why})"
+        log.error("slack: %s", why)
+
+    async def stop(self) -> None:
+        if self._socket is not None:
+            await self._socket.close_async()
+        try:
+            await asyncio.wait_for(self.runtime.idle(), START_TIMEOUT)
+        except TimeoutError:
+            log.warning("slack: stopped with card edits still queued")

@@ -1,0 +1,115 @@
+"""The live incident card: posted to the team's channel when an incident opens, then every Slack copy
+(channel card, DM pages) is edited in place after every change, from whichever surface it came.
+
+Timeline events go into the channel card's thread, naming the actor without mentioning them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable
+from functools import partial
+
+from bot.pacing import Coalescer
+from bot.slack import refs, scopes
+from bot.slack.outbound import FAILED, SlackOut
+from bot.slack.render import render_card, render_change_line
+from storage.clock import Clock
+from storage.db import Database
+from storage.queries import IncidentQueries
+from storage.views import IncidentChange, IncidentView
+
+log = logging.getLogger(__name__)
+Job = Callable[[], Awaitable[None]]
+
+
+class CardSync:
+    """A ``ChangeObserver``; changes to one incident are handled one at a time, in the order committed."""
+
+    def __init__(self, out: SlackOut, db: Database, queries: IncidentQueries, clock: Clock) -> None:
+        self.out, self.db, self.queries, self.clock = out, db, queries, clock
+        self.coalescer = Coalescer()
+        self._queues: dict[int, deque[Job]] = {}
+        self._workers: dict[int, asyncio.Task[None]] = {}
+
+    async def incident_changed(self, change: IncidentChange) -> None:
+        # Enqueue before any await: the bus starts its tasks in commit order, and so this keeps it.
+        self._enqueue(change.incident.number, partial(self._apply, change))
+
+    def post_copy(self, view: IncidentView, channel: str) -> None:
+        """Also show this incident's live card in ``channel`` (e.g. where it was declared)."""
+        self._enqueue(view.number, partial(self._post_card, view, channel))
+
+    def refresh(self, number: int) -> None:
+        """Re-render every copy with the incident's current state; storms collapse into few edits."""
+        self.coalescer.submit(f"card:{number}", partial(self._update_copies, number))
+
+    def _enqueue(self, number: int, job: Job) -> None:
+        self._queues.setdefault(number, deque()).append(job)
+        if number not in self._workers:
+            self._workers[number] = asyncio.get_running_loop().create_task(self._work(number))
+
+    async def _work(self, number: int) -> None:
+        queue = self._queues[number]
+        try:
+            while queue:
+                try:
+                    await queue.popleft()()
+                except Exception:
+                    log.exception("slack card job for incident #%s failed", number)
+        finally:
+            self._workers.pop(number, None)
+            if not queue:
+                self._queues.pop(number, None)
+
+    async def _apply(self, change: IncidentChange) -> None:
+        view = change.incident
+        if change.kind == "declared":
+            if view.team and view.team.slack_channel_id:
+                await self._post_card(view, view.team.slack_channel_id)
+            return
+        await self._post_thread_line(view, render_change_line(change))
+        self.refresh(view.number)
+
+    async def _post_card(self, view: IncidentView, channel: str) -> None:
+        view = await self.queries.get(view.number)  # the current state, not the one when queued
+        try:
+            data = await self.out.call(scopes.POST_MESSAGE, channel, channel=channel, unfurl_links=False,
+                                       **render_card(view))
+        except FAILED as exc:
+            log.warning("could not post the card of %s to %s: %s", view.ref, channel, exc)
+            return
+        await refs.add(self.db, view.id, data["channel"], data["ts"], self.clock.now())
+
+    async def _post_thread_line(self, view: IncidentView, text: str) -> None:
+        cards = [r for r in await refs.copies(self.db, view.id) if r.kind == "card"]
+        if not cards:
+            return
+        parent = cards[0]
+        try:
+            await self.out.call(scopes.POST_MESSAGE, parent.chat_id, channel=parent.chat_id,
+                                thread_ts=parent.message_id, text=text, unfurl_links=False)
+        except FAILED as exc:
+            log.warning("could not post to the thread of %s: %s", view.ref, exc)
+
+    async def _update_copies(self, number: int) -> None:
+        view = await self.queries.get(number)
+        payload = render_card(view)
+        for copy in await refs.copies(self.db, view.id):
+            try:
+                await self.out.call(scopes.UPDATE, copy.chat_id, channel=copy.chat_id, ts=copy.message_id,
+                                    **payload)
+            except FAILED as exc:
+                log.warning("could not update the card of %s in %s: %s", view.ref, copy.chat_id, exc)
+
+    @property
+    def busy(self) -> bool:
+        return bool(self._workers) or bool(self.coalescer._running)
+
+    async def drain(self) -> None:
+        """Wait until every queued post and edit has been sent (shutdown, tests)."""
+        while self.busy:
+            await asyncio.gather(*list(self._workers.values()), return_exceptions=True)
+            await self.coalescer.drain()

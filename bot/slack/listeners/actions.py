@@ -1,0 +1,63 @@
+"""Card buttons and the snooze menu: the same core calls as the commands, through the shared executor."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+
+from bot.commands.execute import execute
+from bot.commands.grammar import Command, parse_duration
+from bot.commands.reply import Reply
+from bot.slack import ids, receipts
+from bot.slack.identity import request_team
+from bot.slack.listeners.commands import FOREIGN
+from bot.slack.runtime import SlackRuntime
+
+
+def _command(action: dict[str, Any]) -> Command | None:
+    """The subcommand a press means; None for a payload we did not render."""
+    try:
+        if action["action_id"] == ids.SNOOZE:
+            number, _, choice = action["selected_option"]["value"].partition(":")
+            return Command("snooze", number=int(number), duration=parse_duration(choice))
+        return Command(ids.BUTTON_COMMANDS[action["action_id"]], number=int(action["value"]))
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+async def handle_card_action(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond,
+                             runtime: SlackRuntime) -> None:
+    """A press on a card. A repeat of the same press on the same rendering is ignored."""
+    await ack()  # within 3 seconds, before any database work
+    with runtime.tracking():
+        reply = await _press(body, action, runtime)
+        if reply is not None and (reply.error or reply.ephemeral):
+            await respond(text=reply.text, response_type="ephemeral", replace_original=False)
+
+
+async def _press(body: dict[str, Any], action: dict[str, Any], runtime: SlackRuntime) -> Reply | None:
+    command = _command(action)
+    if command is None:
+        return Reply.fail("This button is from an older version of Tocsin; use /incident instead.")
+    if runtime.foreign(request_team(body)):
+        return Reply.fail(FOREIGN)
+    user = body["user"]["id"]  # verified by the request signature; body["user"]["name"] decides nothing
+    # The block id carries the card's version: a double click, or a retried delivery, is the same key.
+    key = f"press:{user}:{action['action_id']}:{action.get('block_id', '')}:{command.duration or ''}"
+    container = runtime.container
+    if not await receipts.claim(container.db, key, container.clock.now()):
+        return None
+    actor = await runtime.identity.actor(user, body["user"].get("name", ""))
+    reply = await execute(container, actor, command, runtime.identity.mention)
+    if reply.error:
+        await receipts.release(container.db, key)
+    return reply
+
+
+def register(app: AsyncApp, runtime: SlackRuntime) -> None:
+    async def card_action(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond) -> None:
+        await handle_card_action(ack, body, action, respond, runtime)
+
+    for action_id in (*ids.BUTTON_COMMANDS, ids.SNOOZE):
+        app.action(action_id)(card_action)

@@ -1,0 +1,69 @@
+"""``/incident ...``: ack at once, run the shared grammar and executor, answer through response_url."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+
+from bot.commands.execute import run_text
+from bot.commands.grammar import UsageError, parse
+from bot.commands.reply import Reply
+from bot.slack import ids, scopes
+from bot.slack.identity import request_team
+from bot.slack.render import render_declare_modal, render_reply
+from bot.slack.runtime import SlackRuntime
+
+log = logging.getLogger(__name__)
+FOREIGN = "Tocsin only takes commands from members of its own Slack workspace."
+
+
+async def handle_incident_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond,
+                                  runtime: SlackRuntime) -> None:
+    """Slack wants the HTTP 200 within 3 seconds: ack first, then do the work."""
+    await ack()
+    with runtime.tracking():
+        reply = await _run(command, runtime)
+        if reply.open_modal:
+            if await _open_modal(command, runtime):
+                return
+        elif reply.incident and not reply.error and not reply.ephemeral and _declared_here(reply, command):
+            runtime.cards.post_copy(reply.incident, command["channel_id"])
+        await respond(**render_reply(reply))
+
+
+async def _run(command: dict[str, Any], runtime: SlackRuntime) -> Reply:
+    if runtime.foreign(request_team(command)):
+        return Reply.fail(FOREIGN)
+    actor = await runtime.identity.actor(command["user_id"], command.get("user_name", ""))
+    return await run_text(runtime.container, actor, command.get("text") or "", runtime.identity.mention)
+
+
+def _declared_here(reply: Reply, command: dict[str, Any]) -> bool:
+    """A declared incident whose team has no channel gets its live card where it was declared."""
+    view = reply.incident
+    try:
+        is_declare = parse(command.get("text") or "").name == "declare"
+    except UsageError:
+        return False
+    return is_declare and view is not None and not (view.team and view.team.slack_channel_id) \
+        and bool(command.get("channel_id"))
+
+
+async def _open_modal(command: dict[str, Any], runtime: SlackRuntime) -> bool:
+    try:
+        await runtime.out.once(scopes.OPEN_VIEW, trigger_id=command["trigger_id"],
+                               view=render_declare_modal(command.get("channel_id")))
+        return True
+    except Exception as exc:  # trigger_id expired or Slack down: fall back to the text usage
+        log.warning("views.open failed: %s", exc)
+        return False
+
+
+def register(app: AsyncApp, runtime: SlackRuntime) -> None:
+    async def incident(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
+        await handle_incident_command(ack, command, respond, runtime)
+
+    app.command(ids.COMMAND)(incident)
+

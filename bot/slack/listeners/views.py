@@ -1,0 +1,57 @@
+"""The declare form (opened by ``/incident declare`` with no title)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+
+from bot.commands.execute import execute
+from bot.commands.grammar import Command, parse_severity
+from bot.slack import ids, scopes
+from bot.slack.outbound import FAILED
+from bot.slack.render import render_reply
+from bot.slack.runtime import SlackRuntime
+
+log = logging.getLogger(__name__)
+
+
+def _value(values: dict[str, Any], block: str) -> str | None:
+    element = values.get(block, {}).get(block, {})
+    value = element.get("value") or (element.get("selected_option") or {}).get("value")
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+async def handle_declare_submission(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any],
+                                    runtime: SlackRuntime) -> None:
+    """Declare from the form, then tell the user the outcome in a DM from the app."""
+    values = view["state"]["values"]
+    title = _value(values, "title")
+    if not title:
+        await ack(response_action="errors", errors={"title": "Give the incident a title."})
+        return
+    await ack()
+    with runtime.tracking():
+        user = body["user"]["id"]
+        command = Command("declare", text=title, severity=parse_severity(_value(values, "severity") or "medium"),
+                          service=_value(values, "service"), team=_value(values, "team"))
+        actor = await runtime.identity.actor(user, body["user"].get("name", ""))
+        reply = await execute(runtime.container, actor, command)
+        channel = view.get("private_metadata") or None
+        if reply.incident and not reply.error and channel and not (reply.incident.team
+                                                                  and reply.incident.team.slack_channel_id):
+            runtime.cards.post_copy(reply.incident, channel)
+        payload = render_reply(reply)
+        payload.pop("response_type")
+        try:
+            await runtime.out.call(scopes.POST_MESSAGE, user, channel=user, **payload)
+        except FAILED as exc:
+            log.warning("could not tell %s the outcome of their declare: %s", user, exc)
+
+
+def register(app: AsyncApp, runtime: SlackRuntime) -> None:
+    async def declare(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        await handle_declare_submission(ack, body, view, runtime)
+
+    app.view(ids.DECLARE_MODAL)(declare)

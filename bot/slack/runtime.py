@@ -1,0 +1,50 @@
+"""What every Slack listener needs, built once per process by ``bot.slack.app.build``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from bot.container import Container
+from bot.slack.cards import CardSync
+from bot.slack.identity import SlackIdentity
+from bot.slack.outbound import SlackOut
+
+
+@dataclass
+class SlackRuntime:
+    container: Container
+    out: SlackOut
+    identity: SlackIdentity
+    cards: CardSync
+    team_id: str | None = None  # the workspace the bot token belongs to (auth.test)
+    _in_flight: int = 0
+    _idle: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @contextlib.contextmanager
+    def tracking(self) -> Iterator[None]:
+        """Count work that continues after ``ack()``, so shutdown and tests can wait for it."""
+        self._in_flight += 1
+        self._idle.clear()
+        try:
+            yield
+        finally:
+            self._in_flight -= 1
+            if self._in_flight == 0:
+                self._idle.set()
+
+    async def idle(self) -> None:
+        """Wait until listeners, the change bus and every card edit have finished."""
+        while True:
+            if self._in_flight:
+                await self._idle.wait()
+            await self.container.bus.drain()
+            await self.cards.drain()
+            if not self._in_flight and not self.cards.busy and not self.container.bus._tasks:
+                return
+
+    def foreign(self, team: str | None) -> bool:
+        """A user from another workspace (e.g. a Slack Connect channel) may not act here."""
+        return bool(self.team_id and team and team != self.team_id)

@@ -1,0 +1,27 @@
+"""Every Slack Web API method Tocsin calls, and the bot scope it needs (checked against manifest.yml)."""
+
+from __future__ import annotations
+
+AUTH_TEST = "auth.test"
+POST_MESSAGE = "chat.postMessage"
+POST_EPHEMERAL = "chat.postEphemeral"
+UPDATE = "chat.update"
+OPEN_DM = "conversations.open"
+USER_INFO = "users.info"
+OPEN_VIEW = "views.open"
+
+#: method -> scopes it needs ("" for none). ``users.info`` needs users:read.email to see the email.
+METHOD_SCOPES: dict[str, tuple[str, ...]] = {
+    AUTH_TEST: (),
+    POST_MESSAGE: ("chat:write",),
+    POST_EPHEMERAL: ("chat:write",),
+    UPDATE: ("chat:write",),
+    OPEN_DM: ("im:write",),
+    USER_INFO: ("users:read", "users:read.email"),
+    OPEN_VIEW: (),
+}
+#: Scopes for features rather than methods: the slash command and the app_mention event.
+FEATURE_SCOPES: dict[str, tuple[str, ...]] = {
+    "/incident": ("commands",),
+    "app_mention": ("app_mentions:read",),
+}
