@@ -7,6 +7,9 @@ from bot.surface import Surface
 
 
 def setup(container: Container) -> Surface:
+    """Wire the Telegram bot into the process, if a token is configured."""
     if not container.settings.telegram_bot_token:
         return Surface.off("telegram", "TELEGRAM_BOT_TOKEN not set")
-    return Surface.off("telegram", "not built yet")
+    from bot.telegram.app import TelegramRuntime  # PTB is only imported when Telegram is on
+
+    return TelegramRuntime(container).surface()

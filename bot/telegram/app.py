@@ -1,0 +1,144 @@
+"""Wiring: the python-telegram-bot Application, long polling or the webhook route, the card syncer and sender."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+from collections.abc import Sequence
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from telegram import Update
+from telegram.ext import Application, ApplicationHandlerStop, ContextTypes, TypeHandler
+
+from bot.container import Container
+from bot.pacing import Limit
+from bot.surface import Surface
+from bot.telegram import store
+from bot.telegram.buttons import Buttons
+from bot.telegram.callback import CallbackCodec
+from bot.telegram.cards import CardSync
+from bot.telegram.handlers import Commands
+from bot.telegram.outbox import TELEGRAM_LIMITS, Outbox
+from bot.telegram.sender import TelegramSender
+
+log = logging.getLogger(__name__)
+
+WEBHOOK_PATH = "/telegram/webhook"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+ALLOWED_UPDATES = ["message", "callback_query"]
+
+
+def webhook_secret(token: str, configured: str | None) -> str:
+    """The configured secret, or one derived from the token (the same on every replica)."""
+    return configured or hashlib.sha256(b"tocsin-telegram-webhook:" + token.encode()).hexdigest()[:48]
+
+
+def file_url(api_url: str) -> str:
+    """https://api.telegram.org/bot -> https://api.telegram.org/file/bot (a local Bot API server alike)."""
+    base, sep, tail = api_url.rstrip("/").rpartition("/")
+    return f"{base}/file/{tail}" if sep else api_url
+
+
+class TelegramRuntime:
+    """One bot: its Application, outbox, listeners, card syncer and sender; a Component of the process."""
+
+    def __init__(self, container: Container, *, limits: Sequence[Limit] = TELEGRAM_LIMITS,
+                 poll_timeout: float = 10.0) -> None:
+        settings = container.settings
+        token = settings.telegram_bot_token or ""
+        self.container = container
+        self.webhook_url = settings.telegram_webhook_url
+        self.secret = webhook_secret(token, settings.telegram_webhook_secret)
+        self.poll_timeout = poll_timeout
+        builder = (Application.builder().token(token).base_url(settings.telegram_api_url)
+                   .base_file_url(file_url(settings.telegram_api_url)).job_queue(None).concurrent_updates(True))
+        if self.webhook_url:
+            builder = builder.updater(None)
+        self.application = builder.build()
+        self.outbox = Outbox(self.application.bot, limits)
+        self.codec = CallbackCodec(token)
+        self.cards = CardSync(container, self.outbox, self.codec)
+        self.sender = TelegramSender(container, self.outbox, self.codec)
+        self._register()
+        container.bus.subscribe(self.cards)
+        container.senders[TelegramSender.channel] = self.sender
+
+    def _register(self) -> None:
+        app = self.application
+        app.add_handler(TypeHandler(Update, self.handle_update_once), group=-1)
+        Commands(self.container, self.outbox).register(app)
+        Buttons(self.container, self.outbox, self.codec).register(app)
+        app.add_error_handler(self.handle_error)
+
+    @property
+    def mode(self) -> str:
+        return "webhook" if self.webhook_url else "polling"
+
+    def surface(self) -> Surface:
+        routes = [Route(WEBHOOK_PATH, self.handle_webhook_request, methods=["POST"])] if self.webhook_url else []
+        return Surface("telegram", f"on ({self.mode})", routes=routes, components=[self])
+
+    # -- life cycle (a Component) -------------------------------------------------------------------
+
+    async def start(self) -> None:
+        app = self.application
+        await app.initialize()  # getMe: the username that /cmd@botname must carry in groups
+        await app.start()
+        if self.webhook_url:
+            await app.bot.set_webhook(self.webhook_url, secret_token=self.secret, allowed_updates=ALLOWED_UPDATES)
+        else:
+            await app.updater.start_polling(timeout=self.poll_timeout, allowed_updates=ALLOWED_UPDATES)
+        log.info("telegram bot @%s started (%s)", app.bot.username, self.mode)
+
+    async def stop(self) -> None:
+        app = self.application
+        if app.updater is not None and app.updater.running:
+            await app.updater.stop()
+        await self.drain()
+        if app.running:
+            await app.stop()
+        await app.shutdown()
+
+    async def drain(self) -> None:
+        """Wait until every change is delivered and every card edit is done (shutdown, tests)."""
+        await self.container.bus.drain()
+        await self.cards.drain()
+        await self.container.bus.drain()
+
+    # -- inbound -----------------------------------------------------------------------------------
+
+    async def handle_update_once(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Runs before every handler: an update_id seen before is dropped (Telegram redelivers)."""
+        if not await store.first_receipt(self.container.db, str(update.update_id), self.container.clock.now()):
+            log.info("telegram update %s was already processed; skipped", update.update_id)
+            raise ApplicationHandlerStop
+
+    async def handle_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A handler failed: log it, tell the user, and carry on (the update is never redelivered)."""
+        update_id = update.update_id if isinstance(update, Update) else None
+        log.error("telegram update %s failed", update_id, exc_info=context.error)
+        message = update.effective_message if isinstance(update, Update) else None
+        if message is not None and update.callback_query is None:
+            try:
+                await self.outbox.send(message.chat_id, "Sorry, that failed on our side; it has been logged.",
+                                       reply_to=message.message_id)
+            except Exception:
+                log.warning("could not report the failure of update %s to its chat", update_id)
+
+    async def handle_webhook_request(self, request: Request) -> Response:
+        """POST /telegram/webhook: check the secret, process the update, answer 200 whatever the handlers did."""
+        given = request.headers.get(SECRET_HEADER, "")
+        if not hmac.compare_digest(given.encode(), self.secret.encode()):
+            return Response(status_code=403)
+        try:
+            update = Update.de_json(json.loads(await request.body()), self.application.bot)
+        except (ValueError, TypeError, KeyError):
+            return Response("not a Telegram update", status_code=400)
+        # Handler failures go to handle_error; a non-2xx here would make Telegram stall the queue behind it.
+        await self.application.process_update(update)
+        return Response(status_code=200)
+

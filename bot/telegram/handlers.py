@@ -1,0 +1,147 @@
+"""Commands in team groups and private chats: /incident (the shared grammar), /ack, /resolve, /oncall, /help, /start."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Message, MessageEntity, Update, User
+from telegram.ext import Application, CommandHandler, ContextTypes, MessageHandler, filters
+
+from bot.commands.execute import run_text
+from bot.commands.grammar import help_text
+from bot.commands.reply import Reply
+from bot.container import Container
+from bot.telegram import store
+from bot.telegram.outbox import Outbox
+from bot.telegram.render import escape, render_reply_html
+from storage import linking
+from storage.actors import Actor, Source
+from storage.errors import InvalidInput
+
+log = logging.getLogger(__name__)
+
+LINK_HELP = (
+    "Your Telegram account is not linked to a Tocsin person yet. To link it, get a one-time code: "
+    "run /incident link in Slack, or ask a Tocsin admin to run: tocsin link-code YOUR-EMAIL. "
+    "Then send /start CODE to me in a private chat."
+)
+SHORTCUTS = (
+    "Telegram shortcuts:\n"
+    "  /ack <number>, /resolve <number> [note]\n"
+    "  /oncall [team]: who can respond for this chat's team\n"
+    "  /start <code>: link your Telegram account (in a private chat with me)\n"
+    "  /help: this text"
+)
+ONLY_MESSAGES = filters.UpdateType.MESSAGE  # an edited "/ack 5" must not act twice
+
+
+def actor_of(user: User) -> Actor:
+    """The neutral identity: the Telegram user id decides, the name is for display."""
+    return Actor(Source.TELEGRAM, str(user.id), user.full_name)
+
+
+def _args(message: Message) -> str:
+    """The raw text after the command word (keeps quotes and line breaks for the grammar)."""
+    parts = (message.text or "").split(None, 1)
+    return parts[1] if len(parts) > 1 else ""
+
+
+def _thread(message: Message) -> int | None:
+    return message.message_thread_id if message.is_topic_message else None
+
+
+class Commands:
+    """The command listeners; each one names the actor, calls the shared executor, and renders the reply."""
+
+    def __init__(self, container: Container, outbox: Outbox) -> None:
+        self.container, self.outbox = container, outbox
+
+    def register(self, app: Application) -> None:
+        for name, callback in (("incident", self.handle_incident_command), ("ack", self.handle_ack_command),
+                               ("resolve", self.handle_resolve_command), ("oncall", self.handle_oncall_command),
+                               ("help", self.handle_help_command), ("start", self.handle_start_command)):
+            app.add_handler(CommandHandler(name, callback, filters=ONLY_MESSAGES))
+        app.add_handler(MessageHandler(filters.COMMAND & filters.ChatType.PRIVATE & ONLY_MESSAGES,
+                                       self.handle_unknown_command))
+
+    async def say(self, message: Message, html_text: str) -> None:
+        """Answer in the same chat (and topic), as a reply to the command."""
+        await self.outbox.send(message.chat_id, html_text, thread_id=_thread(message), reply_to=message.message_id)
+
+    async def answer(self, message: Message, reply: Reply) -> None:
+        await self.say(message, escape(LINK_HELP) if reply.unlinked else render_reply_html(reply))
+
+    async def run(self, update: Update, text: str) -> None:
+        message = update.effective_message
+        reply = await run_text(self.container, actor_of(update.effective_user), text, self._mentions(message))
+        await self.answer(message, reply)
+
+    def _mentions(self, message: Message):
+        """"assign 5 Alice" where Alice is a text mention: Telegram gave us her user id."""
+        users = {text: entity.user for entity, text in message.parse_entities([MessageEntity.TEXT_MENTION]).items()}
+
+        async def resolve(target: str) -> Actor | None:
+            user = users.get(target) or users.get(target.lstrip("@"))
+            return actor_of(user) if user else None
+        return resolve
+
+    async def handle_incident_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/incident <subcommand>: the same grammar as Slack."""
+        await self.run(update, _args(update.effective_message))
+
+    async def handle_ack_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/ack N: acknowledge incident N."""
+        await self.run(update, f"ack {_args(update.effective_message)}")
+
+    async def handle_resolve_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/resolve N [note]: resolve incident N."""
+        await self.run(update, f"resolve {_args(update.effective_message)}")
+
+    async def handle_help_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/help: the /incident grammar and the Telegram shortcuts."""
+        await self.say(update.effective_message, escape(f"{help_text()}\n\n{SHORTCUTS}"))
+
+    async def handle_unknown_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """An unknown /command in a private chat (groups may hold other bots' commands: stay quiet there)."""
+        word = escape((update.effective_message.text or "").split()[0])
+        await self.say(update.effective_message, f"I don't know {word}. Send /help for what I can do.")
+
+    async def handle_oncall_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/oncall [team]: who can respond for the chat's team (rotations are not built yet)."""
+        message, db = update.effective_message, self.container.db
+        name = _args(message).strip()
+        team = await (store.team_named(db, name) if name else store.team_for_chat(db, message.chat_id,
+                                                                                  _thread(message)))
+        if team is None:
+            why = f"There is no team {name!r}." if name else "This chat is not bound to a team."
+            await self.say(message, escape(f"{why} Usage: /oncall <team>"))
+            return
+        grouped = await store.roster(db, team.id)
+        lines = [f"<b>Who can respond for {escape(team.name)}</b> (on-call rotations are coming; until then, "
+                 "every member with the responder role or above):"]
+        for role, names in grouped.items():
+            lines.append(f"{escape(role.value.replace('_', ' ').capitalize())}: {escape(', '.join(names))}")
+        if not grouped:
+            lines.append("Nobody yet: add responders to the team in the config file.")
+        await self.say(message, "\n".join(lines))
+
+    async def handle_start_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/start [code]: link this Telegram account, and let escalation send direct messages here."""
+        message, user = update.effective_message, update.effective_user
+        code, now = _args(message).strip(), self.container.clock.now()
+        if message.chat.type != "private":
+            hint = "Send /start CODE to me in a private chat to link your account." if code else SHORTCUTS
+            await self.say(message, escape(f"Tocsin is here. {hint}"))
+            return
+        if code:
+            try:
+                person = await linking.redeem_telegram(self.container.db, code, user.id, now)
+            except InvalidInput as exc:
+                await self.say(message, escape(f"{exc}."))
+                return
+            await self.say(message, escape(f"Linked: you are {person.name}. Pages for you can now reach you here."))
+            return
+        name = await store.mark_started(self.container.db, user.id, now)
+        text = f"Hello {name}: you are linked, and pages for you can reach you here. /help lists the commands." \
+            if name else LINK_HELP
+        await self.say(message, escape(text))

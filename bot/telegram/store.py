@@ -1,0 +1,104 @@
+"""What the Telegram surface remembers: updates seen, posted card copies, chat bindings, who started the bot."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
+
+from storage.db import Database
+from storage.models import ChatMessageRef, InboundReceipt, Membership, Person, Team
+from storage.roles import Role
+
+PLATFORM = "telegram"
+
+
+@dataclass(frozen=True)
+class CardRef:
+    chat_id: int
+    message_id: int
+    thread_id: int | None
+    kind: str
+
+
+@dataclass(frozen=True)
+class ChatTeam:
+    id: int
+    name: str
+
+
+async def first_receipt(db: Database, key: str, now: datetime) -> bool:
+    """Record update ``key``; False if it was recorded before (Telegram redelivered it)."""
+    try:
+        async with db.transaction() as session:
+            session.add(InboundReceipt(source=PLATFORM, key=key, received_at=now))
+    except IntegrityError:
+        return False
+    return True
+
+
+async def save_ref(db: Database, incident_id: int, chat_id: int, message_id: int, now: datetime, *,
+                   thread_id: int | None = None, kind: str = "card", person_id: int | None = None) -> None:
+    """Remember a posted copy of an incident card so later changes edit it."""
+    async with db.transaction() as session:
+        session.add(ChatMessageRef(
+            incident_id=incident_id, platform=PLATFORM, kind=kind, chat_id=str(chat_id), message_id=str(message_id),
+            thread_id=str(thread_id) if thread_id is not None else None, person_id=person_id, created_at=now,
+        ))
+
+
+async def card_refs(db: Database, incident_id: int) -> list[CardRef]:
+    """Every Telegram copy of the incident's card, oldest first."""
+    async with db.sessions() as session:
+        rows = await session.scalars(
+            select(ChatMessageRef)
+            .where(ChatMessageRef.incident_id == incident_id, ChatMessageRef.platform == PLATFORM)
+            .order_by(ChatMessageRef.id)
+        )
+        return [CardRef(int(r.chat_id), int(r.message_id), int(r.thread_id) if r.thread_id else None, r.kind)
+                for r in rows]
+
+
+async def team_for_chat(db: Database, chat_id: int, thread_id: int | None) -> ChatTeam | None:
+    """The team bound to this group (and topic): an exact topic match first, then the whole group."""
+    async with db.sessions() as session:
+        teams = (await session.scalars(
+            select(Team).where(Team.telegram_chat_id == chat_id,
+                               or_(Team.telegram_topic_id.is_(None), Team.telegram_topic_id == thread_id))
+        )).all()
+    best = sorted(teams, key=lambda t: (t.telegram_topic_id is None, t.name))
+    return ChatTeam(best[0].id, best[0].name) if best else None
+
+
+async def team_named(db: Database, name: str) -> ChatTeam | None:
+    async with db.sessions() as session:
+        team = await session.scalar(select(Team).where(func.lower(Team.name) == name.strip().lower()))
+    return ChatTeam(team.id, team.name) if team else None
+
+
+async def roster(db: Database, team_id: int, least: Role = Role.RESPONDER) -> dict[Role, list[str]]:
+    """Active members holding ``least`` or a higher role, names grouped by role, highest role first."""
+    async with db.sessions() as session:
+        rows = (await session.execute(
+            select(Membership.role, Person.name)
+            .join(Person, Person.id == Membership.person_id)
+            .where(Membership.team_id == team_id, Person.active.is_(True))
+            .order_by(Person.name)
+        )).all()
+    grouped: dict[Role, list[str]] = {}
+    for role, name in sorted(rows, key=lambda r: -Role(r[0]).rank):
+        if Role(role).rank >= least.rank:
+            grouped.setdefault(Role(role), []).append(name)
+    return grouped
+
+
+async def mark_started(db: Database, telegram_user_id: int, now: datetime) -> str | None:
+    """A linked person opened a private chat with the bot: from now on it can DM them. Their name, or None."""
+    async with db.transaction() as session:
+        person = await session.scalar(select(Person).where(Person.telegram_user_id == telegram_user_id))
+        if person is None:
+            return None
+        person.telegram_started_at = person.telegram_started_at or now
+        return person.name

@@ -1,0 +1,145 @@
+"""Every command, in the team's group and in a private chat, over the wire to the fake Bot API."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from storage import linking
+from storage.models import Person
+from storage.queries import IncidentFilter
+from tests.fakes.telegram_api import BOT_USERNAME
+from tests.telegram.conftest import GROUP, user_id
+
+RESPONDER = 1002
+
+
+def chat_for(where: str, uid: int) -> int:
+    return GROUP if where == "group" else uid  # a private chat's id is the user's id
+
+
+@pytest.fixture(params=["group", "private"])
+def where(request) -> str:
+    return request.param
+
+
+async def test_incident_declare_replies_and_posts_the_card_to_the_team_group(bot, people, where):
+    chat = chat_for(where, RESPONDER)
+    reply = await bot.command(chat, RESPONDER, "/incident declare Checkout <down> sev:high team:payments")
+    assert "Declared #1: Checkout <down>" in reply
+    cards = [m for m in bot.tg.messages_in(GROUP) if m.reply_markup]
+    assert len(cards) == 1
+    assert "Incident #1: Checkout <down>" in cards[0].text
+    assert [b["text"] for b in cards[0].buttons()] == ["Acknowledge", "Resolve", "Escalate", "Snooze 1h"]
+
+
+async def test_ack_and_resolve_shortcuts(bot, people, where):
+    chat = chat_for(where, RESPONDER)
+    await bot.command(chat, RESPONDER, "/incident declare Disk full team:payments")
+    assert "#1 acknowledged by Responder" in await bot.command(chat, RESPONDER, "/ack 1")
+    assert "already acknowledged by Responder" in await bot.command(chat, RESPONDER, "/ack #1")
+    assert "#1 resolved by Responder" in await bot.command(chat, RESPONDER, "/resolve 1 rotated the logs")
+    view = await bot.runtime.container.queries.get(1)
+    assert view.status == "resolved"
+
+
+async def test_command_addressed_to_this_bot_works_in_groups(bot, people):
+    await bot.command(GROUP, RESPONDER, "/incident declare Disk full team:payments")
+    assert "#1 acknowledged" in await bot.command(GROUP, RESPONDER, f"/ack@{BOT_USERNAME} 1")
+
+
+async def test_command_addressed_to_another_bot_is_ignored(bot, people):
+    before = len(bot.tg.calls_to("sendMessage"))
+    response = await bot.post(bot.tg.command(GROUP, RESPONDER, "/ack@some_other_bot 1"))
+    assert response.status_code == 200
+    assert len(bot.tg.calls_to("sendMessage")) == before
+
+
+async def test_help_lists_the_grammar_and_the_shortcuts(bot, people, where):
+    reply = await bot.command(chat_for(where, RESPONDER), RESPONDER, "/help")
+    assert "declare <title>" in reply and "/ack <number>" in reply and "/oncall" in reply
+
+
+async def test_incident_with_no_subcommand_shows_help(bot, people, where):
+    assert "Tocsin commands" in await bot.command(chat_for(where, RESPONDER), RESPONDER, "/incident")
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("/ack", "'ack' needs an incident number.\nUsage: /incident ack <number>"),
+    ("/ack abc", "'abc' is not an incident number"),
+    ("/resolve", "'resolve' needs an incident number"),
+    ("/incident frobnicate", "Unknown subcommand 'frobnicate'. Try '/incident help'."),
+    ("/incident snooze 1 forever", "Usage: /incident snooze"),
+    ("/ack 99", "There is no incident #99."),
+])
+async def test_bad_input_gets_a_helpful_reply(bot, people, where, text, expected):
+    assert expected in await bot.command(chat_for(where, RESPONDER), RESPONDER, text)
+
+
+async def test_unlinked_user_is_told_how_to_link(bot, people, where):
+    stranger = 4242
+    chat = chat_for(where, stranger)
+    reply = await bot.command(chat, stranger, "/incident declare Something team:payments")
+    assert "not linked" in reply and "/incident link" in reply and "tocsin link-code" in reply
+    assert "/start CODE" in reply
+    _, total = await bot.runtime.container.queries.list(IncidentFilter())
+    assert total == 0
+
+
+async def test_refused_role_is_explained(bot, people, where):
+    await bot.command(GROUP, RESPONDER, "/incident declare Disk full team:payments")
+    observer = user_id(people, "observer")
+    reply = await bot.command(chat_for(where, observer), observer, "/ack 1")
+    assert "may not acknowledge; it needs responder or above" in reply
+    assert (await bot.runtime.container.queries.get(1)).status == "open"
+
+
+async def test_oncall_in_the_group_lists_responders_and_above_by_role(bot, people):
+    reply = await bot.command(GROUP, RESPONDER, "/oncall")
+    assert "Who can respond for payments" in reply and "rotations are coming" in reply
+    lines = reply.splitlines()
+    assert "Manager: Manager" in lines and "Team lead: Team Lead" in lines
+    assert "Incident commander: Incident Commander" in lines and "Responder: Responder" in lines
+    assert "Observer" not in reply and "Stakeholder" not in reply
+    assert lines.index("Manager: Manager") < lines.index("Responder: Responder")
+
+
+async def test_oncall_in_private_needs_a_team_name(bot, people):
+    assert "Usage: /oncall <team>" in await bot.command(RESPONDER, RESPONDER, "/oncall")
+    assert "Responder: Responder" in await bot.command(RESPONDER, RESPONDER, "/oncall payments")
+    assert "There is no team 'nope'" in await bot.command(RESPONDER, RESPONDER, "/oncall nope")
+
+
+async def test_start_in_private_greets_a_linked_person_and_allows_direct_messages(bot, people):
+    reply = await bot.command(RESPONDER, RESPONDER, "/start")
+    assert "Hello Responder" in reply
+    async with bot.runtime.container.db.sessions() as session:
+        person = await session.scalar(select(Person).where(Person.telegram_user_id == RESPONDER))
+    assert person.telegram_started_at is not None
+
+
+async def test_start_with_a_code_links_the_telegram_account(bot, people):
+    container = bot.runtime.container
+    code = await linking.issue_code(container.db, people.ids["manager"], container.clock.now())
+    newcomer = 777001
+    assert "not linked" in await bot.command(newcomer, newcomer, "/ack 1")
+    assert "Linked: you are Manager" in await bot.command(newcomer, newcomer, f"/start {code}")
+    assert "There is no incident #1" in await bot.command(newcomer, newcomer, "/ack 1")
+    assert "unknown, used or expired" in await bot.command(newcomer, newcomer, f"/start {code}")
+
+
+async def test_start_in_a_group_points_to_the_private_chat(bot, people):
+    assert "Tocsin is here" in await bot.command(GROUP, RESPONDER, "/start")
+    assert "private chat" in await bot.command(GROUP, RESPONDER, "/start ABCDEF12")
+
+
+async def test_unknown_command_is_answered_in_private_and_ignored_in_groups(bot, people):
+    assert "I don't know /frobnicate" in await bot.command(RESPONDER, RESPONDER, "/frobnicate")
+    before = len(bot.tg.calls_to("sendMessage"))
+    await bot.post(bot.tg.command(GROUP, RESPONDER, "/frobnicate"))
+    assert len(bot.tg.calls_to("sendMessage")) == before
+
+
+async def test_commands_in_a_forum_topic_are_answered_in_that_topic(bot, people):
+    await bot.command(GROUP, RESPONDER, "/help", thread_id=77)
+    assert bot.tg.calls_to("sendMessage")[-1]["message_thread_id"] == 77
