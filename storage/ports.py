@@ -85,12 +85,14 @@ class Destination:
 
 
 class Page:
-    """What to say: about which incident, why (``reason``), and a one-line text."""
+    """What to say: about which incident, why (``reason``), and a one-line text. ``key`` is the same for
+    every attempt at one notification (an idempotency key: email Message-ID, webhook Idempotency-Key)."""
 
-    __slots__ = ("incident", "kind", "reason", "text")
+    __slots__ = ("incident", "key", "kind", "reason", "text")
 
-    def __init__(self, incident: IncidentView, reason: str, text: str, kind: str = "page") -> None:
-        self.incident, self.reason, self.text, self.kind = incident, reason, text, kind
+    def __init__(self, incident: IncidentView, reason: str, text: str, kind: str = "page",
+                 key: str | None = None) -> None:
+        self.incident, self.reason, self.text, self.kind, self.key = incident, reason, text, kind, key
 
 
 class Delivery:
@@ -115,3 +117,10 @@ class Sender(Protocol):
     channel: str
 
     async def send(self, destination: Destination, page: Page) -> Delivery: ...
+
+
+class CheckingSender(Sender, Protocol):
+    """A sender that can tell whether a page with ``page.key`` already reached ``destination`` (used after
+    a crash between sending and recording, so that a retry does not make a visible duplicate)."""
+
+    async def find(self, destination: Destination, page: Page) -> Delivery | None: ...
