@@ -1,0 +1,178 @@
+"""The webhook endpoints: authenticate, read, parse, ingest in one transaction, answer.
+
+Statuses are chosen for at-least-once senders: 2xx once the delivery is safely stored (or was a
+repeat), 401/413/415/400 for requests that will never succeed (nothing is stored), and 503 for our
+own transient failures so that the sender retries. Chat notifications happen after the commit.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from bot.config_file import IntegrationConfig
+from bot.container import Container
+from bot.webhooks import auth
+from bot.webhooks.alertmanager import parse_alertmanager
+from bot.webhooks.elastic import parse_elastic
+from bot.webhooks.generic import parse_generic
+from bot.webhooks.http import (
+    DATABASE_FAILURES,
+    HttpError,
+    check_json_type,
+    check_length,
+    parse_json,
+    read_body,
+)
+from bot.webhooks.metrics import metrics_of
+from bot.webhooks.pagerduty import parse_pagerduty
+from bot.webhooks.shape import ShapeError
+from storage.ingest import AlertIngest, Delivery, IngestResult, Route
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One webhook route: which integration types may post to it and how its body is parsed."""
+
+    source: str
+    types: tuple[str, ...]
+    parse: Callable[[Any], Delivery]
+    signed: bool = False  # the generic endpoint also accepts an HMAC signature of the raw body
+
+
+ALERTMANAGER = Endpoint("alertmanager", ("alertmanager", "grafana"), parse_alertmanager)
+ELASTIC = Endpoint("elastic", ("elastic",), parse_elastic)
+GENERIC = Endpoint("generic", ("generic",), parse_generic, signed=True)
+
+
+def route_for(container: Container, integration: IntegrationConfig) -> Route:
+    routing = container.config.routing
+    return Route(integration.name, integration.team, integration.auto_resolve, integration.group_by,
+                 routing.team_label, routing.services)
+
+
+def ingest_of(container: Container) -> AlertIngest:
+    ingest = container.extras.get("ingest")
+    if ingest is None:
+        ingest = container.extras["ingest"] = AlertIngest(container.incidents)
+    return ingest
+
+
+def _candidates(container: Container, types: Sequence[str]) -> list[IntegrationConfig]:
+    return [i for i in container.config.integrations if i.type in types]
+
+
+async def _authenticated_body(request: Request, endpoint: Endpoint, container: Container
+                              ) -> tuple[IntegrationConfig, bytes]:
+    limit = container.settings.max_body_bytes
+    check_length(request, limit)
+    candidates = _candidates(container, endpoint.types)
+    integration = auth.by_header(request, candidates)
+    signed = endpoint.signed and auth.SIGNATURE_HEADER in request.headers
+    if integration is None and not signed:
+        raise auth.unauthorized(f"send the {endpoint.source} integration's token (Authorization: Bearer ...)"
+                                + (" or an X-Tocsin-Signature" if endpoint.signed else ""))
+    check_json_type(request)
+    body = await read_body(request, limit)
+    if integration is None:
+        integration = auth.by_signature(request, body, candidates)
+        if integration is None:
+            raise auth.unauthorized("the X-Tocsin-Signature does not match the body")
+    return integration, body
+
+
+def _answer(result: IngestResult, integration: IntegrationConfig, status: int = 200, **extra: Any) -> JSONResponse:
+    return JSONResponse({"status": "ok", "integration": integration.name, "incidents": result.incidents,
+                         "opened": [n for n, _ in result.opened], "fired": result.fired,
+                         "resolved": result.resolved, "deduplicated": result.deduplicated,
+                         "stale": result.stale, "ignored": result.ignored, **extra}, status_code=status)
+
+
+async def receive(request: Request, endpoint: Endpoint) -> Response:
+    """The common frame of the Alertmanager, Elastic and generic endpoints."""
+    container: Container = request.app.state.container
+    metrics = metrics_of(container)
+    source = endpoint.source
+    try:
+        integration, body = await _authenticated_body(request, endpoint, container)
+        source = integration.name
+        try:
+            delivery = endpoint.parse(parse_json(body))
+        except ShapeError as exc:
+            raise HttpError(400, "invalid_payload", str(exc)) from None
+        result = await ingest_of(container).ingest(delivery, route_for(container, integration))
+    except HttpError as exc:
+        metrics.webhooks.labels(source, exc.error).inc()
+        return exc.response()
+    except DATABASE_FAILURES as exc:
+        metrics.webhooks.labels(source, "unavailable").inc()
+        log.warning("webhook from %s not stored, answering 503: %s", source, type(exc).__name__)
+        return HttpError(503, "unavailable", "the delivery was not stored; retry later",
+                         {"Retry-After": "5"}).response()
+    metrics.webhooks.labels(source, "accepted").inc()
+    metrics.ingested(source, result)
+    return _answer(result, integration)
+
+
+async def handle_alertmanager_webhook(request: Request) -> Response:
+    """Alertmanager (webhook v4) and Grafana's Alertmanager-style contact point."""
+    return await receive(request, ALERTMANAGER)
+
+
+async def handle_elastic_webhook(request: Request) -> Response:
+    """Kibana's webhook connector and Elastic Watcher, with Tocsin's body template."""
+    return await receive(request, ELASTIC)
+
+
+async def handle_generic_webhook(request: Request) -> Response:
+    """The generic JSON webhook."""
+    return await receive(request, GENERIC)
+
+
+def _pagerduty_error(status: int, error: str, detail: str) -> JSONResponse:
+    # PagerDuty clients read status/message/errors; everyone else reads error/detail.
+    return JSONResponse({"status": "invalid event" if status == 400 else error, "message": detail,
+                         "errors": [detail], "error": error, "detail": detail}, status_code=status)
+
+
+async def handle_pagerduty_event(request: Request) -> Response:
+    """PagerDuty Events API v2: the routing_key authenticates; answers 202 like PagerDuty."""
+    container: Container = request.app.state.container
+    metrics = metrics_of(container)
+    source = "pagerduty"
+    try:
+        check_json_type(request)
+        body = await read_body(request, container.settings.max_body_bytes)
+        try:
+            event = parse_pagerduty(parse_json(body))
+        except ShapeError as exc:
+            raise HttpError(400, "invalid_payload", str(exc)) from None
+        candidates = _candidates(container, ("pagerduty",))
+        integration = next((i for i in candidates if auth.same(event.routing_key, i.token)), None)
+        if integration is None:
+            raise auth.unauthorized("unknown routing_key")
+        source = integration.name
+        route = route_for(container, integration)
+        ingest = ingest_of(container)
+        if event.action == "acknowledge":
+            result = await ingest.acknowledge(event.delivery.group_key or "", route)
+        else:
+            result = await ingest.ingest(event.delivery, route)
+    except HttpError as exc:
+        metrics.webhooks.labels(source, exc.error).inc()
+        return _pagerduty_error(exc.status, exc.error, exc.detail)
+    except DATABASE_FAILURES as exc:
+        metrics.webhooks.labels(source, "unavailable").inc()
+        log.warning("PagerDuty event from %s not stored, answering 503: %s", source, type(exc).__name__)
+        return _pagerduty_error(503, "unavailable", "the event was not stored; retry later")
+    metrics.webhooks.labels(source, "accepted").inc()
+    metrics.ingested(source, result)
+    return JSONResponse({"status": "success", "message": "Event processed", "dedup_key": event.dedup_key,
+                         "incidents": result.incidents}, status_code=202)

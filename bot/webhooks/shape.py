@@ -1,0 +1,94 @@
+"""Reading a sender's JSON defensively: every error names the field, every string is made storable."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+MAX_TEXT = 10_000
+
+
+class ShapeError(ValueError):
+    """The payload is not shaped as documented; ``field`` is the path of the offending value."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}")
+        self.field = field
+
+
+def clean(value: str, limit: int = MAX_TEXT) -> str:
+    """PostgreSQL refuses NUL characters in text and JSON; drop them, and cap the length."""
+    return value.replace("\x00", "")[:limit]
+
+
+def obj(value: Any, field: str, required: bool = True) -> dict[str, Any]:
+    if value is None and not required:
+        return {}
+    if not isinstance(value, dict):
+        raise ShapeError(field, "expected an object")
+    return value
+
+
+def array(value: Any, field: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise ShapeError(field, "expected a list")
+    return value
+
+
+def text(value: Any, field: str, required: bool = False, limit: int = MAX_TEXT) -> str | None:
+    """A string (numbers are accepted and written out); empty counts as missing."""
+    if value is None or value == "":
+        if required:
+            raise ShapeError(field, "required")
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ShapeError(field, "expected a string")
+    return clean(str(value), limit) or None
+
+
+def labels(value: Any, field: str) -> dict[str, str]:
+    """A flat object of label names to values; values are written out as strings."""
+    result: dict[str, str] = {}
+    for key, item in obj(value, field, required=False).items():
+        if item is None:
+            continue
+        if isinstance(item, dict | list):
+            raise ShapeError(f"{field}.{key}", "expected a string")
+        result[clean(str(key), 200)] = clean(str(item).lower() if isinstance(item, bool) else str(item))
+    return result
+
+
+def document(value: Any, depth: int = 0) -> Any:
+    """Free-form JSON (details, annotations), made storable."""
+    if depth > 20:
+        return None
+    if isinstance(value, str):
+        return clean(value)
+    if isinstance(value, dict):
+        return {clean(str(k), 200): document(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list):
+        return [document(v, depth + 1) for v in value[:100]]
+    return value
+
+
+def when(value: Any, field: str) -> datetime | None:
+    """An RFC 3339 time; Alertmanager's zero time (year 1) and empty mean "not set"."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ShapeError(field, "expected an RFC 3339 time")
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise ShapeError(field, f"{value[:40]!r} is not an RFC 3339 time") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return None if parsed.year <= 1 else parsed.astimezone(UTC)
+
+
+def count(value: Any, field: str) -> int:
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ShapeError(field, "expected a whole number >= 0")
+    return value

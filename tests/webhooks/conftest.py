@@ -1,0 +1,24 @@
+"""Fixtures: the sidecar app on the shared container (SQLite and PostgreSQL), and an HTTP client to it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from tests.webhooks.support import client_for, configure, sidecar_app
+
+
+@pytest.fixture
+async def client(container, people) -> AsyncIterator[httpx.AsyncClient]:
+    """An httpx client talking to the real sidecar app (routes, auth, parsing, ingestion, metrics)."""
+    configure(container)
+    async with client_for(sidecar_app(container)) as http:
+        yield http
+
+
+@pytest.fixture
+def changes(container):
+    """Every change published on the bus (what the chat surfaces would be told), in order."""
+    return container.extras["recorder"].changes
