@@ -1,0 +1,125 @@
+"""Inline buttons: a press acts through the core, every copy of the card follows, forged presses change nothing."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from bot.telegram.callback import ACTIONS, CallbackCodec
+from storage.ports import Destination, Page
+from tests.fakes.telegram_api import FakeMessage
+from tests.telegram.conftest import GROUP, user_id
+
+RESPONDER = 1002
+
+
+async def declare(bot, people) -> FakeMessage:
+    """Declare #1 for payments from Slack; return its card in the team's group."""
+    await bot.runtime.container.incidents.declare(people.slack("responder"), "Checkout down", team="payments")
+    await bot.runtime.drain()
+    [card] = [m for m in bot.tg.messages_in(GROUP) if "Incident #1" in m.text]
+    return card
+
+
+async def press(bot, message: FakeMessage, uid: int, data: str) -> dict:
+    """Press a button; return the answerCallbackQuery the bot made (checked to come within a second)."""
+    update = bot.tg.press(message, uid, data)
+    started = time.monotonic()
+    before = len(bot.tg.calls_to("answerCallbackQuery"))
+    assert (await bot.post(update)).status_code == 200
+    [answer] = [c for c in bot.tg.calls[:] if c.method == "answerCallbackQuery"][before:]
+    assert answer.params["callback_query_id"] == update["callback_query"]["id"]
+    assert answer.at - started < 1.0
+    return answer.params
+
+
+async def test_acknowledge_button_edits_every_copy_and_a_second_press_is_a_noop(bot, people):
+    card = await declare(bot, people)
+    view = await bot.runtime.container.queries.get(1)
+    page = Page(view, "escalation", "You are paged for #1")
+    await bot.runtime.container.senders["telegram"].send(
+        Destination("telegram", str(RESPONDER), person_id=people.ids["responder"]), page)
+    dm = bot.tg.last_message(RESPONDER)
+    assert "You are paged for #1" in dm.text and dm.button("Acknowledge")
+
+    ack_data = card.button("Acknowledge")["callback_data"]
+    answer = await press(bot, card, RESPONDER, ack_data)
+    assert answer["text"] == "#1 acknowledged by Responder." and not answer.get("show_alert")
+    assert (await bot.runtime.container.queries.get(1)).status == "acknowledged"
+    for copy in (card, dm):
+        assert "Status: acknowledged" in copy.text and "Acknowledged by Responder" in copy.text
+        assert [b["text"] for b in copy.buttons()] == ["Resolve", "Snooze 1h"]
+        assert copy.edits == 1
+
+    again = await press(bot, card, user_id(people, "team_lead"), ack_data)  # a stale card, or a double tap
+    assert "already acknowledged by Responder" in again["text"] and not again.get("show_alert")
+    assert card.edits == 1 and dm.edits == 1
+    kinds = [e.kind for e in await bot.runtime.container.queries.timeline(1)]
+    assert kinds.count("acknowledged") == 1
+
+
+async def test_resolve_button_closes_the_incident_and_removes_the_buttons(bot, people):
+    card = await declare(bot, people)
+    answer = await press(bot, card, RESPONDER, card.button("Resolve")["callback_data"])
+    assert answer["text"] == "#1 resolved by Responder."
+    assert "Status: resolved" in card.text and card.buttons() == []
+
+
+async def test_escalate_and_snooze_buttons(bot, people):
+    card = await declare(bot, people)
+    assert "#1 escalated" in (await press(bot, card, RESPONDER, card.button("Escalate")["callback_data"]))["text"]
+    assert "Status: escalating" in card.text
+    assert "snoozed until" in (await press(bot, card, RESPONDER, card.button("Snooze")["callback_data"]))["text"]
+    assert "Snoozed until" in card.text
+
+
+@pytest.mark.parametrize("role", ["observer", "stakeholder", "outsider"])
+async def test_unauthorised_press_is_refused_with_an_alert_and_changes_nothing(bot, people, role):
+    card = await declare(bot, people)
+    answer = await press(bot, card, user_id(people, role), card.button("Acknowledge")["callback_data"])
+    assert answer["show_alert"] is True and "may not acknowledge" in answer["text"]
+    assert (await bot.runtime.container.queries.get(1)).status == "open"
+    assert card.edits == 0
+
+
+async def test_press_by_an_unlinked_user_is_refused_with_how_to_link(bot, people):
+    card = await declare(bot, people)
+    answer = await press(bot, card, 555555, card.button("Acknowledge")["callback_data"])
+    assert answer["show_alert"] is True and "not linked" in answer["text"]
+    assert (await bot.runtime.container.queries.get(1)).status == "open"
+
+
+@pytest.mark.parametrize("forge, says", [
+    (lambda data: data.replace(":1:", ":2:"), "tampered"),
+    (lambda data: data.replace(":ack:", ":res:"), "tampered"),
+    (lambda data: data[:-3] + "AAA", "tampered"),
+    (lambda data: data.replace(":v1:", ":v0:"), "older version"),
+    (lambda data: "inc:v1:drop:1:xxxxxxxxxxxx", "older version"),
+    (lambda data: "hello", "not one of Tocsin's"),
+    (lambda data: "", "not one of Tocsin's"),
+])
+async def test_forged_or_stale_button_data_is_refused_and_never_reaches_the_core(bot, people, forge, says):
+    card = await declare(bot, people)
+    await bot.runtime.container.incidents.declare(people.slack("responder"), "Other", team="payments")
+    await bot.runtime.drain()
+    answer = await press(bot, card, RESPONDER, forge(card.button("Acknowledge")["callback_data"]))
+    assert answer["show_alert"] is True and says in answer["text"]
+    for number in (1, 2):
+        assert (await bot.runtime.container.queries.get(number)).status == "open"
+        assert "refused" not in [e.kind for e in await bot.runtime.container.queries.timeline(number)]
+    assert card.edits == 0
+
+
+async def test_genuine_button_for_a_missing_incident_is_refused(bot, people):
+    card = await declare(bot, people)
+    answer = await press(bot, card, RESPONDER, bot.runtime.codec.encode("ack", 404))
+    assert answer["show_alert"] is True and "There is no incident #404" in answer["text"]
+
+
+def test_callback_data_fits_in_64_bytes():
+    codec = CallbackCodec("123456:" + "x" * 40)
+    for action in ACTIONS:
+        data = codec.encode(action, 2**31 - 1)
+        assert len(data.encode()) <= 64
+        assert codec.decode(data).number == 2**31 - 1
