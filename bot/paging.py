@@ -1,12 +1,55 @@
-"""Wires the escalation engine (scheduler, ledger, notification outbox) into the process."""
+"""Wires the escalation engine (ledger hook, step timer, notification dispatcher) into the process.
+
+The ledger hook is installed whenever this surface is set up, even with TOCSIN_SCHEDULER=off, so that
+incidents changed here keep their ledger right; the timer and dispatcher run only with the scheduler on.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from bot import notify
 from bot.container import Container
 from bot.surface import Surface
+from escalation.dispatcher import Dispatcher
+from escalation.engine import Escalation
+from escalation.timer import EscalationTimer
+from storage.views import IncidentChange
+
+#: Changes after which the next due time may have moved.
+RESCHEDULING = frozenset({"declared", "snoozed", "escalated", "acknowledged", "resolved", "cancelled"})
+
+
+@dataclass
+class Paging:
+    escalation: Escalation
+    dispatcher: Dispatcher
+    timer: EscalationTimer
+
+    async def incident_changed(self, change: IncidentChange) -> None:
+        """Told after every commit: re-arm the timer and let the dispatcher look at the outbox."""
+        if change.kind in RESCHEDULING:
+            self.timer.kick()
+        self.dispatcher.kick()
+
+
+def build(container: Container) -> Paging:
+    """The engine, installed as a transaction hook of the core and told of every committed change."""
+    escalation = Escalation(container.incidents, container.senders)
+    container.incidents.hooks.append(escalation)
+    dispatcher = Dispatcher(container.db, container.clock, container.senders)
+    timer = EscalationTimer(escalation, after_run=lambda _ran: dispatcher.kick())
+    paging = Paging(escalation, dispatcher, timer)
+    container.bus.subscribe(paging)
+    container.extras["paging"] = paging
+    return paging
 
 
 def setup(container: Container) -> Surface:
+    notify.register(container)
+    paging = build(container)
     if not container.settings.scheduler:
-        return Surface.off("scheduler", "TOCSIN_SCHEDULER=off")
-    return Surface.off("scheduler", "not built yet")
+        return Surface.off("scheduler", "TOCSIN_SCHEDULER=off; the ledger is still kept")
+    channels = ", ".join(sorted(container.senders)) or "none yet"
+    return Surface("scheduler", f"on (channels at start-up: {channels})",
+                   components=[paging.timer, paging.dispatcher])

@@ -178,3 +178,18 @@ def select_policy(policies: list[Policy], severity: str, service: str | None, te
         if policy.match.matches(severity, service, team, labels):
             return policy
     return by_name.get("default", DEFAULT_POLICY)
+
+
+def from_row(name: str, match: dict[str, Any], steps: dict[str, Any], repeat: int,
+             description: str | None = None) -> Policy:
+    """A policy back from the escalation_policy table (the shape ``to_document`` wrote)."""
+    raw = {"name": name, "steps": steps.get("steps", []), "repeat": repeat,
+           "match": {k: v for k, v in (match or {}).items() if v}}
+    if description:
+        raw["description"] = description
+    return parse_policy(raw, f"escalation_policy[{name}]")
+
+
+def cycle(policy: Policy) -> timedelta:
+    """How long one pass through the steps lasts; a repeat starts this long after the previous pass."""
+    return max(policy.steps[-1].after, timedelta(minutes=1))

@@ -1,0 +1,241 @@
+"""The outbox dispatcher: delivers notification rows through the registered senders.
+
+Pacing is per destination (its own limiter, so one busy chat never holds another), concurrency is per
+channel (its own semaphore, so one failing channel never delays the others), retries back off
+exponentially and never sooner than the platform's Retry-After.
+
+A row is claimed by setting ``claimed_at`` and pushing ``next_attempt_at`` one lease ahead; success
+marks it SENT, a failure releases it (``claimed_at`` back to NULL). A row found still claimed when its
+lease ran out was lost between sending and recording: if the sender can check (``find``), we ask it
+before sending again; otherwise it is sent again (at least once), with the same ``Page.key``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy import text as sql
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.pacing import Limit, RateLimiter
+from escalation.metrics import NOTIFICATIONS
+from escalation.outbox import CANCELLED, FAILED, PENDING, SENT
+from storage.clock import Clock
+from storage.db import Database
+from storage.models import Incident, Notification
+from storage.ports import Delivery, DeliveryError, Destination, Page, Sender
+from storage.viewbuild import full_view
+from storage.views import IncidentView
+
+log = logging.getLogger(__name__)
+
+LIMITS: dict[str, tuple[Limit, ...]] = {
+    "slack": (Limit("slack:", 1, 1.0),),  # about one message per second per channel
+    "telegram": (Limit("telegram:", 1, 1.0), Limit("tggroup:", 20, 60.0)),  # 1/s per chat, 20/min per group
+    "email": (Limit("email:", 5, 1.0),),
+    "webhook": (Limit("webhook:", 5, 1.0),),
+}
+
+
+@dataclass(frozen=True)
+class Job:
+    id: int
+    incident_id: int
+    channel: str
+    destination: Destination
+    kind: str
+    reason: str
+    message: str
+    attempts: int
+    in_doubt: bool
+
+
+class Dispatcher:
+    """Sends what the outbox holds; ``run_once`` for tests, ``start``/``stop`` as a process component."""
+
+    def __init__(self, db: Database, clock: Clock, senders: Mapping[str, Sender], *, lease: float = 60.0,
+                 max_attempts: int = 8, per_channel: int = 8, idle: float = 5.0, send_timeout: float = 20.0,
+                 limits: Mapping[str, tuple[Limit, ...]] = LIMITS) -> None:
+        self.db, self.clock, self.senders = db, clock, senders
+        self.lease, self.max_attempts, self.per_channel = timedelta(seconds=lease), max_attempts, per_channel
+        self.idle, self.send_timeout, self.limits = idle, send_timeout, limits
+        self._limiters: dict[tuple[str, str], RateLimiter] = {}
+        self._slots: dict[str, asyncio.Semaphore] = defaultdict(lambda: asyncio.Semaphore(self.per_channel))
+        self._in_flight: dict[str, int] = defaultdict(int)
+        self._wake = asyncio.Event()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._loop: asyncio.Task[None] | None = None
+
+    # -- claiming -----------------------------------------------------------------------------
+
+    async def claim(self, limit: int = 100) -> list[Job]:
+        """Take due rows for the channels we can send on and that have room; one lease each."""
+        channels = [c for c in self.senders if self._in_flight[c] < self.per_channel * 4]
+        if not channels:
+            return []
+        now = self.clock.now()
+        async with self.db.transaction() as session:
+            if not self.db.is_postgres:
+                await session.execute(sql("UPDATE notification SET id = id WHERE id = -1"))  # SQLite write lock
+            query = (select(Notification)
+                     .where(Notification.status == PENDING, Notification.next_attempt_at <= now,
+                            Notification.channel.in_(channels))
+                     .order_by(Notification.next_attempt_at, Notification.id).limit(limit))
+            if self.db.is_postgres:
+                query = query.with_for_update(skip_locked=True)
+            rows = list(await session.scalars(query))
+            jobs = []
+            for row in rows:
+                thread = await self._thread(session, row)
+                if thread is False:
+                    continue
+                jobs.append(Job(row.id, row.incident_id, row.channel,
+                                Destination(row.channel, row.address, person_id=row.person_id, thread=thread or None,
+                                            topic=row.topic),
+                                row.kind, row.reason, row.message, row.attempts + 1, row.claimed_at is not None))
+                row.claimed_at, row.attempts, row.next_attempt_at = now, row.attempts + 1, now + self.lease
+        return jobs
+
+    async def _thread(self, session: AsyncSession, row: Notification) -> str | bool | None:
+        """For a notice: the thread of the page it answers (False: not now, or never)."""
+        if row.parent_id is None:
+            return None
+        parent = await session.get(Notification, row.parent_id)
+        if parent.status == PENDING:
+            row.next_attempt_at = self.clock.now() + timedelta(seconds=2)
+            return False
+        if parent.status != SENT:
+            row.status, row.note = CANCELLED, f"the page it answers was never delivered ({parent.status})"
+            return False
+        return parent.thread or parent.reference
+
+    # -- delivering ---------------------------------------------------------------------------
+
+    async def run_once(self, limit: int = 100) -> int:
+        """Claim what is due and deliver it; returns how many were attempted."""
+        jobs = await self.claim(limit)
+        await asyncio.gather(*(self.deliver(job, views={}) for job in jobs))
+        return len(jobs)
+
+    async def drain(self, rounds: int = 50) -> None:
+        """Deliver until nothing is due now (tests)."""
+        for _ in range(rounds):
+            if not await self.run_once():
+                return
+
+    def _keys(self, destination: Destination) -> tuple[str, ...]:
+        keys = [f"{destination.channel}:{destination.address}"]
+        if destination.channel == "telegram" and destination.address.startswith("-"):
+            keys.append(f"tggroup:{destination.address}")
+        return tuple(keys)
+
+    def _limiter(self, destination: Destination) -> RateLimiter:
+        key = (destination.channel, destination.address)
+        if key not in self._limiters:
+            self._limiters[key] = RateLimiter(self.limits.get(destination.channel, ()))
+        return self._limiters[key]
+
+    async def deliver(self, job: Job, views: dict[int, IncidentView] | None = None) -> None:
+        """Send one claimed notification and record the outcome."""
+        sender = self.senders[job.channel]
+        self._in_flight[job.channel] += 1
+        try:
+            async with self._slots[job.channel]:
+                page = Page(await self._view(job.incident_id, views), job.reason, job.message, job.kind,
+                            key=f"tocsin-notification-{job.id}")
+                delivery, note = None, None
+                find = getattr(sender, "find", None)
+                if job.in_doubt and find is not None:
+                    delivery = await asyncio.wait_for(find(job.destination, page), self.send_timeout)
+                    note = "found already delivered after an interrupted attempt" if delivery else None
+                if delivery is None:
+                    limiter = self._limiter(job.destination)
+                    await limiter.acquire(*self._keys(job.destination))
+                    delivery = await asyncio.wait_for(sender.send(job.destination, page), self.send_timeout)
+            await self._sent(job, delivery, note)
+        except DeliveryError as exc:
+            if exc.retry_after:
+                for key in self._keys(job.destination):
+                    self._limiter(job.destination).block(key, exc.retry_after)
+            await self._failed(job, str(exc) or type(exc).__name__, exc.retry_after, exc.permanent)
+        except Exception as exc:  # a timeout, a bug in a sender: retry like a transient failure
+            log.warning("sending notification %s on %s failed: %r", job.id, job.channel, exc)
+            await self._failed(job, f"{type(exc).__name__}: {exc}", None, False)
+        finally:
+            self._in_flight[job.channel] -= 1
+
+    async def _view(self, incident_id: int, views: dict[int, IncidentView] | None) -> IncidentView:
+        if views is not None and incident_id in views:
+            return views[incident_id]
+        async with self.db.sessions() as session:
+            view = await full_view(session, await session.get(Incident, incident_id))
+        if views is not None:
+            views[incident_id] = view
+        return view
+
+    async def _sent(self, job: Job, delivery: Delivery, note: str | None) -> None:
+        now = self.clock.now()
+        async with self.db.transaction() as session:
+            await session.execute(update(Notification).where(Notification.id == job.id).values(
+                status=SENT, sent_at=now, reference=delivery.reference[:200] if delivery.reference else None,
+                thread=(delivery.thread or None), last_error=None, **({"note": note} if note else {})))
+        NOTIFICATIONS.labels(job.channel, "sent").inc()
+
+    async def _failed(self, job: Job, error: str, retry_after: float | None, permanent: bool) -> None:
+        now = self.clock.now()
+        final = permanent or job.attempts >= self.max_attempts
+        backoff = min(300.0, 2.0 * 2 ** (job.attempts - 1))
+        delay = max(backoff, retry_after or 0.0)
+        async with self.db.transaction() as session:
+            await session.execute(update(Notification).where(Notification.id == job.id).values(
+                status=FAILED if final else PENDING, claimed_at=None, last_error=error[:2000],
+                next_attempt_at=now + timedelta(seconds=delay)))
+        NOTIFICATIONS.labels(job.channel, "failed" if final else "retry").inc()
+
+    # -- the process component ----------------------------------------------------------------
+
+    def kick(self) -> None:
+        """Something was queued: look now rather than at the next timed wake."""
+        self._wake.set()
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._loop is not None:
+            self._loop.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._loop
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _run(self) -> None:
+        while True:
+            self._wake.clear()
+            try:
+                for job in await self.claim():
+                    task = asyncio.get_running_loop().create_task(self.deliver(job))
+                    self._tasks.add(task)
+                    task.add_done_callback(self._tasks.discard)
+                wait = await self._next_wait()
+            except Exception:
+                log.exception("the notification dispatcher failed; retrying")
+                wait = self.idle
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), wait)
+
+    async def _next_wait(self) -> float:
+        async with self.db.sessions() as session:
+            first = await session.scalar(select(func.min(Notification.next_attempt_at)).where(
+                Notification.status == PENDING, Notification.channel.in_(list(self.senders))))
+        if first is None:
+            return self.idle
+        return min(self.idle, max(0.05, (first - self.clock.now()).total_seconds()))

@@ -1,0 +1,185 @@
+"""The step job and the transaction hook.
+
+A due step is claimed, the incident row is locked and its state re-checked, the step's notifications
+are written to the outbox, the incident moves to escalating and the step is marked EXECUTED, all in
+one transaction. Acknowledge, resolve and cancel cancel the pending steps in their own transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Mapping
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy import text as sql
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from escalation import ledger, outbox, texts
+from escalation.ledger import CANCELLED, EXECUTED, FAILED, PENDING, SKIPPED
+from escalation.metrics import LATENESS
+from escalation.plan import Planned, plan_step, team_channel_address
+from storage.actors import Actor, Source
+from storage.directory import Principal
+from storage.incidents import IncidentService, Unit
+from storage.models import EscalationStep, Incident, IncidentEvent
+from storage.ports import Sender
+from storage.states import Status
+
+log = logging.getLogger(__name__)
+
+OVERDUE_AFTER = 60.0  # seconds late before the team channel is warned
+CLOSING = ("acknowledged", "resolved", "cancelled")
+
+
+class Escalation:
+    """Runs due escalation steps exactly once, and keeps the ledger in step with every incident change."""
+
+    def __init__(self, incidents: IncidentService, senders: Mapping[str, Sender], name: str | None = None) -> None:
+        self.incidents, self.db, self.clock = incidents, incidents.db, incidents.clock
+        self.senders = senders
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}"
+        self.principal = Principal(Actor.system(Source.SCHEDULER, "scheduler"), None)
+
+    # -- the transaction hook -----------------------------------------------------------------
+
+    async def on_change(self, session: AsyncSession, incident: Incident, event: IncidentEvent) -> None:
+        """Schedule, cancel, hold or run steps in the transaction of the incident change."""
+        kind = event.kind
+        if kind == "declared":
+            await session.refresh(incident, ["team"])
+            await ledger.schedule(session, incident, event.at)
+        elif kind in CLOSING:
+            await ledger.cancel_pending(session, incident.id, f"incident {kind}")
+            await outbox.cancel_unsent_pages(session, incident.id, f"incident {kind} before it was sent")
+            await outbox.write_closing_notices(session, incident.id, kind,
+                                               texts.closing(incident, kind, event.actor_name), event.at)
+        elif kind == "snoozed" and incident.snoozed_until is not None:
+            await ledger.hold_until(session, incident.id, incident.snoozed_until)
+        elif kind == "escalated" and event.actor_source != Source.SCHEDULER.value:
+            step = await ledger.next_pending(session, incident.id)
+            if step is not None:
+                await self.page(session, incident, step, event.at, by=event.actor_name or "hand")
+
+    # -- the step job -------------------------------------------------------------------------
+
+    async def run_due(self, limit: int | None = None) -> int:
+        """Run every step that is due now; returns how many were claimed."""
+        done = 0
+        while limit is None or done < limit:
+            try:
+                if not await self.claim_one():
+                    break
+            except DBAPIError:
+                log.exception("claiming an escalation step failed; retrying on the next wake")
+                break
+            done += 1
+        return done
+
+    async def claim_one(self) -> bool:
+        """Claim the earliest due step and run it; False when nothing is due (or all due are locked)."""
+        now = self.clock.now()
+        try:
+            async with self.incidents.unit() as unit:
+                picked = await self._pick(unit.session, now)
+                if picked is None:
+                    return False
+                step_id, incident_id = picked
+                incident = await unit.session.scalar(
+                    select(Incident).where(Incident.id == incident_id).with_for_update(of=Incident)
+                    .execution_options(populate_existing=True))
+                step = await unit.session.scalar(select(EscalationStep).where(EscalationStep.id == step_id)
+                                                 .execution_options(populate_existing=True))
+                if step.status == PENDING and step.due_at <= now:  # re-checked under the incident lock
+                    await self.execute(unit, incident, step, now)
+            return True
+        except DBAPIError:
+            raise
+        except Exception as exc:
+            log.exception("escalation step failed")
+            await self._fail(locals().get("step_id"), exc)
+            return True
+
+    async def _pick(self, session: AsyncSession, now: datetime) -> tuple[int, int] | None:
+        query = (select(EscalationStep.id, EscalationStep.incident_id)
+                 .where(EscalationStep.status == PENDING, EscalationStep.due_at <= now)
+                 .order_by(EscalationStep.due_at, EscalationStep.id).limit(1))
+        if self.db.is_postgres:
+            # Lock the incident, not the step: every writer of ledger rows holds the incident lock first.
+            query = query.join(Incident, Incident.id == EscalationStep.incident_id) \
+                .with_for_update(of=Incident, skip_locked=True)
+        else:
+            # SQLite: take the write lock first, so that nothing changes between our read and our write.
+            await session.execute(sql("UPDATE escalation_step SET id = id WHERE id = -1"))
+        row = (await session.execute(query)).first()
+        return (row[0], row[1]) if row else None
+
+    async def _fail(self, step_id: int | None, exc: Exception) -> None:
+        if step_id is None:
+            return
+        async with self.db.transaction() as session:
+            step = await session.get(EscalationStep, step_id)
+            if step is not None and step.status == PENDING:
+                step.status, step.note = FAILED, f"{type(exc).__name__}: {exc}"[:2000]
+
+    async def execute(self, unit: Unit, incident: Incident, step: EscalationStep, now: datetime) -> None:
+        """Run a due step under the incident lock: re-check, page, move to escalating."""
+        status = Status(incident.status)
+        if status in (Status.ACKNOWLEDGED, Status.RESOLVED, Status.CANCELLED):
+            step.status, step.note = CANCELLED, f"the incident was {status.value} when the step came due"
+            return
+        if incident.snoozed_until is not None and incident.snoozed_until > now:
+            await ledger.hold_until(unit.session, incident.id, incident.snoozed_until)
+            return
+        summary = await self.page(unit.session, incident, step, now)
+        if summary:
+            await self.incidents.transition(unit, incident, self.principal, Status.ESCALATING, summary)
+
+    async def page(self, session: AsyncSession, incident: Incident, step: EscalationStep, now: datetime,
+                   by: str | None = None) -> str | None:
+        """Write the step's notifications and mark it EXECUTED (or SKIPPED); returns a timeline line."""
+        await session.refresh(incident, ["team", "assignee"])
+        policy = await ledger.policy_named(session, step.policy)
+        if step.step >= len(policy.steps):
+            step.status, step.note = SKIPPED, f"policy {policy.name} no longer has a step {step.step + 1}"
+            return None
+        planned, notes = await plan_step(session, incident, policy.steps[step.step], self.senders.keys())
+        level = step.step + 1
+        late = 0.0 if by else max(0.0, (now - step.due_at).total_seconds())
+        step.executed_at, step.executed_by = now, self.name if not by else f"{self.name} for {by}"
+        step.late_by_seconds = None if by else late
+        if not planned:
+            step.status, step.note = SKIPPED, "nobody to page: " + "; ".join(notes)
+            return None
+        reason = f"step:{step.repeat}:{step.step}"
+        message = texts.page(incident, level, now - incident.created_at)
+        await outbox.write(session, incident.id, reason, planned, message, now, step_id=step.id)
+        step.status, step.note = EXECUTED, "; ".join(notes) or None
+        incident.escalation_level = level
+        if not by:
+            LATENESS.observe(late)
+            if late > OVERDUE_AFTER:
+                await self._warn_overdue(session, incident, step, level, now)
+        return _summary(level, planned, late, by)
+
+    async def _warn_overdue(self, session: AsyncSession, incident: Incident, step: EscalationStep, level: int,
+                            now: datetime) -> None:
+        planned = []
+        for channel in ("slack", "telegram"):
+            address, topic = team_channel_address(incident.team, channel)
+            if address and channel in self.senders:
+                planned.append(Planned("team_channel", channel, address, topic=topic))
+        await outbox.write(session, incident.id, f"overdue:{step.repeat}:{step.step}", planned,
+                           texts.overdue(incident, level, now - step.due_at), now, kind="notice", step_id=step.id)
+
+
+def _summary(level: int, planned: list[Planned], late: float, by: str | None) -> str:
+    names = sorted({p.name or p.target for p in planned})
+    channels = sorted({p.channel for p in planned})
+    line = f"Level {level}: paged {', '.join(names)} via {', '.join(channels)}"
+    if by:
+        return line + f" (run now by {by})"
+    return line + (f" ({texts.ago_seconds(late)} late)" if late >= 1 else "")

@@ -1,0 +1,72 @@
+"""The notification outbox: rows written in the transaction that decided to notify, sent later by the
+dispatcher. The unique (incident, reason, target, channel) makes every notification exist once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from escalation.plan import Planned
+from storage.models import Notification
+
+PENDING, SENT, FAILED, CANCELLED = "PENDING", "SENT", "FAILED", "CANCELLED"
+
+
+async def write(session: AsyncSession, incident_id: int, reason: str, planned: Iterable[Planned], message: str,
+                now: datetime, *, kind: str = "page", step_id: int | None = None) -> list[Notification]:
+    """Queue one notification per planned (target, channel), skipping any this reason already queued."""
+    existing = set((await session.execute(
+        select(Notification.target, Notification.channel)
+        .where(Notification.incident_id == incident_id, Notification.reason == reason))).all())
+    rows = [
+        Notification(incident_id=incident_id, step_id=step_id, kind=kind, reason=reason, target=p.target,
+                     person_id=p.person_id, channel=p.channel, address=p.address, topic=p.topic, message=message,
+                     status=PENDING, attempts=0, next_attempt_at=now, note=p.note, created_at=now)
+        for p in planned if (p.target, p.channel) not in existing
+    ]
+    session.add_all(rows)
+    await session.flush()
+    return rows
+
+
+async def cancel_unsent_pages(session: AsyncSession, incident_id: int, why: str) -> int:
+    """Pages not yet handed to a sender will never go out: the incident no longer needs them."""
+    result = await session.execute(
+        update(Notification)
+        .where(Notification.incident_id == incident_id, Notification.kind == "page",
+               Notification.status == PENDING, Notification.claimed_at.is_(None))
+        .values(status=CANCELLED, note=why)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
+
+
+async def write_closing_notices(session: AsyncSession, incident_id: int, kind: str, message: str,
+                                now: datetime) -> list[Notification]:
+    """A one-line notice to every destination already paged (sent, or in a sender's hands), in its thread."""
+    pages = await session.scalars(
+        select(Notification)
+        .where(Notification.incident_id == incident_id, Notification.kind == "page",
+               (Notification.status == SENT) | ((Notification.status == PENDING) & Notification.claimed_at.isnot(None)))
+        .order_by(Notification.id)
+    )
+    latest: dict[tuple[str, str], Notification] = {}
+    for page in pages:
+        latest[(page.target, page.channel)] = page
+    reason = f"closing:{kind}"
+    already = set((await session.execute(
+        select(Notification.target, Notification.channel)
+        .where(Notification.incident_id == incident_id, Notification.reason == reason))).all())
+    rows = [
+        Notification(incident_id=incident_id, parent_id=p.id, kind="notice", reason=reason, target=p.target,
+                     person_id=p.person_id, channel=p.channel, address=p.address, topic=p.topic, message=message,
+                     status=PENDING, attempts=0, next_attempt_at=now, created_at=now)
+        for key, p in latest.items() if key not in already
+    ]
+    session.add_all(rows)
+    await session.flush()
+    return rows

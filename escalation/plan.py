@@ -1,0 +1,125 @@
+"""Who one step pages and how: targets resolved by role from the incident's team, with preferences.
+
+A person is paged on every channel of the step they can be reached on; when none works, on the first
+channel of their own accepted list that does, and the notification records why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from escalation import prefs
+from escalation.policy import Step, Target
+from storage.directory import people_with_role
+from storage.models import Incident, Person, Team
+from storage.roles import Role
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One notification to write: a target on a channel at an address."""
+
+    target: str
+    channel: str
+    address: str
+    person_id: int | None = None
+    topic: int | None = None
+    note: str | None = None
+    name: str = ""
+
+
+def person_address(person: Person, channel: str) -> str | None:
+    """Where ``person`` is reached on ``channel``, or None."""
+    if channel == "slack":
+        return person.slack_user_id
+    if channel == "telegram":
+        # A Telegram bot may only write to users who have started it.
+        return str(person.telegram_user_id) if person.telegram_user_id and person.telegram_started_at else None
+    if channel in ("email", "webhook"):
+        return person.email
+    return None
+
+
+def team_channel_address(team: Team | None, channel: str) -> tuple[str | None, int | None]:
+    if team is None:
+        return None, None
+    if channel == "slack":
+        return team.slack_channel_id, None
+    if channel == "telegram" and team.telegram_chat_id:
+        return str(team.telegram_chat_id), team.telegram_topic_id
+    return None, None
+
+
+async def _people(session: AsyncSession, incident: Incident, target: Target) -> tuple[list[Person], str | None]:
+    if target.kind == "role":
+        if incident.team_id is None:
+            return [], f"{target}: the incident has no team"
+        found = await people_with_role(session, incident.team_id, Role(target.value))
+        return found, None if found else f"{target}: nobody in the team has that role"
+    if target.kind == "person":
+        person = await session.scalar(select(Person).where(func.lower(Person.email) == str(target.value).lower()))
+        if person is None or not person.active:
+            return [], f"{target}: no active person with that email"
+        return [person], None
+    if incident.assignee is None:
+        return [], "assignee: the incident has no assignee"
+    return [incident.assignee], None
+
+
+def _channels_for(person: Person, wanted: tuple[str, ...], accepted: tuple[str, ...],
+                  available: Collection[str]) -> tuple[list[str], str | None]:
+    def why_not(channel: str) -> str | None:
+        if channel not in accepted:
+            return "not accepted in their preferences"
+        if channel not in available:
+            return "not configured in this Tocsin"
+        if person_address(person, channel) is None:
+            return "no address for them" if channel != "telegram" else "they have not started the Telegram bot"
+        return None
+
+    reasons = {c: why_not(c) for c in wanted}
+    usable = [c for c in wanted if reasons[c] is None]
+    if usable:
+        skipped = [f"{c} {r}" for c, r in reasons.items() if r]
+        return usable, ("; ".join(skipped) or None)
+    fallback = next((c for c in accepted if c not in wanted and why_not(c) is None), None)
+    tried = "; ".join(f"{c} {r}" for c, r in reasons.items())
+    if fallback is None:
+        return [], f"{person.name}: unreachable ({tried})"
+    return [fallback], f"fell back to {fallback}: {tried}"
+
+
+async def plan_step(session: AsyncSession, incident: Incident, step: Step,
+                    available: Collection[str]) -> tuple[list[Planned], list[str]]:
+    """The notifications a step writes, and notes on whom it could not reach and why."""
+    planned: dict[tuple[str, str], Planned] = {}
+    notes: list[str] = []
+    for target in step.targets:
+        if target.kind == "team_channel":
+            for channel in step.channels:
+                address, topic = team_channel_address(incident.team, channel)
+                if address and channel in available:
+                    planned.setdefault(("team_channel", channel), Planned("team_channel", channel, address, None, topic,
+                                                                          name=incident.team.name))
+            if not any(k[0] == "team_channel" for k in planned):
+                notes.append("team_channel: the team has no chat on the step's channels")
+            continue
+        people, why = await _people(session, incident, target)
+        if why:
+            notes.append(why)
+        accepted = await prefs.accepted_by(session, [p.id for p in people]) if people else {}
+        for person in people:
+            channels, note = _channels_for(person, step.channels, accepted[person.id], available)
+            if not channels:
+                notes.append(note or f"{person.name}: unreachable")
+            elif note:
+                notes.append(f"{person.name}: {note}")
+            for channel in channels:
+                planned.setdefault((f"person:{person.id}", channel), Planned(
+                    f"person:{person.id}", channel, person_address(person, channel) or "", person.id, None, note,
+                    person.name))
+    return list(planned.values()), notes

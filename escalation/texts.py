@@ -1,0 +1,31 @@
+"""The one-line texts of pages and notices (platform-neutral; each sender formats its own way)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from storage.models import Incident
+
+
+def ago(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    if seconds < 120:
+        return f"{seconds}s"
+    return f"{seconds // 60}m" if seconds < 7200 else f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+
+
+def page(incident: Incident, level: int, open_for: timedelta) -> str:
+    return (f"#{incident.number} {incident.title} [{incident.severity}] is not acknowledged after "
+            f"{ago(open_for)}: escalation level {level}")
+
+
+def closing(incident: Incident, kind: str, by: str | None) -> str:
+    return f"#{incident.number} {incident.title} was {kind}" + (f" by {by}" if by else "")
+
+
+def overdue(incident: Incident, level: int, late: timedelta) -> str:
+    return f"Escalation overdue: #{incident.number} level {level} ran {ago(late)} late"
+
+
+def ago_seconds(seconds: float) -> str:
+    return ago(timedelta(seconds=seconds))

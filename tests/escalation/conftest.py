@@ -1,0 +1,66 @@
+"""Fixtures: the escalation engine wired as in production, with recording senders and no pacing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from sqlalchemy import select, update
+
+from bot import paging as paging_surface
+from bot.container import Container
+from storage.clock import FakeClock
+from storage.models import EscalationStep, Notification, Person
+from tests.escalation.fakes import RecordingSender
+
+
+@pytest.fixture
+def senders(container: Container) -> dict[str, RecordingSender]:
+    fakes = {c: RecordingSender(c) for c in ("slack", "telegram", "email")}
+    container.senders.update(fakes)
+    return fakes
+
+
+@pytest.fixture
+def paging(container: Container, senders) -> paging_surface.Paging:
+    built = paging_surface.build(container)
+    built.dispatcher.limits = {}
+    return built
+
+
+@pytest.fixture
+def tick(container: Container, clock: FakeClock, paging) -> Callable:
+    """Move the fake clock, run what is due, let the surfaces hear of it, deliver the outbox."""
+
+    async def run(**delta: float) -> int:
+        clock.advance(**delta)
+        ran = await paging.escalation.run_due()
+        await container.bus.drain()
+        await paging.dispatcher.drain()
+        return ran
+
+    return run
+
+
+async def steps(container: Container, number: int = 1) -> list[EscalationStep]:
+    from storage.models import Incident
+
+    async with container.db.sessions() as session:
+        incident_id = await session.scalar(select(Incident.id).where(Incident.number == number))
+        rows = await session.scalars(select(EscalationStep).where(EscalationStep.incident_id == incident_id)
+                                     .order_by(EscalationStep.repeat, EscalationStep.step))
+        return list(rows)
+
+
+async def notifications(container: Container, **where) -> list[Notification]:
+    async with container.db.sessions() as session:
+        query = select(Notification).order_by(Notification.id)
+        for key, value in where.items():
+            query = query.where(getattr(Notification, key) == value)
+        return list(await session.scalars(query))
+
+
+async def start_telegram(container: Container, clock: FakeClock, *emails: str) -> None:
+    """Mark people as having started the Telegram bot (only then may it write to them)."""
+    async with container.db.transaction() as session:
+        await session.execute(update(Person).where(Person.email.in_(emails)).values(telegram_started_at=clock.now()))
