@@ -76,7 +76,7 @@ class CardSync:
     async def _post_card(self, view: IncidentView, channel: str) -> None:
         view = await self.queries.get(view.number)  # the current state, not the one when queued
         try:
-            data = await self.out.call(scopes.POST_MESSAGE, channel, channel=channel, unfurl_links=False,
+            data = await self.out.call(scopes.POST_MESSAGE, channel=channel, unfurl_links=False,
                                        **render_card(view))
         except FAILED as exc:
             log.warning("could not post the card of %s to %s: %s", view.ref, channel, exc)
@@ -89,7 +89,7 @@ class CardSync:
             return
         parent = cards[0]
         try:
-            await self.out.call(scopes.POST_MESSAGE, parent.chat_id, channel=parent.chat_id,
+            await self.out.call(scopes.POST_MESSAGE, channel=parent.chat_id,
                                 thread_ts=parent.message_id, text=text, unfurl_links=False)
         except FAILED as exc:
             log.warning("could not post to the thread of %s: %s", view.ref, exc)
@@ -99,7 +99,7 @@ class CardSync:
         payload = render_card(view)
         for copy in await refs.copies(self.db, view.id):
             try:
-                await self.out.call(scopes.UPDATE, copy.chat_id, channel=copy.chat_id, ts=copy.message_id,
+                await self.out.call(scopes.UPDATE, channel=copy.chat_id, ts=copy.message_id,
                                     **payload)
             except FAILED as exc:
                 log.warning("could not update the card of %s in %s: %s", view.ref, copy.chat_id, exc)

@@ -76,9 +76,9 @@ class SlackOut:
             response = await self.client.api_call(method, json=args)
         return dict(response.data)  # type: ignore[arg-type]
 
-    async def call(self, method: str, channel: str | None = None, **args: Any) -> dict[str, Any]:
+    async def call(self, method: str, **args: Any) -> dict[str, Any]:
         """Call ``method`` until it succeeds: 429 waits Retry-After, 5xx and network errors back off."""
-        key = _key(method, channel)
+        key = _key(method, args.get("channel"))
         lock = self._channel_locks[key] if key.startswith("post:") else None
         if lock is None:
             return await self._with_retries(method, key, args)
@@ -107,9 +107,9 @@ class SlackOut:
             delay = min(delay * 2, self.max_backoff)
         raise SlackUnavailable(f"slack {method} failed {self.max_attempts} times")
 
-    async def once(self, method: str, channel: str | None = None, **args: Any) -> dict[str, Any]:
+    async def once(self, method: str, **args: Any) -> dict[str, Any]:
         """One paced attempt; failures become ``DeliveryError`` (with ``retry_after`` on a 429)."""
-        key = _key(method, channel)
+        key = _key(method, args.get("channel"))
         await self.limiter.acquire(key)
         try:
             return await self._raw(method, args)

@@ -32,12 +32,12 @@ def when(at: datetime) -> str:
 
 def version(view: IncidentView) -> str:
     """Changes whenever the incident does: a press on an older rendering is a different press."""
-    return str(int(view.updated_at.timestamp() * 1000))
+    return f"{int(view.updated_at.timestamp() * 1000)}-{view.status.value}-{view.escalation_level}"
 
 
 def summary_text(view: IncidentView) -> str:
     """The plain-text fallback (notifications, screen readers)."""
-    return f"{view.ref} [{view.severity.value}] {view.title} ({view.status.value})"
+    return f"{view.ref} [{view.severity.value}] {escape(view.title)} ({view.status.value})"
 
 
 def _alerts(view: IncidentView) -> str:
@@ -152,14 +152,15 @@ def _timeline_lines(entries: tuple[TimelineEntry, ...]) -> list[str]:
             for e in entries]
 
 
-def render_reply(reply: Reply) -> dict[str, Any]:
-    """A neutral command reply as a response_url / chat message payload."""
+def render_reply(reply: Reply, *, quiet: bool = False) -> dict[str, Any]:
+    """A neutral command reply as a response_url / chat message payload. ``quiet``: the change already
+    shows in this channel's card and thread, so only the person who acted sees the confirmation."""
     text = escape(reply.text)
     blocks: list[Block] = [{"type": "section", "text": {"type": "mrkdwn", "text": text[:2900]}}]
     if reply.error:
         blocks[0]["text"]["text"] = f":warning: {text}"[:2900]
-    if reply.incident and not reply.timeline:
-        blocks += render_card_blocks(reply.incident, buttons=reply.incident.is_open)
+    if reply.incident and reply.ephemeral and not reply.error and not reply.timeline:
+        blocks += render_card_blocks(reply.incident)  # "show": the live card is elsewhere, this is a look
     if reply.incidents:
         lines = [_list_line(v) for v in reply.incidents[:MAX_LIST]]
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)[:2900]}})
@@ -168,8 +169,8 @@ def render_reply(reply: Reply) -> dict[str, Any]:
         for start in range(0, min(len(lines), 40), 20):  # a section holds at most 3000 characters
             chunk = "\n".join(lines[start:start + 20])[:2900]
             blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": chunk}})
-    kind = "ephemeral" if reply.ephemeral or reply.error else "in_channel"
-    return {"text": reply.text[:3000], "blocks": blocks, "response_type": kind}
+    kind = "ephemeral" if reply.ephemeral or reply.error or quiet else "in_channel"
+    return {"text": text[:3000], "blocks": blocks, "response_type": kind}
 
 
 def render_declare_modal(channel_id: str | None) -> dict[str, Any]:
@@ -201,4 +202,4 @@ def render_page(view: IncidentView, text: str, with_card: bool) -> dict[str, Any
     blocks: list[Block] = [{"type": "section", "text": {"type": "mrkdwn", "text": escape(text)[:2900]}}]
     if with_card:
         blocks += render_card_blocks(view)
-    return {"text": text[:3000], "blocks": blocks}
+    return {"text": escape(text)[:3000], "blocks": blocks}

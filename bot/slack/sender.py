@@ -33,7 +33,7 @@ class SlackSender:
         args = render_page(page.incident, page.text, with_card)
         if destination.thread:
             args["thread_ts"] = destination.thread
-        data = await self.out.once(scopes.POST_MESSAGE, channel, channel=channel, unfurl_links=False, **args)
+        data = await self.out.once(scopes.POST_MESSAGE, channel=channel, unfurl_links=False, **args)
         ts = str(data.get("ts") or "")
         if not ts:
             raise DeliveryError("slack chat.postMessage returned no ts")

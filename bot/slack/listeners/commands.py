@@ -25,12 +25,12 @@ async def handle_incident_command(ack: AsyncAck, command: dict[str, Any], respon
     await ack()
     with runtime.tracking():
         reply = await _run(command, runtime)
-        if reply.open_modal:
-            if await _open_modal(command, runtime):
-                return
-        elif reply.incident and not reply.error and not reply.ephemeral and _declared_here(reply, command):
+        if reply.open_modal and await _open_modal(command, runtime):
+            return
+        here = reply.incident is not None and not reply.error and not reply.ephemeral and _declared_here(reply, command)
+        if here:
             runtime.cards.post_copy(reply.incident, command["channel_id"])
-        await respond(**render_reply(reply))
+        await respond(**render_reply(reply, quiet=here or _card_channel(reply) == command.get("channel_id")))
 
 
 async def _run(command: dict[str, Any], runtime: SlackRuntime) -> Reply:
@@ -49,6 +49,11 @@ def _declared_here(reply: Reply, command: dict[str, Any]) -> bool:
         return False
     return is_declare and view is not None and not (view.team and view.team.slack_channel_id) \
         and bool(command.get("channel_id"))
+
+
+def _card_channel(reply: Reply) -> str | None:
+    team = reply.incident.team if reply.incident else None
+    return team.slack_channel_id if team else None
 
 
 async def _open_modal(command: dict[str, Any], runtime: SlackRuntime) -> bool:

@@ -42,10 +42,10 @@ async def handle_app_mention(body: dict[str, Any], event: dict[str, Any], runtim
         channel, thread = event["channel"], event.get("thread_ts") or event.get("ts")
         try:
             if ephemeral:
-                await runtime.out.call(scopes.POST_EPHEMERAL, channel, channel=channel, user=event["user"],
+                await runtime.out.call(scopes.POST_EPHEMERAL, channel=channel, user=event["user"],
                                        thread_ts=thread, **payload)
             else:
-                await runtime.out.call(scopes.POST_MESSAGE, channel, channel=channel, thread_ts=thread, **payload)
+                await runtime.out.call(scopes.POST_MESSAGE, channel=channel, thread_ts=thread, **payload)
         except FAILED as exc:
             log.warning("could not answer a mention in %s: %s", channel, exc)
 

@@ -45,7 +45,7 @@ async def handle_declare_submission(ack: AsyncAck, body: dict[str, Any], view: d
         payload = render_reply(reply)
         payload.pop("response_type")
         try:
-            await runtime.out.call(scopes.POST_MESSAGE, user, channel=user, **payload)
+            await runtime.out.call(scopes.POST_MESSAGE, channel=user, **payload)
         except FAILED as exc:
             log.warning("could not tell %s the outcome of their declare: %s", user, exc)
 
