@@ -152,15 +152,15 @@ class FakeSlack:
     def find(self, channel: str, ts: str) -> Message | None:
         return next((m for m in self.messages if m.channel == channel and m.ts == ts), None)
 
-    async def wait_for(self, condition: Callable[[], Any], timeout: float = 5.0) -> Any:
+    async def wait_for(self, condition: Callable[[], Any], within: float = 5.0) -> Any:
         """Poll until ``condition()`` is truthy (the bot works after its HTTP ack); returns its value."""
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + within
         while True:
             value = condition()
             if value:
                 return value
             if time.monotonic() > deadline:
-                raise AssertionError(f"timed out after {timeout}s waiting for the fake Slack")
+                raise AssertionError(f"timed out after {within}s waiting for the fake Slack")
             await asyncio.sleep(0.01)
 
     # -- HTTP -----------------------------------------------------------------------------------
