@@ -15,8 +15,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -62,10 +63,11 @@ class Dispatcher:
 
     def __init__(self, db: Database, clock: Clock, senders: Mapping[str, Sender], *, lease: float = 60.0,
                  max_attempts: int = 8, per_channel: int = 8, idle: float = 5.0, send_timeout: float = 20.0,
-                 limits: Mapping[str, tuple[Limit, ...]] = LIMITS) -> None:
+                 limits: Mapping[str, tuple[Limit, ...]] = LIMITS,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
         self.db, self.clock, self.senders = db, clock, senders
         self.lease, self.max_attempts, self.per_channel = timedelta(seconds=lease), max_attempts, per_channel
-        self.idle, self.send_timeout, self.limits = idle, send_timeout, limits
+        self.idle, self.send_timeout, self.limits, self.monotonic = idle, send_timeout, limits, monotonic
         self._limiters: dict[tuple[str, str], RateLimiter] = {}
         self._slots: dict[str, asyncio.Semaphore] = defaultdict(lambda: asyncio.Semaphore(self.per_channel))
         self._in_flight: dict[str, int] = defaultdict(int)
@@ -139,7 +141,7 @@ class Dispatcher:
     def _limiter(self, destination: Destination) -> RateLimiter:
         key = (destination.channel, destination.address)
         if key not in self._limiters:
-            self._limiters[key] = RateLimiter(self.limits.get(destination.channel, ()))
+            self._limiters[key] = RateLimiter(self.limits.get(destination.channel, ()), now=self.monotonic)
         return self._limiters[key]
 
     async def deliver(self, job: Job, views: dict[int, IncidentView] | None = None) -> None:

@@ -81,7 +81,7 @@ class Escalation:
 
     async def claim_one(self) -> bool:
         """Claim the earliest due step and run it; False when nothing is due (or all due are locked)."""
-        now = self.clock.now()
+        now, step_id = self.clock.now(), None
         try:
             async with self.incidents.unit() as unit:
                 picked = await self._pick(unit.session, now)
@@ -99,8 +99,8 @@ class Escalation:
         except DBAPIError:
             raise
         except Exception as exc:
-            log.exception("escalation step failed")
-            await self._fail(locals().get("step_id"), exc)
+            log.exception("escalation step %s failed", step_id)
+            await self._fail(step_id, exc)
             return True
 
     async def _pick(self, session: AsyncSession, now: datetime) -> tuple[int, int] | None:

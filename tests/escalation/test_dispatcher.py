@@ -1,0 +1,116 @@
+"""The outbox dispatcher: pacing per destination, backoff honouring Retry-After, channel isolation."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import timedelta
+
+from sqlalchemy import update
+
+from bot.pacing import Limit
+from escalation.dispatcher import Dispatcher
+from escalation.outbox import write
+from escalation.plan import Planned
+from storage.models import Notification
+from storage.ports import DeliveryError
+from tests.escalation.conftest import notifications
+from tests.escalation.fakes import CheckingRecordingSender, RecordingSender
+
+
+async def queue(container, people, clock, planned, reason="step:0:0"):
+    result = await container.incidents.declare(people.slack("responder"), "Disk full", team="payments")
+    async with container.db.transaction() as session:
+        await write(session, result.incident.id, reason, planned, "page text", clock.now())
+    return result.incident.id
+
+
+async def test_retry_backs_off_and_honours_retry_after(container, people, clock, senders, paging):
+    dispatcher = Dispatcher(container.db, clock, senders, monotonic=lambda: clock.now().timestamp())
+    await queue(container, people, clock, [Planned("team_channel", "slack", "CPAYMENTS")])
+    senders["slack"].fail_with = [DeliveryError("ratelimited", retry_after=30), DeliveryError("boom")]
+    await dispatcher.run_once()
+    [row] = await notifications(container)
+    assert row.status == "PENDING" and row.attempts == 1 and row.last_error == "ratelimited"
+    assert row.next_attempt_at == clock.now() + timedelta(seconds=30)
+    assert await dispatcher.run_once() == 0  # not before Retry-After
+    clock.advance(seconds=30)
+    await dispatcher.run_once()
+    [row] = await notifications(container)
+    assert row.attempts == 2 and row.last_error == "boom" and row.next_attempt_at == clock.now() + timedelta(seconds=4)
+    clock.advance(seconds=4)
+    await dispatcher.run_once()
+    [row] = await notifications(container)
+    assert row.status == "SENT" and row.attempts == 3 and row.reference == "slack-1" and row.last_error is None
+
+
+async def test_permanent_failure_and_exhausted_attempts_fail_the_row(container, people, clock, senders, paging):
+    paging.dispatcher.max_attempts = 2
+    await queue(container, people, clock, [Planned("team_channel", "slack", "CPAYMENTS"),
+                                           Planned("person:1", "telegram", "1000", 1)])
+    senders["slack"].fail_with = [DeliveryError("channel_not_found", permanent=True)]
+    senders["telegram"].fail_with = [DeliveryError("timeout"), DeliveryError("timeout")]
+    for _ in range(3):
+        await paging.dispatcher.run_once()
+        clock.advance(minutes=10)
+    rows = {r.channel: r for r in await notifications(container)}
+    assert rows["slack"].status == "FAILED" and rows["slack"].attempts == 1
+    assert rows["telegram"].status == "FAILED" and rows["telegram"].attempts == 2
+
+
+async def test_pacing_is_per_destination(container, people, clock, senders, paging):
+    dispatcher = Dispatcher(container.db, clock, container.senders, limits={"slack": (Limit("slack:", 1, 0.5),)})
+    planned = [Planned(f"person:{i}", "slack", f"U{i}", i) for i in (1, 2, 3)]
+    await queue(container, people, clock, planned, "step:0:0")
+    await queue(container, people, clock, [Planned("person:1", "slack", "U1", 1)], "step:0:1")
+    started = time.monotonic()
+    await dispatcher.drain()
+    elapsed = time.monotonic() - started
+    assert len(senders["slack"].sent) == 4
+    assert 0.45 <= elapsed < 1.5  # the second message to U1 waited; U2 and U3 did not wait for it
+
+
+async def test_a_slow_channel_never_delays_the_others(container, people, clock, paging):
+    slow = RecordingSender("telegram", delay=3.0)
+    fast = RecordingSender("slack")
+    dispatcher = Dispatcher(container.db, clock, {"slack": fast, "telegram": slow}, limits={})
+    await queue(container, people, clock, [Planned("team_channel", "telegram", "-100200"),
+                                           Planned("team_channel", "slack", "CPAYMENTS")])
+    await dispatcher.start()
+    try:
+        dispatcher.kick()
+        for _ in range(40):
+            if fast.sent:
+                break
+            await asyncio.sleep(0.05)
+        assert fast.sent and not slow.sent
+    finally:
+        await dispatcher.stop()
+
+
+async def test_an_interrupted_send_is_not_repeated_where_the_platform_can_check(container, people, clock, paging):
+    checking = CheckingRecordingSender("slack")
+    dispatcher = Dispatcher(container.db, clock, {"slack": checking}, limits={}, lease=60)
+    await queue(container, people, clock, [Planned("team_channel", "slack", "CPAYMENTS")])
+    [job] = await dispatcher.claim()
+    await checking.send(job.destination, __import__("storage.ports", fromlist=["Page"]).Page(
+        None, job.reason, job.message, key=f"tocsin-notification-{job.id}"))  # sent, then the process died
+    assert await dispatcher.run_once() == 0  # the lease holds it
+    clock.advance(seconds=61)
+    await dispatcher.run_once()
+    [row] = await notifications(container)
+    assert row.status == "SENT" and "already delivered" in row.note and row.attempts == 2
+    assert len(checking.sent) == 1
+
+
+async def test_unsent_pages_are_cancelled_by_an_acknowledgement(container, people, clock, senders, paging):
+    incident_id = await queue(container, people, clock, [Planned("team_channel", "slack", "CPAYMENTS"),
+                                                         Planned("person:2", "slack", "U2", 2)])
+    async with container.db.transaction() as session:  # one page is in a sender's hands already
+        await session.execute(update(Notification).where(Notification.address == "U2", Notification.incident_id ==
+                                                         incident_id).values(claimed_at=clock.now()))
+    await container.incidents.acknowledge(1, people.slack("responder"))
+    rows = {r.address: r for r in await notifications(container, kind="page")}
+    assert rows["CPAYMENTS"].status == "CANCELLED" and rows["U2"].status == "PENDING"
+    [notice] = await notifications(container, kind="notice")
+    assert notice.address == "U2" and notice.parent_id == rows["U2"].id
