@@ -64,3 +64,15 @@ async def start_telegram(container: Container, clock: FakeClock, *emails: str) -
     """Mark people as having started the Telegram bot (only then may it write to them)."""
     async with container.db.transaction() as session:
         await session.execute(update(Person).where(Person.email.in_(emails)).values(telegram_started_at=clock.now()))
+
+
+async def use_policy(container: Container, name: str, after_seconds: list[int], channels=("slack",),
+                     notify=("team_channel",), team: str = "payments") -> None:
+    """Store a policy with short delays (as ``tocsin config apply`` would) and give it to ``team``."""
+    from storage.models import EscalationPolicy, Team
+
+    async with container.db.transaction() as session:
+        session.add(EscalationPolicy(name=name, position=0, match={}, repeat=0, updated_at=container.clock.now(),
+                                     steps={"steps": [{"after": s, "notify": list(notify), "channels": list(channels)}
+                                                      for s in after_seconds]}))
+        await session.execute(update(Team).where(Team.name == team).values(escalation_policy=name))

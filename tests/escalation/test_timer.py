@@ -1,0 +1,105 @@
+"""The timer: APScheduler wakes the step job at the due time, catches up at start-up, one per SQLite."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import update
+
+from bot import paging as paging_surface
+from bot.config_file import TocsinConfig
+from bot.container import Container
+from bot.settings import Settings
+from escalation.timer import JOB_ID, EscalationTimer, SchedulerRefused
+from storage.clock import SystemClock
+from storage.models import EscalationStep
+from tests.escalation.conftest import steps, use_policy
+from tests.escalation.fakes import RecordingSender
+
+
+@pytest.fixture
+async def live(db_url, people):
+    """A second container on the same database with the real clock, wired as ``tocsin serve`` would be."""
+    c = Container.build(Settings(database_url=db_url), TocsinConfig(), SystemClock())
+    c.senders["slack"] = RecordingSender("slack")
+    built = paging_surface.build(c)
+    built.dispatcher.limits = {}
+    yield c, built
+    await built.timer.stop()
+    await built.dispatcher.stop()
+    await c.close()
+
+
+async def wait_for(predicate, timeout: float = 5.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await predicate():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.05)
+
+
+async def test_timer_wakes_the_step_job_at_the_due_time(live, people):
+    container, paging = live
+    await use_policy(container, "fast", [1, 2])
+    await paging.timer.start()
+    await paging.dispatcher.start()
+    await container.incidents.declare(people.slack("responder"), "Latency", team="payments")
+    await container.bus.drain()
+
+    async def armed_for_the_first_step() -> bool:
+        job = paging.timer.scheduler.get_job(JOB_ID)
+        return job is not None and (job.next_run_time - datetime.now(UTC)).total_seconds() < 1.1
+
+    await wait_for(armed_for_the_first_step, 0.5)  # not the 10-second bound: the due time itself
+    job = paging.timer.scheduler.get_job(JOB_ID)
+    assert job.misfire_grace_time is None and job.coalesce
+
+    async def both_ran() -> bool:
+        return [r.status for r in await steps(container)] == ["EXECUTED", "EXECUTED"]
+
+    await wait_for(both_ran)
+    rows = await steps(container)
+    assert all(r.late_by_seconds < 0.5 for r in rows)
+    await wait_for(lambda: _true(len(container.senders["slack"].sent) == 2))
+
+
+async def _true(value: bool) -> bool:
+    return value
+
+
+async def test_start_up_runs_every_overdue_step_at_once_and_records_it_late(live, people):
+    container, paging = live
+    await use_policy(container, "fast", [1, 2])
+    await container.incidents.declare(people.slack("responder"), "Latency", team="payments")
+    async with container.db.transaction() as session:  # as if the process had been down for 20 seconds
+        await session.execute(update(EscalationStep).values(due_at=datetime.now(UTC) - timedelta(seconds=20)))
+    await paging.timer.start()
+
+    async def ran() -> bool:
+        return all(r.status == "EXECUTED" for r in await steps(container))
+
+    await wait_for(ran, 3.0)
+    assert all(r.late_by_seconds >= 20 for r in await steps(container))
+    timeline = await container.queries.timeline(1)
+    assert any("late" in (e.text or "") for e in timeline if e.kind == "escalated")
+
+
+async def test_a_second_scheduler_on_one_sqlite_database_is_refused(tmp_path):
+    from storage import migrations
+
+    url = f"sqlite:///{tmp_path / 'one.db'}"
+    migrations.upgrade(url)
+    first = Container.build(Settings(database_url=url), TocsinConfig(), SystemClock())
+    second = Container.build(Settings(database_url=url), TocsinConfig(), SystemClock())
+    timers = [EscalationTimer(paging_surface.build(c).escalation) for c in (first, second)]
+    await timers[0].start()
+    try:
+        with pytest.raises(SchedulerRefused, match="one scheduler per database"):
+            await timers[1].start()
+    finally:
+        await timers[0].stop()
+    await timers[1].start()  # released at stop: the next one may run
+    await timers[1].stop()
+    await first.close()
+    await second.close()
