@@ -93,6 +93,7 @@ class FakeTelegram:
         self.messages: dict[tuple[int, int], FakeMessage] = {}
         self.blocked: set[int] = set()  # chat ids that answer 403 "bot was blocked by the user"
         self.webhook: dict[str, Any] | None = None
+        self.delays: dict[str, float] = {}  # method -> seconds to wait before answering (a slow API)
         self._failures: list[_Failure] = []
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
@@ -221,6 +222,8 @@ class FakeTelegram:
         params = await _params(request)
         self.calls.append(ApiCall(method, params))
         await self._notify()
+        if method in self.delays:
+            await asyncio.sleep(self.delays[method])
         failure = self._failure_for(method, params)
         if failure is not None:
             return failure

@@ -56,6 +56,7 @@ async def test_a_storm_of_changes_is_coalesced_and_ends_on_the_latest_state(bot,
     await incidents.declare(people.slack("responder"), "Flapping", team="payments")
     await bot.runtime.drain()
     caplog.set_level(logging.WARNING, logger="bot")
+    bot.tg.delays["editMessageText"] = 0.5  # the storm arrives while the first edit is in flight
     await incidents.acknowledge(1, people.slack("responder"))
     for i in range(15):
         await incidents.add_note(1, people.slack("responder"), f"note {i}")  # notes do not change the card
@@ -63,7 +64,7 @@ async def test_a_storm_of_changes_is_coalesced_and_ends_on_the_latest_state(bot,
     await bot.runtime.drain()
     card = bot.tg.last_message(GROUP)
     assert "Status: resolved" in card.text and card.buttons() == []
-    assert len(bot.tg.calls_to("editMessageText")) < 17
+    assert len(bot.tg.calls_to("editMessageText")) <= 5  # 17 changes: the edit in flight, then the latest
     # "message is not modified" answers to no-op edits are expected, not errors
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
 
