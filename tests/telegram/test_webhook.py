@@ -1,0 +1,93 @@
+"""Webhook mode: the secret token, once-only processing of update_id, failures that never make Telegram stall."""
+
+from __future__ import annotations
+
+import logging
+
+from bot.app import create_app
+from bot.telegram import setup
+from bot.telegram.app import SECRET_HEADER, WEBHOOK_PATH, TelegramRuntime, webhook_secret
+from storage.queries import IncidentFilter
+from tests.telegram.conftest import FAST, GROUP, WEBHOOK_URL, telegram_container
+
+RESPONDER = 1002
+
+
+async def test_start_registers_the_webhook_with_its_secret(bot):
+    [call] = bot.tg.calls_to("setWebhook")
+    assert call["url"] == WEBHOOK_URL
+    assert call["secret_token"] == "s3cret-webhook"
+    assert call["allowed_updates"] == ["message", "callback_query"]
+
+
+async def test_wrong_or_missing_secret_gets_403_and_nothing_happens(bot, people):
+    update = bot.tg.command(GROUP, RESPONDER, "/incident declare Spoofed team:payments")
+    assert (await bot.post(update, secret="wrong")).status_code == 403
+    response = await bot.http.post(WEBHOOK_PATH, json=update)
+    assert response.status_code == 403
+    assert bot.tg.calls_to("sendMessage") == []
+    _, total = await bot.runtime.container.queries.list(IncidentFilter())
+    assert total == 0
+    assert (await bot.post(update)).status_code == 200  # the real delivery still counts: nothing was recorded
+    assert (await bot.runtime.container.queries.get(1)).title == "Spoofed"
+
+
+async def test_the_same_update_id_twice_is_processed_once(bot, people):
+    update = bot.tg.command(GROUP, RESPONDER, "/incident declare Once team:payments")
+    assert (await bot.post(update)).status_code == 200
+    assert (await bot.post(update)).status_code == 200
+    _, total = await bot.runtime.container.queries.list(IncidentFilter())
+    assert total == 1
+    replies = [p for p in bot.tg.calls_to("sendMessage") if "reply_parameters" in p]
+    assert len(replies) == 1
+
+
+async def test_a_press_redelivered_is_answered_once(bot, people):
+    await bot.runtime.container.incidents.declare(people.slack("responder"), "Down", team="payments")
+    await bot.runtime.drain()
+    card = bot.tg.last_message(GROUP)
+    update = bot.tg.press(card, RESPONDER, card.button("Acknowledge")["callback_data"])
+    await bot.post(update)
+    await bot.post(update)
+    assert len(bot.tg.calls_to("answerCallbackQuery")) == 1
+    assert card.edits == 1
+
+
+async def test_a_failing_handler_is_logged_and_reported_but_the_webhook_answers_200(bot, people, caplog):
+    bot.tg.fail("sendMessage", status=500, retry_after=None, description="Internal Server Error")
+    update = bot.tg.command(GROUP, RESPONDER, "/help")
+    response = await bot.post(update)
+    assert response.status_code == 200
+    assert any(r.levelno == logging.ERROR and "failed" in r.getMessage() for r in caplog.records)
+    [first, report] = bot.tg.calls_to("sendMessage")
+    assert "Tocsin commands" in first["text"] and "failed on our side" in report["text"]
+    assert (await bot.post(update)).status_code == 200  # Telegram's retry of it is not processed again
+    assert len(bot.tg.calls_to("sendMessage")) == 2
+
+
+async def test_a_body_that_is_not_an_update_gets_400(bot):
+    response = await bot.http.post(WEBHOOK_PATH, content=b"not json",
+                                   headers={SECRET_HEADER: bot.runtime.secret})
+    assert response.status_code == 400
+
+
+async def test_without_a_configured_secret_one_is_derived_from_the_token_but_is_not_the_token(container, tg):
+    runtime = TelegramRuntime(telegram_container(container, tg, secret=None), limits=FAST)
+    await runtime.start()
+    try:
+        secret = tg.calls_to("setWebhook")[0]["secret_token"]
+        assert secret == webhook_secret(tg.token, None) and tg.token not in secret
+        assert len(secret) <= 256 and secret.replace("-", "").replace("_", "").isalnum()
+    finally:
+        await runtime.stop()
+
+
+async def test_setup_serves_the_webhook_route_on_the_app(container, tg):
+    app = create_app(telegram_container(container, tg), setups=[setup], migrate=False)
+    assert [s.status for s in app.state.surfaces] == ["on (webhook)"]
+    assert WEBHOOK_PATH in [route.path for route in app.routes]
+    assert container.senders["telegram"].channel == "telegram"
+
+
+async def test_setup_is_off_without_a_token(container):
+    assert setup(container).status == "off (TELEGRAM_BOT_TOKEN not set)"
