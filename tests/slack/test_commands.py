@@ -8,6 +8,11 @@ from bot.slack import ids
 from storage.identity import slack_person_id
 
 
+def plain(answer):
+    """What the user reads: Slack shows &lt; &gt; &amp; as < > &."""
+    return answer["text"].replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
 async def declare(slack, text="Checkout is down sev:critical team:payments", user_id="URESPONDER"):
     answers = await slack.command(f"declare {text}", user_id=user_id)
     assert answers and "Declared" in answers[0]["text"], answers
@@ -83,7 +88,7 @@ async def test_responder_subcommands_change_the_incident(slack, people, text, ne
 async def test_commander_subcommands(slack, people, text, needle):
     await declare(slack)
     answers = await slack.command(text, user_id="UINCIDENT_COMMANDER")
-    assert needle in answers[0]["text"]
+    assert needle in plain(answers[0])
 
 
 async def test_read_only_subcommands(slack, people):
@@ -126,7 +131,7 @@ async def test_malformed_commands_get_a_helpful_ephemeral_error(slack, people, t
     await declare(slack)
     [answer] = await slack.command(text)
     assert answer["response_type"] == "ephemeral"
-    assert needle in answer["text"], answer["text"]
+    assert needle in plain(answer), answer["text"]
     assert answer["blocks"][0]["text"]["text"].startswith(":warning:")
 
 
