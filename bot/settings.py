@@ -43,6 +43,8 @@ class Settings:
     smtp_password: str | None = field(default=None, repr=False)
     smtp_starttls: bool = True
     smtp_from: str = "tocsin@localhost"
+    notify_webhook_url: str | None = None
+    notify_webhook_secret: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -75,4 +77,6 @@ class Settings:
             smtp_password=get("SMTP_PASSWORD"),
             smtp_starttls=_flag(get("SMTP_STARTTLS"), True),
             smtp_from=get("SMTP_FROM") or "tocsin@localhost",
+            notify_webhook_url=get("TOCSIN_NOTIFY_WEBHOOK_URL"),
+            notify_webhook_secret=get("TOCSIN_NOTIFY_WEBHOOK_SECRET"),
         )

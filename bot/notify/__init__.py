@@ -12,8 +12,8 @@ def register(container: Container) -> None:
         from bot.notify.email import EmailSender
 
         container.senders["email"] = EmailSender.from_settings(settings)
-    url = getattr(settings, "notify_webhook_url", None)
+    url = settings.notify_webhook_url
     if url:
         from bot.notify.webhook import WebhookSender
 
-        container.senders["webhook"] = WebhookSender(url, secret=getattr(settings, "notify_webhook_secret", None))
+        container.senders["webhook"] = WebhookSender(url, secret=settings.notify_webhook_secret)
