@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from telegram import Message, MessageEntity, Update, User
 from telegram.ext import Application, CommandHandler, ContextTypes, MessageHandler, filters
 
-from bot.commands.execute import run_text
-from bot.commands.grammar import help_text
+from bot.commands.execute import execute
+from bot.commands.grammar import UsageError, help_text, parse
 from bot.commands.reply import Reply
 from bot.container import Container
 from bot.telegram import store
@@ -72,8 +73,17 @@ class Commands:
         await self.say(message, escape(LINK_HELP) if reply.unlinked else render_reply_html(reply))
 
     async def run(self, update: Update, text: str) -> None:
+        """Parse with the shared grammar, default the team to the chat's, execute, answer."""
         message = update.effective_message
-        reply = await run_text(self.container, actor_of(update.effective_user), text, self._mentions(message))
+        try:
+            command = parse(text)
+        except UsageError as exc:
+            await self.answer(message, Reply.fail(str(exc)))
+            return
+        if command.name == "declare" and command.team is None and message.chat.type != "private":
+            team = await store.team_for_chat(self.container.db, message.chat_id, _thread(message))
+            command = replace(command, team=team.name) if team else command
+        reply = await execute(self.container, actor_of(update.effective_user), command, self._mentions(message))
         await self.answer(message, reply)
 
     def _mentions(self, message: Message):

@@ -33,6 +33,13 @@ async def test_incident_declare_replies_and_posts_the_card_to_the_team_group(bot
     assert [b["text"] for b in cards[0].buttons()] == ["Acknowledge", "Resolve", "Escalate", "Snooze 1h"]
 
 
+async def test_declare_in_a_team_group_defaults_to_that_team(bot, people):
+    await bot.command(GROUP, RESPONDER, "/incident declare Disk full sev:low")
+    view = await bot.runtime.container.queries.get(1)
+    assert view.team.name == "payments" and view.severity == "low"
+    assert any("Incident #1: Disk full" in m.text for m in bot.tg.messages_in(GROUP))
+
+
 async def test_ack_and_resolve_shortcuts(bot, people, where):
     chat = chat_for(where, RESPONDER)
     await bot.command(chat, RESPONDER, "/incident declare Disk full team:payments")
