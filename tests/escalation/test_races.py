@@ -1,0 +1,95 @@
+"""Real concurrency on PostgreSQL: acknowledgements racing due steps, two claimers on one database."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+
+import pytest
+from sqlalchemy import func, select
+
+from bot import paging as paging_surface
+from bot.config_file import TocsinConfig
+from bot.container import Container
+from bot.settings import Settings
+from storage.models import EscalationStep, IncidentEvent, Notification
+from tests.escalation.fakes import RecordingSender
+
+
+@pytest.fixture
+def db_url(pg_url: str) -> str:
+    """These tests need PostgreSQL's real concurrency."""
+    return pg_url
+
+
+def replica(pg_url, clock, senders):
+    """Another process's view of the same database: its own engine, engine hook and dispatcher."""
+    c = Container.build(Settings(database_url=pg_url, scheduler=False), TocsinConfig(), clock)
+    c.senders.update(senders)
+    built = paging_surface.build(c)
+    built.dispatcher.limits = {}
+    return c, built
+
+
+async def test_an_acknowledgement_racing_a_due_step_pages_before_it_or_not_at_all(pg_url, clock, people,
+                                                                                  container, paging, senders):
+    count = 40
+    for i in range(count):
+        await container.incidents.declare(people.slack("responder"), f"Race {i}", team="payments")
+    clock.advance(minutes=5)
+    a, b = replica(pg_url, clock, senders), replica(pg_url, clock, senders)
+    numbers = list(range(1, count + 1))
+    random.Random(6).shuffle(numbers)
+
+    async def acknowledge_all():
+        for n in numbers:
+            await b[0].incidents.acknowledge(n, people.slack("responder"))
+            await asyncio.sleep(random.random() / 200)
+
+    await asyncio.gather(a[1].escalation.run_due(), paging.escalation.run_due(), acknowledge_all(),
+                         a[1].dispatcher.drain())
+    await paging.dispatcher.drain()
+    async with container.db.sessions() as session:
+        steps = {s.incident_id: s for s in await session.scalars(select(EscalationStep).where(EscalationStep.step == 0))}
+        pages = list(await session.scalars(select(Notification).where(Notification.kind == "page")))
+        notices = list(await session.scalars(select(Notification).where(Notification.kind == "notice",
+                                                                        Notification.reason.like("closing:%"))))
+        events = list(await session.scalars(select(IncidentEvent).order_by(IncidentEvent.id)))
+    executed = {i for i, s in steps.items() if s.status == "EXECUTED"}
+    assert {s.status for s in steps.values()} <= {"EXECUTED", "CANCELLED"}
+    assert 0 < len(executed) < count, "the race did not race; make it tighter"
+    order = [(e.incident_id, e.kind) for e in events]
+    for incident_id in executed:  # the step committed before the acknowledgement did
+        assert order.index((incident_id, "escalated")) < order.index((incident_id, "acknowledged"))
+    assert all(p.incident_id in executed for p in pages)  # a cancelled step wrote no pages
+    sent = {(p.incident_id, p.target, p.channel) for p in pages if p.status == "SENT"}
+    assert {p.status for p in pages} <= {"SENT", "CANCELLED"}
+    # A page handed to a sender before the acknowledgement gets its closing notice; none is sent after.
+    assert sent <= {(n.incident_id, n.target, n.channel) for n in notices}
+    delivered = [s.page.key for sender in senders.values() for s in sender.sent if s.page.kind == "page"]
+    assert len(delivered) == len(sent) == len(set(delivered))
+    for c, built in (a, b):
+        await c.close()
+
+
+async def test_two_claimers_run_every_step_exactly_once(pg_url, clock, people, container, paging, senders):
+    for i in range(60):
+        await container.incidents.declare(people.slack("responder"), f"Load {i}", team="payments")
+    replicas = [replica(pg_url, clock, senders) for _ in range(3)]
+    for minutes in (5, 10, 45):
+        clock.advance(minutes=minutes)
+        claimed = await asyncio.gather(*(built.escalation.run_due() for _, built in replicas))
+        assert sum(claimed) >= 60
+    async with container.db.sessions() as session:
+        statuses = dict((await session.execute(select(EscalationStep.status, func.count())
+                                               .group_by(EscalationStep.status))).all())
+        escalated = await session.scalar(select(func.count()).select_from(IncidentEvent)
+                                         .where(IncidentEvent.kind == "escalated"))
+        duplicates = (await session.execute(select(Notification.incident_id, Notification.reason, Notification.target,
+                                                   Notification.channel, func.count())
+                                            .group_by(Notification.incident_id, Notification.reason,
+                                                      Notification.target, Notification.channel)
+                                            .having(func.count() > 1))).all()
+    assert statuses == {"EXECUTED": 180} and escalated == 180 and duplicates == []
+    for c, _ in replicas:
+        await c.close()
