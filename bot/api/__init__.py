@@ -1,10 +1,33 @@
-"""The REST API (JSON, bearer tokens from the config file)."""
+"""The REST API (JSON, bearer tokens from the config file) and its OpenAPI description."""
 
 from __future__ import annotations
 
+from starlette.routing import Route
+
+from bot.api import endpoints as e
+from bot.api.openapi import handle_openapi
 from bot.container import Container
 from bot.surface import Surface
+from bot.webhooks.metrics import metrics_of
+
+ROUTES = (
+    ("/api/incidents", "GET", e.list_incidents),
+    ("/api/incidents", "POST", e.declare_incident),
+    ("/api/incidents/{number}", "GET", e.show_incident),
+    ("/api/incidents/{number}/acknowledge", "POST", e.acknowledge_incident),
+    ("/api/incidents/{number}/resolve", "POST", e.resolve_incident),
+    ("/api/incidents/{number}/escalate", "POST", e.escalate_incident),
+    ("/api/incidents/{number}/cancel", "POST", e.cancel_incident),
+    ("/api/incidents/{number}/notes", "POST", e.add_note),
+    ("/api/alerts", "GET", e.list_alerts),
+    ("/api/metrics", "GET", e.incident_metrics),
+)
 
 
 def setup(container: Container) -> Surface:
-    return Surface.off("api", "not built yet")
+    """The API routes; requests are timed into the sidecar's latency histogram."""
+    metrics = metrics_of(container)
+    routes = [Route(path, metrics.timed(path, e.api(handler)), methods=[method]) for path, method, handler in ROUTES]
+    routes.append(Route("/api/openapi.json", handle_openapi, methods=["GET"]))
+    status = "on" if container.config.api_tokens else "on (no api_tokens configured: every call gets 401)"
+    return Surface("api", status, routes)

@@ -1,0 +1,212 @@
+"""The OpenAPI 3.1 description of every route the sidecar serves (a test keeps it true)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+Doc = dict[str, Any]
+
+
+def _ref(name: str) -> Doc:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: Doc, description: str) -> Doc:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _errors(*statuses: int) -> Doc:
+    words = {400: "Invalid input (the detail names the field)", 401: "Missing or unknown token",
+             403: "The token's person or role may not do this", 404: "No such incident",
+             409: "The incident's state does not allow it", 413: "Body over TOCSIN_MAX_BODY_BYTES",
+             415: "Content-Type is not application/json", 503: "Database unavailable; retry"}
+    return {str(s): _json(_ref("Error"), words[s]) for s in statuses}
+
+
+def _body(schema: Doc, required: bool = True) -> Doc:
+    return {"required": required, "content": {"application/json": {"schema": schema}}}
+
+
+def _query(name: str, schema: Doc, description: str) -> Doc:
+    return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
+
+
+NUMBER = {"name": "number", "in": "path", "required": True, "schema": {"type": "integer"},
+          "description": "The incident number (#42 is 42)"}
+API_ERRORS = (400, 401, 403, 503)
+ACTION_ERRORS = (*API_ERRORS, 404, 409, 413, 415)
+WEBHOOK_ERRORS = (400, 401, 413, 415, 503)
+TEXT = {"type": "string"}
+OBJECT = {"type": "object", "additionalProperties": True}
+
+
+def _action(summary: str, field: str | None = None, required: bool = False, status: str = "200") -> Doc:
+    operation: Doc = {"summary": summary, "tags": ["incidents"], "security": [{"apiToken": []}],
+                      "parameters": [NUMBER],
+                      "responses": {status: _json(_ref("ActionResult"), "The incident after the action; changed "
+                                                  "is false for a repeat"), **_errors(*ACTION_ERRORS)}}
+    if field:
+        schema = {"type": "object", "properties": {field: TEXT}, "required": [field] if required else []}
+        operation["requestBody"] = _body(schema, required)
+    return {"post": operation}
+
+
+def _webhook(summary: str, schema: Doc, security: list[Doc], status: str = "200") -> Doc:
+    return {"post": {"summary": summary, "tags": ["webhooks"], "security": security,
+                     "requestBody": _body(schema),
+                     "responses": {status: _json(_ref("IngestResult"), "Stored, or a repeat of what was stored"),
+                                   **_errors(*WEBHOOK_ERRORS)}}}
+
+
+SCHEMAS: Doc = {
+    "Error": {"type": "object", "required": ["error", "detail"],
+              "properties": {"error": TEXT, "detail": TEXT}},
+    "Incident": {"type": "object", "properties": {
+        "number": {"type": "integer"}, "title": TEXT, "description": {"type": ["string", "null"]},
+        "status": {"enum": ["open", "escalating", "acknowledged", "resolved", "cancelled"]},
+        "severity": {"enum": ["critical", "high", "medium", "low"]}, "service": {"type": ["string", "null"]},
+        "team": {"type": ["string", "null"]}, "labels": OBJECT, "dedup_key": {"type": ["string", "null"]},
+        "source": TEXT, "created_at": {"type": "string", "format": "date-time"},
+        "alerts": {"type": "object", "properties": {"firing": {"type": "integer"}, "resolved": {"type": "integer"},
+                                                    "truncated": {"type": "integer"}, "more": TEXT}},
+        "links": {"type": "array", "items": OBJECT}}},
+    "IncidentDetail": {"allOf": [_ref("Incident"), {"type": "object", "properties": {
+        "alert_list": {"type": "array", "items": _ref("Alert")},
+        "timeline": {"type": "array", "items": _ref("TimelineEntry")}}}]},
+    "Alert": {"type": "object", "properties": {
+        "fingerprint": TEXT, "status": {"enum": ["firing", "resolved"]}, "name": TEXT, "summary": TEXT,
+        "labels": OBJECT, "starts_at": TEXT, "ends_at": {"type": ["string", "null"]},
+        "occurrence_count": {"type": "integer"}, "last_seen_at": TEXT}},
+    "TimelineEntry": {"type": "object", "properties": {"kind": TEXT, "at": TEXT, "actor": TEXT, "source": TEXT,
+                                                       "text": {"type": ["string", "null"]}, "data": OBJECT}},
+    "ActionResult": {"type": "object", "properties": {"incident": _ref("Incident"), "changed": {"type": "boolean"},
+                                                      "message": TEXT}},
+    "Durations": {"type": "object", "properties": {"count": {"type": "integer"},
+                                                   "mtta_seconds": {"type": ["number", "null"]},
+                                                   "mttr_seconds": {"type": ["number", "null"]}}},
+    "Stats": {"type": "object", "properties": {
+        "window": TEXT, "since": TEXT, "team": {"type": ["string", "null"]}, "overall": _ref("Durations"),
+        "by_team": {"additionalProperties": _ref("Durations")},
+        "by_service": {"additionalProperties": _ref("Durations")},
+        "by_severity": {"additionalProperties": _ref("Durations")},
+        "counts": {"type": "object", "properties": {"by_status": OBJECT, "by_severity": OBJECT}}}},
+    "IngestResult": {"type": "object", "properties": {
+        "status": TEXT, "integration": TEXT, "incidents": {"type": "array", "items": {"type": "integer"}},
+        "opened": {"type": "array", "items": {"type": "integer"}}, "fired": {"type": "integer"},
+        "resolved": {"type": "integer"}, "deduplicated": {"type": "integer"}, "stale": {"type": "integer"},
+        "ignored": {"type": "integer"}}},
+    "AlertmanagerWebhook": {"type": "object", "required": ["alerts"], "properties": {
+        "version": TEXT, "groupKey": TEXT, "truncatedAlerts": {"type": "integer"}, "status": TEXT,
+        "groupLabels": OBJECT, "commonLabels": OBJECT, "commonAnnotations": OBJECT,
+        "alerts": {"type": "array", "items": {"type": "object", "required": ["status"], "properties": {
+            "status": {"enum": ["firing", "resolved"]}, "labels": OBJECT, "annotations": OBJECT,
+            "startsAt": TEXT, "endsAt": TEXT, "generatorURL": TEXT, "fingerprint": TEXT}}}}},
+    "ElasticWebhook": {"type": "object", "required": ["rule"], "properties": {
+        "rule": {"type": "object", "required": ["id"], "properties": {"id": TEXT, "name": TEXT, "url": TEXT,
+                                                                      "tags": TEXT}},
+        "alert": {"type": "object", "properties": {"id": TEXT, "uuid": TEXT, "action_group": TEXT}},
+        "status": TEXT, "reason": TEXT, "date": TEXT, "severity": TEXT, "service": TEXT, "team": TEXT,
+        "details": OBJECT}},
+    "GenericWebhook": {"type": "object", "properties": {
+        "title": TEXT, "severity": TEXT, "service": TEXT, "team": TEXT, "dedup_key": TEXT,
+        "status": {"enum": ["trigger", "resolve"]}, "details": OBJECT, "labels": OBJECT, "timestamp": TEXT,
+        "links": {"type": "array", "items": {"oneOf": [TEXT, {"type": "object", "properties": {
+            "text": TEXT, "href": TEXT}}]}}}},
+    "PagerDutyEvent": {"type": "object", "required": ["routing_key", "event_action"], "properties": {
+        "routing_key": TEXT, "event_action": {"enum": ["trigger", "acknowledge", "resolve"]}, "dedup_key": TEXT,
+        "payload": {"type": "object", "properties": {
+            "summary": TEXT, "source": TEXT, "severity": TEXT, "timestamp": TEXT, "component": TEXT, "group": TEXT,
+            "class": TEXT, "custom_details": OBJECT}},
+        "links": {"type": "array", "items": OBJECT}, "client": TEXT, "client_url": TEXT}},
+}
+
+LIST_PARAMS = [
+    _query("status", TEXT, "Comma-separated statuses; 'active' means open, escalating and acknowledged"),
+    _query("severity", {"enum": ["critical", "high", "medium", "low"]}, "Only this severity"),
+    _query("team", TEXT, "Team name"), _query("service", TEXT, "Service name"),
+    _query("limit", {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}, "Page size"),
+    _query("offset", {"type": "integer", "minimum": 0, "default": 0}, "Page start"),
+]
+TOKEN = [{"apiToken": []}]
+INTEGRATION = [{"integrationToken": []}, {"integrationBasic": []}]
+
+PATHS: Doc = {
+    "/api/incidents": {
+        "get": {"summary": "List incidents, newest first", "tags": ["incidents"], "security": TOKEN,
+                "parameters": LIST_PARAMS,
+                "responses": {"200": _json({"type": "object", "properties": {
+                    "incidents": {"type": "array", "items": _ref("Incident")}, "total": {"type": "integer"}}},
+                    "A page of incidents and how many match in all"), **_errors(*API_ERRORS)}},
+        "post": {"summary": "Declare an incident", "tags": ["incidents"], "security": TOKEN,
+                 "requestBody": _body({"type": "object", "required": ["title"], "properties": {
+                     "title": TEXT, "severity": {"enum": ["critical", "high", "medium", "low"]}, "service": TEXT,
+                     "team": TEXT, "description": TEXT, "labels": OBJECT, "dedup_key": TEXT}}),
+                 "responses": {"201": _json(_ref("ActionResult"), "Declared"),
+                               "200": _json(_ref("ActionResult"), "Already open under this dedup_key"),
+                               **_errors(*API_ERRORS, 413, 415)}},
+    },
+    "/api/incidents/{number}": {"get": {
+        "summary": "One incident with its alerts and timeline", "tags": ["incidents"], "security": TOKEN,
+        "parameters": [NUMBER],
+        "responses": {"200": _json(_ref("IncidentDetail"), "The incident"), **_errors(*API_ERRORS, 404)}}},
+    "/api/incidents/{number}/acknowledge": _action("Acknowledge"),
+    "/api/incidents/{number}/resolve": _action("Resolve", "note"),
+    "/api/incidents/{number}/escalate": _action("Escalate now"),
+    "/api/incidents/{number}/cancel": _action("Cancel", "reason"),
+    "/api/incidents/{number}/notes": _action("Add a note to the timeline", "text", required=True, status="201"),
+    "/api/alerts": {"get": {
+        "summary": "Alerts, newest first", "tags": ["alerts"], "security": TOKEN,
+        "parameters": [_query("incident", {"type": "integer"}, "Only this incident's"),
+                       _query("status", {"enum": ["firing", "resolved"]}, "Only this status"),
+                       _query("limit", {"type": "integer", "minimum": 1, "maximum": 200, "default": 100}, "Page size")],
+        "responses": {"200": _json({"type": "object", "properties": {
+            "alerts": {"type": "array", "items": _ref("Alert")}}}, "Alerts"), **_errors(*API_ERRORS)}}},
+    "/api/metrics": {"get": {
+        "summary": "MTTA and MTTR, overall and by team, service and severity; counts by status and severity",
+        "tags": ["metrics"], "security": TOKEN,
+        "parameters": [_query("window", {"type": "string", "default": "7d"}, "30m, 24h, 7d, 4w ..."),
+                       _query("team", TEXT, "Only this team's incidents")],
+        "responses": {"200": _json(_ref("Stats"), "Statistics"), **_errors(*API_ERRORS)}}},
+    "/api/openapi.json": {"get": {"summary": "This description", "tags": ["meta"], "security": [],
+                                  "responses": {"200": _json(OBJECT, "OpenAPI 3.1")}}},
+    "/webhooks/alertmanager": _webhook("Alertmanager webhook v4, or Grafana's Alertmanager-style contact point",
+                                       _ref("AlertmanagerWebhook"), INTEGRATION),
+    "/webhooks/elastic": _webhook("Kibana webhook connector / Elastic Watcher (Tocsin's body template)",
+                                  _ref("ElasticWebhook"), INTEGRATION),
+    "/webhooks/generic": _webhook("Generic JSON alert", _ref("GenericWebhook"),
+                                  [*INTEGRATION, {"integrationSignature": []}]),
+    "/v2/enqueue": {"post": {
+        "summary": "PagerDuty Events API v2 (routing_key is the integration's token)", "tags": ["webhooks"],
+        "security": [], "requestBody": _body(_ref("PagerDutyEvent")),
+        "responses": {"202": _json({"type": "object", "properties": {"status": TEXT, "message": TEXT,
+                                                                     "dedup_key": TEXT}}, "Event processed"),
+                      **_errors(*WEBHOOK_ERRORS)}}},
+    "/metrics": {"get": {"summary": "Prometheus metrics (text exposition format)", "tags": ["meta"], "security": [],
+                         "responses": {"200": {"description": "Metrics",
+                                               "content": {"text/plain": {"schema": TEXT}}}}}},
+    "/healthz": {"get": {"summary": "Liveness: the process serves HTTP", "tags": ["meta"], "security": [],
+                         "responses": {"200": _json(OBJECT, "Alive")}}},
+    "/readyz": {"get": {"summary": "Readiness: database reachable and migrated", "tags": ["meta"], "security": [],
+                        "responses": {"200": _json(OBJECT, "Ready"), "503": _json(OBJECT, "Not ready")}}},
+}
+
+SPEC: Doc = {
+    "openapi": "3.1.0",
+    "info": {"title": "Tocsin sidecar API", "version": "1",
+             "description": "Incidents, alerts and metrics; monitoring webhooks. Errors are {error, detail}."},
+    "paths": PATHS,
+    "components": {"schemas": SCHEMAS, "securitySchemes": {
+        "apiToken": {"type": "http", "scheme": "bearer", "description": "An api_tokens entry of the config file"},
+        "integrationToken": {"type": "http", "scheme": "bearer", "description": "An integration's token"},
+        "integrationBasic": {"type": "http", "scheme": "basic", "description": "An integration's basic_auth"},
+        "integrationSignature": {"type": "apiKey", "in": "header", "name": "X-Tocsin-Signature",
+                                 "description": "sha256=<hex HMAC-SHA256 of the raw body with hmac_secret>"}}},
+}
+
+
+async def handle_openapi(request: Request) -> JSONResponse:
+    """The OpenAPI description of the sidecar."""
+    return JSONResponse(SPEC)
