@@ -15,7 +15,7 @@ from functools import partial
 from bot.pacing import Coalescer
 from bot.slack import refs, scopes
 from bot.slack.outbound import FAILED, SlackOut
-from bot.slack.render import render_card, render_change_line
+from bot.slack.render import render_card, render_change_line, version
 from storage.clock import Clock
 from storage.db import Database
 from storage.queries import IncidentQueries
@@ -37,6 +37,8 @@ class CardSync:
     async def incident_changed(self, change: IncidentChange) -> None:
         # Enqueue before any await: the bus starts its tasks in commit order, and so this keeps it.
         self._enqueue(change.incident.number, partial(self._apply, change))
+        if change.kind != "declared":
+            self.refresh(change.incident.number)  # at once: a storm collapses into the edit in flight + one
 
     def post_copy(self, view: IncidentView, channel: str) -> None:
         """Also show this incident's live card in ``channel`` (e.g. where it was declared)."""
@@ -71,7 +73,6 @@ class CardSync:
                 await self._post_card(view, view.team.slack_channel_id)
             return
         await self._post_thread_line(view, render_change_line(change))
-        self.refresh(view.number)
 
     async def _post_card(self, view: IncidentView, channel: str) -> None:
         view = await self.queries.get(view.number)  # the current state, not the one when queued
@@ -82,6 +83,8 @@ class CardSync:
             log.warning("could not post the card of %s to %s: %s", view.ref, channel, exc)
             return
         await refs.add(self.db, view.id, data["channel"], data["ts"], self.clock.now())
+        if version(await self.queries.get(view.number)) != version(view):
+            self.refresh(view.number)  # it changed while we were posting
 
     async def _post_thread_line(self, view: IncidentView, text: str) -> None:
         cards = [r for r in await refs.copies(self.db, view.id) if r.kind == "card"]

@@ -23,7 +23,8 @@ from storage.ports import DeliveryError
 
 log = logging.getLogger(__name__)
 
-LIMITS = (Limit("post:", 1, 1.0), Limit("update", 50, 60.0), Limit("open", 50, 60.0), Limit("users", 50, 60.0))
+#: About one post per second per channel, with the short bursts Slack tolerates.
+LIMITS = (Limit("post:", 3, 3.0), Limit("update", 50, 60.0), Limit("open", 50, 60.0), Limit("users", 50, 60.0))
 #: Errors that no retry can fix (the channel is gone, the bot was removed, the user was deactivated).
 PERMANENT = frozenset({"channel_not_found", "not_in_channel", "is_archived", "user_not_found", "account_inactive",
                        "cannot_dm_bot", "user_disabled", "message_not_found", "cant_update_message",

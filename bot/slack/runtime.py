@@ -35,13 +35,17 @@ class SlackRuntime:
             if self._in_flight == 0:
                 self._idle.set()
 
-    async def idle(self) -> None:
-        """Wait until listeners, the change bus and every card edit have finished."""
+    async def idle(self, grace: float = 0.02) -> None:
+        """Wait until listeners, the change bus and every card edit have finished.
+
+        Bolt acks an event before its listener task starts, so quiet must last ``grace`` seconds.
+        """
         while True:
             if self._in_flight:
                 await self._idle.wait()
             await self.container.bus.drain()
             await self.cards.drain()
+            await asyncio.sleep(grace)
             if not self._in_flight and not self.cards.busy and not self.container.bus._tasks:
                 return
 
