@@ -15,6 +15,7 @@ from telegram import Update
 from telegram.ext import Application, ApplicationHandlerStop, ContextTypes, TypeHandler
 
 from bot.container import Container
+from bot.logs import RedactingFilter
 from bot.pacing import Limit
 from bot.surface import Surface
 from bot.telegram import store
@@ -43,6 +44,14 @@ def file_url(api_url: str) -> str:
     return f"{base}/file/{tail}" if sep else api_url
 
 
+def _redact_token_in_ptb_logs(token: str) -> None:
+    """PTB logs its API URLs, token included, at DEBUG: redact them even when nobody ran logs.configure."""
+    for name in ("telegram.Bot", "telegram.ext.ExtBot"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactingFilter) and token in f.secrets for f in logger.filters):
+            logger.addFilter(RedactingFilter([token]))
+
+
 class TelegramRuntime:
     """One bot: its Application, outbox, listeners, card syncer and sender; a Component of the process."""
 
@@ -54,6 +63,7 @@ class TelegramRuntime:
         self.webhook_url = settings.telegram_webhook_url
         self.secret = webhook_secret(token, settings.telegram_webhook_secret)
         self.poll_timeout = poll_timeout
+        _redact_token_in_ptb_logs(token)
         builder = (Application.builder().token(token).base_url(settings.telegram_api_url)
                    .base_file_url(file_url(settings.telegram_api_url)).job_queue(None).concurrent_updates(True))
         if self.webhook_url:
