@@ -82,8 +82,8 @@ class SlackConnection:
         try:
             data = await asyncio.wait_for(self.runtime.out.client.auth_test(), START_TIMEOUT)
         except SlackApiError as exc:
-            error = (exc.response.data or {}).get("error") if isinstance(exc.response.data, dict) else None
-            self._off(f"Slack refused SLACK_BOT_TOKEN: {error or exc.response.status_code}")
+            data = exc.response.data if isinstance(exc.response.data, dict) else {}
+            self._off(f"Slack refused SLACK_BOT_TOKEN: {data.get('error') or exc.response.status_code}")
             return False
         except TRANSIENT as exc:
             self.surface.status = f"on, but Slack is unreachable ({type(exc).__name__}); will retry on use"
@@ -96,11 +96,18 @@ class SlackConnection:
     async def _connect_socket(self) -> None:
         from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
+        try:  # the socket client retries a refused token forever; ask once ourselves first
+            await asyncio.wait_for(self.runtime.out.client.apps_connections_open(app_token=self.app_token),
+                                   START_TIMEOUT)
+        except SlackApiError as exc:
+            data = exc.response.data if isinstance(exc.response.data, dict) else {}
+            self._off(f"Slack refused SLACK_APP_TOKEN: {data.get('error') or exc.response.status_code}")
+            return
         try:
             self._socket = AsyncSocketModeHandler(self.app, self.app_token)
             await asyncio.wait_for(self._socket.connect_async(), START_TIMEOUT)
-        except Exception as exc:  # a bad SLACK_APP_TOKEN or no route to Slack: one line, not a traceback
-            self._off(f"Socket Mode failed to connect ({exc.__class__.__name__}: {exc}); check SLACK_APP_TOKEN")
+        except Exception as exc:  # no route to Slack: one line, not a traceback
+            self._off(f"Socket Mode failed to connect ({type(exc).__name__}); check SLACK_APP_TOKEN and the network")
 
     def _off(self, why: str) -> None:
         self.surface.status = f"off ({why})"

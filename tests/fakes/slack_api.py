@@ -7,8 +7,8 @@ requests signed the way Slack signs them.
         slack.messages_in("CPAYMENTS")                    # what the bot posted there, with every edit
         slack.fail("chat.postMessage", Fault(429, retry_after=1), Fault(500))   # the next answers
 
-Tokens pick behaviour, as slack_sdk's own fake does: ``xoxb-invalid`` gets ``invalid_auth`` from every
-method. Every call is recorded in ``slack.calls`` (method, args, token) in arrival order; bodies are
+Tokens pick behaviour, as slack_sdk's own fake does: ``xoxb-invalid`` (any token ending in ``-invalid``)
+gets ``invalid_auth`` from every method. Every call is recorded in ``slack.calls`` (method, args, token) in arrival order; bodies are
 parsed whether they came as JSON, a form or a query string. ``response_url(...)`` gives a loopback URL
 whose posts land in ``slack.responses``.
 """
@@ -32,7 +32,7 @@ from aiohttp import web
 TEAM_ID = "T0001"
 BOT_USER_ID = "UBOT"
 BOT_ID = "BBOT"
-INVALID_TOKEN = "xoxb-invalid"
+INVALID_TOKEN = "xoxb-invalid"  # any token ending in "-invalid" (xapp-invalid too) is refused
 
 
 @dataclass(frozen=True)
@@ -188,7 +188,7 @@ class FakeSlack:
             headers = {"Retry-After": str(int(fault.retry_after))} if fault.retry_after is not None else {}
             error = "ratelimited" if fault.status == 429 else fault.error
             return web.json_response({"ok": False, "error": error}, status=fault.status, headers=headers)
-        if token == INVALID_TOKEN or not token:
+        if not token or token.endswith("-invalid"):
             return web.json_response({"ok": False, "error": "invalid_auth" if token else "not_authed"})
         handler = getattr(self, "_" + method.replace(".", "_"), None)
         if handler is None:
