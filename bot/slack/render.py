@@ -18,6 +18,7 @@ Block = dict[str, Any]
 SEVERITY_MARK = {"critical": ":red_circle:", "high": ":large_orange_circle:", "medium": ":large_yellow_circle:",
                  "low": ":white_circle:"}
 MAX_LIST = 15
+MAX_ALERTS = 5
 
 
 def escape(text: str | None) -> str:
@@ -55,6 +56,14 @@ def _fields(view: IncidentView) -> list[Block]:
     if view.assignee:
         pairs.append(("Assignee", escape(view.assignee.name)))
     return [{"type": "mrkdwn", "text": f"*{name}*\n{value}"} for name, value in pairs]
+
+
+def _alert_lines(view: IncidentView) -> str:
+    shown = view.alerts[:MAX_ALERTS]
+    lines = [f"• {escape(a.name)} ({a.status})" + (f": {escape(a.summary)[:200]}" if a.summary else "")
+             for a in shown]
+    hidden = view.alerts_firing + view.alerts_resolved + view.truncated_alerts - len(shown)
+    return "\n".join(lines + ([f"+{hidden} more"] if hidden > 0 else []))
 
 
 def _context(view: IncidentView) -> list[str]:
@@ -109,6 +118,8 @@ def render_card_blocks(view: IncidentView, *, buttons: bool = True) -> list[Bloc
     ]
     if view.description:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": escape(view.description)[:2900]}})
+    if view.alerts:
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _alert_lines(view)[:2900]}})
     if view.links:
         links = " | ".join(f"<{link.url}|{escape(link.label)}>" for link in view.links)
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": links}})
