@@ -41,7 +41,7 @@ LIMITS: dict[str, tuple[Limit, ...]] = {
     "slack": (Limit("slack:", 1, 1.0),),  # about one message per second per channel
     "telegram": (Limit("telegram:", 1, 1.0), Limit("tggroup:", 20, 60.0)),  # 1/s per chat, 20/min per group
     "email": (Limit("email:", 5, 1.0),),
-    "webhook": (Limit("webhook:", 5, 1.0),),
+    # webhook: no pacing of our own; the gateway says when to slow down (429 + Retry-After is honoured)
 }
 
 

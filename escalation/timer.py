@@ -86,6 +86,7 @@ class EscalationTimer:
 
     async def start(self) -> None:
         self.lock.acquire()
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)  # it logs every re-arm at INFO
         self.scheduler = AsyncIOScheduler(timezone=UTC, job_defaults={
             "misfire_grace_time": None, "coalesce": True, "max_instances": 1})
         self.scheduler.start()

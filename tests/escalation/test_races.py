@@ -13,7 +13,6 @@ from bot.config_file import TocsinConfig
 from bot.container import Container
 from bot.settings import Settings
 from storage.models import EscalationStep, IncidentEvent, Notification
-from tests.escalation.fakes import RecordingSender
 
 
 @pytest.fixture
@@ -68,7 +67,7 @@ async def test_an_acknowledgement_racing_a_due_step_pages_before_it_or_not_at_al
     assert sent <= {(n.incident_id, n.target, n.channel) for n in notices}
     delivered = [s.page.key for sender in senders.values() for s in sender.sent if s.page.kind == "page"]
     assert len(delivered) == len(sent) == len(set(delivered))
-    for c, built in (a, b):
+    for c, _ in (a, b):
         await c.close()
 
 
