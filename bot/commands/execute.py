@@ -90,7 +90,7 @@ async def _transition(container: Container, actor: Actor, command: Command,
     if command.name == "cancel":
         return _result(await service.cancel(number, actor, command.text))
     if command.scope == "preview":
-        return Reply.fail("Escalation preview is not available in this version of Tocsin.")
+        return await _HANDLERS["escalate-preview"](container, actor, command, mentions)
     return _result(await service.escalate(number, actor))
 
 
@@ -185,3 +185,5 @@ async def _link(container: Container, actor: Actor, command: Command, mentions: 
     return Reply(f"You are {person.name}. To link Telegram, send /start {code} to the Tocsin bot "
                  f"within {linking.CODE_TTL.seconds // 60} minutes.")
 
+
+from bot.commands import paging_commands  # noqa: E402,F401 - registers policy, escalate preview, prefs
