@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -12,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 from telegram import Update
+from telegram.error import InvalidToken, TelegramError
 from telegram.ext import Application, ApplicationHandlerStop, ContextTypes, TypeHandler
 
 from bot.container import Container
@@ -31,6 +33,7 @@ log = logging.getLogger(__name__)
 WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 ALLOWED_UPDATES = ["message", "callback_query"]
+RETRY_FIRST, RETRY_MAX = 5.0, 300.0  # seconds between attempts to reach an unreachable Bot API
 
 
 def webhook_secret(token: str, configured: str | None) -> str:
@@ -73,6 +76,10 @@ class TelegramRuntime:
         self.codec = CallbackCodec(token)
         self.cards = CardSync(container, self.outbox, self.codec)
         self.sender = TelegramSender(container, self.outbox, self.codec)
+        self._retrying: asyncio.Task[None] | None = None
+        self.retry_first = RETRY_FIRST
+        routes = [Route(WEBHOOK_PATH, self.handle_webhook_request, methods=["POST"])] if self.webhook_url else []
+        self._surface = Surface("telegram", f"on ({self.mode})", routes=routes, components=[self])
         self._register()
         container.bus.subscribe(self.cards)
         container.senders[TelegramSender.channel] = self.sender
@@ -89,22 +96,57 @@ class TelegramRuntime:
         return "webhook" if self.webhook_url else "polling"
 
     def surface(self) -> Surface:
-        routes = [Route(WEBHOOK_PATH, self.handle_webhook_request, methods=["POST"])] if self.webhook_url else []
-        return Surface("telegram", f"on ({self.mode})", routes=routes, components=[self])
+        """What the process serves and runs for Telegram; its status follows the connection."""
+        return self._surface
 
     # -- life cycle (a Component) -------------------------------------------------------------------
 
     async def start(self) -> None:
+        """Connect; a refused token turns Telegram off, an unreachable API is retried in the background."""
+        try:
+            await self._connect()
+        except InvalidToken:
+            log.error("telegram refused TELEGRAM_BOT_TOKEN; telegram is off")
+            self._set_status("off (Telegram refused TELEGRAM_BOT_TOKEN)")
+        except TelegramError as exc:
+            log.warning("telegram is unreachable (%s); retrying in the background", exc)
+            self._set_status("on (waiting for Telegram)")
+            self._retrying = asyncio.get_running_loop().create_task(self._keep_trying())
+
+    async def _connect(self) -> None:
         app = self.application
         await app.initialize()  # getMe: the username that /cmd@botname must carry in groups
-        await app.start()
+        if not app.running:
+            await app.start()
         if self.webhook_url:
             await app.bot.set_webhook(self.webhook_url, secret_token=self.secret, allowed_updates=ALLOWED_UPDATES)
-        else:
+        elif not app.updater.running:
             await app.updater.start_polling(timeout=self.poll_timeout, allowed_updates=ALLOWED_UPDATES)
+        self._set_status(f"on ({self.mode})")
         log.info("telegram bot @%s started (%s)", app.bot.username, self.mode)
 
+    async def _keep_trying(self) -> None:
+        delay = self.retry_first
+        while True:
+            await asyncio.sleep(delay)
+            try:
+                await self._connect()
+                return
+            except TelegramError as exc:
+                log.warning("telegram is still unreachable (%s); next try in %.0fs", exc, delay)
+                delay = min(delay * 2, RETRY_MAX)
+
+    async def until_connected(self) -> None:
+        """Wait for the background retries, if any, to connect (tests, health checks)."""
+        if self._retrying is not None:
+            await asyncio.shield(self._retrying)
+
+    def _set_status(self, status: str) -> None:
+        self._surface.status = status
+
     async def stop(self) -> None:
+        if self._retrying is not None:
+            self._retrying.cancel()
         app = self.application
         if app.updater is not None and app.updater.running:
             await app.updater.stop()
@@ -148,6 +190,8 @@ class TelegramRuntime:
             update = Update.de_json(json.loads(await request.body()), self.application.bot)
         except (ValueError, TypeError, KeyError):
             return Response("not a Telegram update", status_code=400)
+        if not self.application.running:
+            return Response("not connected to Telegram yet", status_code=503)  # Telegram delivers it again later
         # Handler failures go to handle_error; a non-2xx here would make Telegram stall the queue behind it.
         await self.application.process_update(update)
         return Response(status_code=200)

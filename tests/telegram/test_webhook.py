@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import logging
 
 from bot.app import create_app
@@ -91,3 +93,24 @@ async def test_setup_serves_the_webhook_route_on_the_app(container, tg):
 
 async def test_setup_is_off_without_a_token(container):
     assert setup(container).status == "off (TELEGRAM_BOT_TOKEN not set)"
+
+
+async def test_a_refused_token_turns_telegram_off_without_stopping_the_process(container, tg):
+    container = telegram_container(container, tg)
+    container.settings = dataclasses.replace(container.settings, telegram_bot_token="999:WRONG-token")
+    runtime = TelegramRuntime(container, limits=FAST)
+    await runtime.start()
+    assert runtime.surface().status == "off (Telegram refused TELEGRAM_BOT_TOKEN)"
+    await runtime.stop()
+
+
+async def test_an_unreachable_api_at_start_is_retried_in_the_background(container, tg):
+    tg.fail("getMe", status=502, retry_after=None, description="Bad Gateway")
+    runtime = TelegramRuntime(telegram_container(container, tg), limits=FAST)
+    runtime.retry_first = 0.05
+    await runtime.start()
+    assert runtime.surface().status == "on (waiting for Telegram)"
+    async with asyncio.timeout(5):
+        await runtime.until_connected()
+    assert tg.calls_to("setWebhook") and runtime.surface().status == "on (webhook)"
+    await runtime.stop()
