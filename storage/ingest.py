@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -162,8 +163,10 @@ def is_retryable(exc: BaseException) -> bool:
 class AlertIngest:
     """Applies deliveries to incidents; one transaction per delivery, changes published after commit."""
 
-    def __init__(self, incidents: IncidentService) -> None:
+    def __init__(self, incidents: IncidentService, team_ttl: float = 30.0) -> None:
         self.incidents = incidents
+        self.team_ttl = team_ttl
+        self._teams: dict[str, tuple[int, float]] = {}  # lower-case name -> (id, expiry on the monotonic clock)
 
     async def ingest(self, delivery: Delivery, route: Route) -> IngestResult:
         """Apply a delivery: open, join, repeat, resolve or ignore each of its alerts."""
@@ -341,10 +344,20 @@ class AlertIngest:
         candidates.append(route.team)
         for name in candidates:
             if name:
-                team_id = await unit.session.scalar(select(Team.id).where(func.lower(Team.name) == name.lower()))
+                team_id = await self._team_id(unit, name.lower())
                 if team_id is not None:
                     return team_id
         return None
+
+    async def _team_id(self, unit: Unit, name: str) -> int | None:
+        """A team's id by name, remembered briefly: teams change only when the config file is applied."""
+        cached = self._teams.get(name)
+        if cached is not None and cached[1] > time.monotonic():
+            return cached[0]
+        team_id = await unit.session.scalar(select(Team.id).where(func.lower(Team.name) == name))
+        if team_id is not None:
+            self._teams[name] = (team_id, time.monotonic() + self.team_ttl)
+        return team_id
 
     async def _announce(self, unit: Unit, route: Route, work: _GroupWork, result: IngestResult) -> None:
         """One timeline event (and so one published change) per incident per delivery, none for repeats."""
