@@ -40,13 +40,14 @@ def parse_elastic(payload: Any) -> Delivery:
     annotations: dict[str, Any] = {"summary": reason or rule_name}
     if body.get("details") is not None:
         annotations["details"] = document(body.get("details"))
+    firing, date = _firing(body, alert), when(body.get("date"), "date")
     return Delivery(alerts=(AlertIn(
         fingerprint=digest("elastic", rule_id, instance),
-        firing=_firing(body, alert),
+        firing=firing,
         labels=labels,
         annotations=annotations,
-        starts_at=when(body.get("date"), "date"),
-        ends_at=when(body.get("date"), "date"),
+        starts_at=date,
+        ends_at=None if firing else date,
         generator_url=text(rule.get("url"), "rule.url"),
     ),), title=f"{rule_name}: {reason}" if reason else rule_name)
 
