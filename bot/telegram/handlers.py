@@ -135,13 +135,22 @@ class Commands:
             lines.append("Nobody yet: add responders to the team in the config file.")
         await self.say(message, "\n".join(lines))
 
+    async def _group_greeting(self, message: Message, sent_code: bool) -> str:
+        """Which team this chat serves, or the ids to bind it with in the config file."""
+        team = await store.team_for_chat(self.container.db, message.chat_id, _thread(message))
+        topic = _thread(message)
+        where = f"This chat serves team {team.name}." if team else (
+            f"To post a team's incident cards here, set telegram_chat: {message.chat_id}"
+            + (f" and telegram_topic: {topic}" if topic else "") + " for that team in the config file.")
+        hint = "Send /start CODE to me in a private chat to link your account." if sent_code else SHORTCUTS
+        return f"Tocsin is here. {where}\n{hint}"
+
     async def handle_start_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/start [code]: link this Telegram account, and let escalation send direct messages here."""
         message, user = update.effective_message, update.effective_user
         code, now = _args(message).strip(), self.container.clock.now()
         if message.chat.type != "private":
-            hint = "Send /start CODE to me in a private chat to link your account." if code else SHORTCUTS
-            await self.say(message, escape(f"Tocsin is here. {hint}"))
+            await self.say(message, escape(await self._group_greeting(message, bool(code))))
             return
         if code:
             try:

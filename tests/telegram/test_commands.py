@@ -136,7 +136,7 @@ async def test_start_with_a_code_links_the_telegram_account(bot, people):
 
 
 async def test_start_in_a_group_points_to_the_private_chat(bot, people):
-    assert "Tocsin is here" in await bot.command(GROUP, RESPONDER, "/start")
+    assert "Tocsin is here. This chat serves team payments." in await bot.command(GROUP, RESPONDER, "/start")
     assert "private chat" in await bot.command(GROUP, RESPONDER, "/start ABCDEF12")
 
 
@@ -150,3 +150,8 @@ async def test_unknown_command_is_answered_in_private_and_ignored_in_groups(bot,
 async def test_commands_in_a_forum_topic_are_answered_in_that_topic(bot, people):
     await bot.command(GROUP, RESPONDER, "/help", thread_id=77)
     assert bot.tg.calls_to("sendMessage")[-1]["message_thread_id"] == 77
+
+
+async def test_start_in_an_unbound_group_says_how_to_bind_it(bot, people):
+    reply = await bot.command(-100999, RESPONDER, "/start", thread_id=5)
+    assert "set telegram_chat: -100999 and telegram_topic: 5 for that team" in reply
