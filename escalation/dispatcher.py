@@ -61,7 +61,7 @@ class Job:
 class Dispatcher:
     """Sends what the outbox holds; ``run_once`` for tests, ``start``/``stop`` as a process component."""
 
-    def __init__(self, db: Database, clock: Clock, senders: Mapping[str, Sender], *, lease: float = 60.0,
+    def __init__(self, db: Database, clock: Clock, senders: Mapping[str, Sender], *, lease: float = 120.0,
                  max_attempts: int = 8, per_channel: int = 8, idle: float = 5.0, send_timeout: float = 20.0,
                  limits: Mapping[str, tuple[Limit, ...]] = LIMITS,
                  monotonic: Callable[[], float] = time.monotonic) -> None:
@@ -71,6 +71,7 @@ class Dispatcher:
         self._limiters: dict[tuple[str, str], RateLimiter] = {}
         self._slots: dict[str, asyncio.Semaphore] = defaultdict(lambda: asyncio.Semaphore(self.per_channel))
         self._in_flight: dict[str, int] = defaultdict(int)
+        self._busy: set[tuple[str, str]] = set()  # destinations with a claimed row in this process
         self._wake = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop: asyncio.Task[None] | None = None
@@ -78,7 +79,11 @@ class Dispatcher:
     # -- claiming -----------------------------------------------------------------------------
 
     async def claim(self, limit: int = 100) -> list[Job]:
-        """Take due rows for the channels we can send on and that have room; one lease each."""
+        """Take due rows for the channels we can send on and that have room; one lease each.
+
+        At most one row per destination is in this process's hands at a time, so a row never waits
+        for its destination's pace long enough to outlive its lease.
+        """
         channels = [c for c in self.senders if self._in_flight[c] < self.per_channel * 4]
         if not channels:
             return []
@@ -89,12 +94,15 @@ class Dispatcher:
             query = (select(Notification)
                      .where(Notification.status == PENDING, Notification.next_attempt_at <= now,
                             Notification.channel.in_(channels))
-                     .order_by(Notification.next_attempt_at, Notification.id).limit(limit))
+                     .order_by(Notification.next_attempt_at, Notification.id).limit(limit * 5))
             if self.db.is_postgres:
                 query = query.with_for_update(skip_locked=True)
-            rows = list(await session.scalars(query))
-            jobs = []
-            for row in rows:
+            jobs: list[Job] = []
+            for row in await session.scalars(query):
+                destination = (row.channel, row.address)
+                if len(jobs) >= limit or destination in self._busy or self._in_flight[row.channel] + sum(
+                        j.channel == row.channel for j in jobs) >= self.per_channel * 4:
+                    continue
                 thread = await self._thread(session, row)
                 if thread is False:
                     continue
@@ -103,6 +111,7 @@ class Dispatcher:
                                             topic=row.topic),
                                 row.kind, row.reason, row.message, row.attempts + 1, row.claimed_at is not None))
                 row.claimed_at, row.attempts, row.next_attempt_at = now, row.attempts + 1, now + self.lease
+                self._busy.add(destination)
         return jobs
 
     async def _thread(self, session: AsyncSession, row: Notification) -> str | bool | None:
@@ -172,6 +181,7 @@ class Dispatcher:
             await self._failed(job, f"{type(exc).__name__}: {exc}", None, False)
         finally:
             self._in_flight[job.channel] -= 1
+            self._busy.discard((job.channel, job.destination.address))
 
     async def _view(self, incident_id: int, views: dict[int, IncidentView] | None) -> IncidentView:
         if views is not None and incident_id in views:

@@ -7,6 +7,7 @@ one transaction. Acknowledge, resolve and cancel cancel the pending steps in the
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import socket
@@ -38,8 +39,10 @@ CLOSING = ("acknowledged", "resolved", "cancelled")
 class Escalation:
     """Runs due escalation steps exactly once, and keeps the ledger in step with every incident change."""
 
-    def __init__(self, incidents: IncidentService, senders: Mapping[str, Sender], name: str | None = None) -> None:
+    def __init__(self, incidents: IncidentService, senders: Mapping[str, Sender], name: str | None = None,
+                 workers: int = 4) -> None:
         self.incidents, self.db, self.clock = incidents, incidents.db, incidents.clock
+        self.workers = workers
         self.senders = senders
         self.name = name or f"{socket.gethostname()}:{os.getpid()}"
         self.principal = Principal(Actor.system(Source.SCHEDULER, "scheduler"), None)
@@ -66,8 +69,15 @@ class Escalation:
 
     # -- the step job -------------------------------------------------------------------------
 
-    async def run_due(self, limit: int | None = None) -> int:
-        """Run every step that is due now; returns how many were claimed."""
+    async def run_due(self, limit: int | None = None, workers: int | None = None) -> int:
+        """Run every step that is due now; returns how many were claimed.
+
+        On PostgreSQL several claimers work side by side (SKIP LOCKED keeps them apart); SQLite has one
+        writer, so one claimer.
+        """
+        workers = workers or (self.workers if self.db.is_postgres else 1)
+        if workers > 1 and limit is None:
+            return sum(await asyncio.gather(*(self.run_due(workers=1) for _ in range(workers))))
         done = 0
         while limit is None or done < limit:
             try:
