@@ -1,0 +1,35 @@
+"""Alert-born incidents go through the escalation engine's transaction hook like any other (as in `serve`)."""
+
+from __future__ import annotations
+
+from bot import paging
+from escalation import ledger
+from storage.queries import IncidentFilter
+from tests.webhooks.support import AM, fixture, fixture_names
+
+
+async def _pending_steps(container, number: int) -> int:
+    incident = await container.queries.get(number)
+    async with container.db.sessions() as session:
+        return sum(step.status == ledger.PENDING for step in await ledger.steps_of(session, incident.id))
+
+
+async def test_an_alert_born_incident_is_scheduled_and_its_resolution_cancels_the_steps(client, container):
+    paging.build(container)
+    assert (await client.post("/webhooks/alertmanager", json=fixture("001_firing_DBPrimaryDown.json"),
+                              headers=AM)).status_code == 200
+    assert await _pending_steps(container, 1) > 0
+    assert (await client.post("/webhooks/alertmanager", json=fixture("003_resolved_DBPrimaryDown.json"),
+                              headers=AM)).status_code == 200
+    assert await _pending_steps(container, 1) == 0
+
+
+async def test_replay_with_the_escalation_hook_installed(client, container):
+    paging.build(container)
+    for name in fixture_names():
+        for _ in range(2):
+            response = await client.post("/webhooks/alertmanager", json=fixture(name), headers=AM)
+            assert response.status_code == 200, response.text
+    await container.bus.drain()
+    views, total = await container.queries.list(IncidentFilter())
+    assert total == 4 and {v.status.value for v in views} == {"resolved"}
