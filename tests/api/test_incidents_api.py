@@ -184,3 +184,20 @@ async def test_metrics_give_mtta_mttr_and_counts(http, as_token, clock):
     assert team["overall"]["count"] == 1
     for window in ("7x", "0m", "forever", "99999d"):
         assert (await http.get(f"/api/metrics?window={window}", headers=as_token("observer"))).status_code == 400
+
+
+async def test_an_unreachable_database_is_503_json():
+    from bot.config_file import TocsinConfig
+    from bot.container import Container
+    from bot.settings import Settings
+    from tests.webhooks.support import API_TOKENS, client_for, configure, sidecar_app
+
+    container = Container.build(Settings(database_url="postgresql://postgres@127.0.0.1:1/none", scheduler=False),
+                                TocsinConfig())
+    configure(container)
+    try:
+        async with client_for(sidecar_app(container)) as http:
+            response = await http.get("/api/incidents", headers={"Authorization": f"Bearer {API_TOKENS['admin']}"})
+    finally:
+        await container.close()
+    assert response.status_code == 503 and response.json()["error"] == "unavailable"
