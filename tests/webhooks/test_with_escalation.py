@@ -33,3 +33,17 @@ async def test_replay_with_the_escalation_hook_installed(client, container):
     await container.bus.drain()
     views, total = await container.queries.list(IncidentFilter())
     assert total == 4 and {v.status.value for v in views} == {"resolved"}
+
+
+async def test_pagerduty_acknowledge_stops_the_escalation(client, container):
+    from tests.webhooks.support import PD_ROUTING_KEY
+
+    paging.build(container)
+    trigger = {"routing_key": PD_ROUTING_KEY, "event_action": "trigger", "dedup_key": "db",
+               "payload": {"summary": "DB down", "source": "db1", "severity": "critical"}}
+    assert (await client.post("/v2/enqueue", json=trigger)).status_code == 202
+    assert await _pending_steps(container, 1) > 0
+    ack = {"routing_key": PD_ROUTING_KEY, "event_action": "acknowledge", "dedup_key": "db"}
+    assert (await client.post("/v2/enqueue", json=ack)).status_code == 202
+    assert (await container.queries.get(1)).status == "acknowledged"
+    assert await _pending_steps(container, 1) == 0
