@@ -50,32 +50,34 @@ class Outbox:
             self._chats[chat_id] = RateLimiter(self._chat_limits)
         return self._chats[chat_id]
 
-    async def call(self, chat_id: int, request: Callable[[], Awaitable[T]]) -> T:
+    async def call(self, chat_id: int, request: Callable[[], Awaitable[T]], attempts: int | None = None) -> T:
         """Run ``request`` when the chat's and the overall limits allow; wait out 429s and retry."""
         keys = [f"chat:{chat_id}"] + ([f"group:{chat_id}"] if chat_id < 0 else [])
         limiter = self._limiter(chat_id)
-        for attempt in range(1, self.max_attempts + 1):
+        attempts = attempts or self.max_attempts
+        for attempt in range(1, attempts + 1):
             await limiter.acquire(*keys)
             await self._overall.acquire("all")
             try:
                 return await request()
             except RetryAfter as exc:
                 seconds = retry_seconds(exc)
-                if attempt == self.max_attempts:
+                limiter.block(f"chat:{chat_id}", seconds)
+                if attempt == attempts:
                     raise
                 log.warning("telegram asked to wait %.0fs before the next call to chat %s (attempt %d)",
                             seconds, chat_id, attempt)
-                limiter.block(f"chat:{chat_id}", seconds)
         raise AssertionError("unreachable")
 
     async def send(self, chat_id: int, text: str, *, thread_id: int | None = None,
-                   markup: InlineKeyboardMarkup | None = None, reply_to: int | None = None) -> Message:
+                   markup: InlineKeyboardMarkup | None = None, reply_to: int | None = None,
+                   attempts: int | None = None) -> Message:
         """Send an HTML message (into a forum topic when ``thread_id`` is given)."""
         return await self.call(chat_id, lambda: self.bot.send_message(
             chat_id, text, parse_mode=ParseMode.HTML, message_thread_id=thread_id, reply_markup=markup,
             reply_parameters=ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to else None,
             link_preview_options=NO_PREVIEW,
-        ))
+        ), attempts)
 
     async def edit(self, chat_id: int, message_id: int, text: str, markup: InlineKeyboardMarkup | None) -> bool:
         """Edit a message in place; False when it already showed exactly this."""

@@ -108,3 +108,8 @@ def render_reply_html(reply: Reply) -> str:
 def render_page_html(page: Page) -> str:
     """A direct message that pages someone: why, then the card."""
     return _clip(f"\U0001f514 <b>{escape(page.text)}</b>\n\n{render_card_html(page.incident)}")
+
+
+def render_notice_html(page: Page) -> str:
+    """A follow-up (e.g. "#42 was acknowledged by Alice"), usually a reply to the page it follows."""
+    return _clip(f"{escape(page.text)}\n{render_incident_line(page.incident)}")
