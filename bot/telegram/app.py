@@ -87,7 +87,7 @@ class TelegramRuntime:
     def _register(self) -> None:
         app = self.application
         app.add_handler(TypeHandler(Update, self.handle_update_once), group=-1)
-        Commands(self.container, self.outbox).register(app)
+        Commands(self.container, self.outbox, self.cards).register(app)
         Buttons(self.container, self.outbox, self.codec).register(app)
         app.add_error_handler(self.handle_error)
 

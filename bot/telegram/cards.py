@@ -44,19 +44,23 @@ class CardSync:
                 await self.edit(ref, view)
 
     async def post(self, view: IncidentView) -> tuple[int, int] | None:
-        """Post the card to the team's group (and forum topic), and remember the copy."""
+        """Post the card to the team's group (and forum topic)."""
         team = view.team
         if team is None or team.telegram_chat_id is None:
             return None
+        return await self.post_to(view, team.telegram_chat_id, team.telegram_topic_id)
+
+    async def post_to(self, view: IncidentView, chat_id: int, thread_id: int | None = None,
+                      reply_to: int | None = None) -> tuple[int, int] | None:
+        """Post a live copy of the card and remember it, so that every later change edits it too."""
         try:
-            message = await self.outbox.send(team.telegram_chat_id, render_card_html(view),
-                                             thread_id=team.telegram_topic_id,
-                                             markup=render_card_keyboard(view, self.codec))
+            message = await self.outbox.send(chat_id, render_card_html(view), thread_id=thread_id,
+                                             markup=render_card_keyboard(view, self.codec), reply_to=reply_to)
         except TelegramError as exc:
-            log.error("could not post the card of %s to telegram chat %s: %s", view.ref, team.telegram_chat_id, exc)
+            log.error("could not post the card of %s to telegram chat %s: %s", view.ref, chat_id, exc)
             return None
         await store.save_ref(self.container.db, view.id, message.chat_id, message.message_id,
-                             self.container.clock.now(), thread_id=team.telegram_topic_id)
+                             self.container.clock.now(), thread_id=thread_id)
         return message.chat_id, message.message_id
 
     async def edit(self, ref: store.CardRef, view: IncidentView) -> None:

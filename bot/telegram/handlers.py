@@ -13,6 +13,7 @@ from bot.commands.grammar import UsageError, help_text, parse
 from bot.commands.reply import Reply
 from bot.container import Container
 from bot.telegram import store
+from bot.telegram.cards import CardSync
 from bot.telegram.outbox import Outbox
 from bot.telegram.render import escape, render_reply_html
 from storage import linking
@@ -54,8 +55,8 @@ def _thread(message: Message) -> int | None:
 class Commands:
     """The command listeners; each one names the actor, calls the shared executor, and renders the reply."""
 
-    def __init__(self, container: Container, outbox: Outbox) -> None:
-        self.container, self.outbox = container, outbox
+    def __init__(self, container: Container, outbox: Outbox, cards: CardSync) -> None:
+        self.container, self.outbox, self.cards = container, outbox, cards
 
     def register(self, app: Application) -> None:
         for name, callback in (("incident", self.handle_incident_command), ("ack", self.handle_ack_command),
@@ -84,6 +85,9 @@ class Commands:
             team = await store.team_for_chat(self.container.db, message.chat_id, _thread(message))
             command = replace(command, team=team.name) if team else command
         reply = await execute(self.container, actor_of(update.effective_user), command, self._mentions(message))
+        if command.name == "show" and reply.incident is not None and not reply.error:
+            await self.cards.post_to(reply.incident, message.chat_id, _thread(message), message.message_id)
+            return
         await self.answer(message, reply)
 
     def _mentions(self, message: Message):

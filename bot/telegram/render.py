@@ -94,14 +94,12 @@ def render_timeline_line(entry: TimelineEntry) -> str:
 
 
 def render_reply_html(reply: Reply) -> str:
-    """A command's answer: its text, then the incident card, list or timeline it carries."""
+    """A command's answer: its text, then the list or timeline it carries (live cards are posted apart)."""
     parts = [escape(reply.text)]
     if reply.incidents:
         parts.append("\n".join(render_incident_line(v) for v in reply.incidents))
     if reply.timeline:
         parts.append("\n".join(render_timeline_line(e) for e in reply.timeline[-30:]))
-    elif reply.incident is not None and not reply.incidents:
-        parts.append(render_card_html(reply.incident))
     return _clip("\n\n".join(parts))
 
 

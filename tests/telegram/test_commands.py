@@ -155,3 +155,21 @@ async def test_commands_in_a_forum_topic_are_answered_in_that_topic(bot, people)
 async def test_start_in_an_unbound_group_says_how_to_bind_it(bot, people):
     reply = await bot.command(-100999, RESPONDER, "/start", thread_id=5)
     assert "set telegram_chat: -100999 and telegram_topic: 5 for that team" in reply
+
+
+async def test_show_posts_a_live_card_that_later_changes_edit(bot, people, where):
+    chat = chat_for(where, RESPONDER)
+    await bot.runtime.container.incidents.declare(people.slack("responder"), "Checkout down", team="payments")
+    await bot.runtime.drain()
+    await bot.post(bot.tg.command(chat, RESPONDER, "/incident show 1"))
+    shown = bot.tg.last_message(chat)
+    assert "Incident #1: Checkout down" in shown.text and shown.button("Acknowledge")
+    await bot.runtime.container.incidents.acknowledge(1, people.slack("responder"))
+    await bot.runtime.drain()
+    assert "Status: acknowledged" in shown.text and shown.edits == 1
+
+
+async def test_list_replies_with_one_line_per_incident(bot, people, where):
+    await bot.runtime.container.incidents.declare(people.slack("responder"), "Disk full", team="payments")
+    reply = await bot.command(chat_for(where, RESPONDER), RESPONDER, "/incident list")
+    assert "1 open incident" in reply and "#1 Disk full" in reply

@@ -56,6 +56,7 @@ def test_a_long_reply_is_cut_to_telegrams_limit():
     assert len(html) <= MAX_TEXT
 
 
-def test_a_reply_with_an_incident_carries_its_card():
-    html = render_reply_html(Reply("Declared #7", incident=view()))
-    assert html.startswith("Declared #7\n\n") and "Incident #7" in html
+def test_a_reply_lists_incidents_one_line_each():
+    html = render_reply_html(Reply("2 open incidents", incidents=(view(), view(number=8, title="<x>"))))
+    assert html.splitlines()[2:] == ["\U0001f534 <b>#7</b> Checkout &lt;b&gt;down&lt;/b&gt; &amp; out \u00b7 high \u00b7 open",
+                                     "\U0001f534 <b>#8</b> &lt;x&gt; \u00b7 high \u00b7 open"]
