@@ -15,6 +15,7 @@ from bot.api.auth import authenticate
 from bot.api.render import render_alert_json, render_detail_json, render_incident_json, render_stats_json
 from bot.container import Container
 from bot.webhooks.http import DATABASE_FAILURES, HttpError, error_response, parse_json, read_body, unavailable
+from bot.webhooks.shape import clean, document
 from storage import directory, stats
 from storage.actors import Actor
 from storage.errors import (
@@ -88,7 +89,7 @@ def _str(body: dict[str, Any], key: str, required: bool = False) -> str | None:
         return None
     if not isinstance(value, str):
         raise HttpError(400, "invalid_input", f"{key}: expected a string")
-    return value.replace("\x00", "")
+    return clean(value)
 
 
 def _int(request: Request, key: str, default: int) -> int:
@@ -170,7 +171,7 @@ async def declare_incident(request: Request, container: Container, actor: Actor)
     result = await container.incidents.declare(
         actor, _str(body, "title", required=True) or "", severity=_str(body, "severity") or "medium",
         service=_str(body, "service"), team=_str(body, "team"), description=_str(body, "description"),
-        labels=labels, dedup_key=_str(body, "dedup_key"))
+        labels=document(labels), dedup_key=_str(body, "dedup_key"))
     return _result(result, 201 if result.changed else 200)
 
 

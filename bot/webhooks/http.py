@@ -78,9 +78,13 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
 def parse_json(body: bytes) -> Any:
     try:
-        return json.loads(body)
+        return json.loads(body, parse_constant=_no_constant)
     except UnicodeDecodeError:
         raise HttpError(400, "invalid_json", "the body is not UTF-8 text") from None
     except json.JSONDecodeError as exc:
@@ -88,6 +92,8 @@ def parse_json(body: bytes) -> Any:
                                              f"column {exc.colno}") from None
     except RecursionError:
         raise HttpError(400, "invalid_json", "the body is nested too deeply") from None
+    except ValueError as exc:  # NaN/Infinity, integers too long to convert
+        raise HttpError(400, "invalid_json", f"the body is not valid JSON: {str(exc)[:100]}") from None
 
 
 async def read_json(request: Request, limit: int) -> Any:

@@ -17,8 +17,11 @@ class ShapeError(ValueError):
 
 
 def clean(value: str, limit: int = MAX_TEXT) -> str:
-    """PostgreSQL refuses NUL characters in text and JSON; drop them, and cap the length."""
-    return value.replace("\x00", "")[:limit]
+    """Storable text: PostgreSQL refuses NUL characters and lone surrogates (from \\ud800 escapes)."""
+    value = value[:limit].replace("\x00", "")
+    if value.isascii():
+        return value
+    return value.encode("utf-8", "replace").decode("utf-8")
 
 
 def obj(value: Any, field: str, required: bool = True) -> dict[str, Any]:

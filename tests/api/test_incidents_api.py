@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from storage.queries import IncidentFilter
@@ -201,3 +203,11 @@ async def test_an_unreachable_database_is_503_json():
     finally:
         await container.close()
     assert response.status_code == 503 and response.json()["error"] == "unavailable"
+
+
+async def test_odd_text_in_a_declaration_is_stored_not_a_503(http, as_token):
+    body = json.dumps({"title": "nul \x00 and \ud800", "labels": {"k\x00": "v\udfff", "n": [1, {"x": "\x00"}]}})
+    response = await http.post("/api/incidents", content=body.encode(),
+                               headers={**as_token("responder"), "Content-Type": "application/json"})
+    assert response.status_code == 201, response.text
+    assert response.json()["incident"]["title"] == "nul  and ?"

@@ -211,3 +211,26 @@ async def test_random_garbage_never_gets_a_500(client, container):
             where[rng.choice(keys + list(where))] = rng.choice(values)
         response = await client.post("/webhooks/alertmanager", json=payload, headers=AM)
         assert response.status_code in (200, 400), (payload, response.text)
+
+
+@pytest.mark.parametrize("body", [
+    b'{"alerts": [], "n": ' + b"1" * 5000 + b"}",
+    b'{"alerts": [], "n": NaN}',
+    b'{"alerts": [], "n": -Infinity}',
+])
+async def test_json_python_accepts_but_json_does_not_is_400(client, container, changes, body):
+    response = await client.post("/webhooks/alertmanager", content=body,
+                                 headers={**AM, "Content-Type": "application/json"})
+    assert response.status_code == 400 and response.json()["error"] == "invalid_json"
+
+
+async def test_lone_surrogates_and_nul_in_keys_are_stored_not_refused(client, container):
+    payload = json.loads(json.dumps(FIRING))
+    payload["alerts"][0]["labels"]["odd\x00key"] = "lone \ud800 surrogate"
+    payload["alerts"][0]["annotations"]["summary"] = "\udfff\x00"
+    payload["alerts"][0]["annotations"]["nested"] = {"k\ud801": ["\x00", 1.5, None, True]}
+    body = json.dumps(payload).encode()  # ensure_ascii: the surrogates travel as \\ud800 escapes
+    response = await client.post("/webhooks/alertmanager", content=body,
+                                 headers={**AM, "Content-Type": "application/json"})
+    assert response.status_code == 200, response.text
+    assert (await container.queries.get(1)).labels["oddkey"] == "lone ? surrogate"
