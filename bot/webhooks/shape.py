@@ -86,7 +86,12 @@ def when(value: Any, field: str) -> datetime | None:
         raise ShapeError(field, f"{value[:40]!r} is not an RFC 3339 time") from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return None if parsed.year <= 1 else parsed.astimezone(UTC)
+    if parsed.year <= 1:
+        return None
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        raise ShapeError(field, f"{value[:40]!r} is out of range") from None
 
 
 def count(value: Any, field: str) -> int:

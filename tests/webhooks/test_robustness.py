@@ -164,6 +164,7 @@ def _mutated(path: list, value):
     (["alerts", 0, "labels", "service"], {"nested": 1}, "alerts[0].labels.service"),
     (["alerts", 0, "startsAt"], "yesterday", "alerts[0].startsAt"),
     (["alerts", 0, "startsAt"], 12, "alerts[0].startsAt"),
+    (["alerts", 0, "startsAt"], "9999-12-31T23:00:00-05:00", "alerts[0].startsAt"),
     (["alerts", 0, "annotations"], "x", "alerts[0].annotations"),
     (["truncatedAlerts"], -1, "truncatedAlerts"),
     (["truncatedAlerts"], "many", "truncatedAlerts"),
