@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from bot.container import Container
@@ -23,23 +23,26 @@ class SlackRuntime:
     _in_flight: int = 0
     _idle: asyncio.Event = field(default_factory=asyncio.Event)
 
-    @contextlib.contextmanager
-    def tracking(self) -> Iterator[None]:
-        """Count work that continues after ``ack()``, so shutdown and tests can wait for it."""
+    def begin(self) -> None:
+        """Work will continue after the ack (counted so that shutdown and tests can wait for it)."""
         self._in_flight += 1
         self._idle.clear()
+
+    def end(self) -> None:
+        self._in_flight -= 1
+        if self._in_flight == 0:
+            self._idle.set()
+
+    @contextlib.asynccontextmanager
+    async def after_ack(self) -> AsyncIterator[None]:
+        """Wraps a lazy listener: the work its ack listener announced with ``begin``."""
         try:
             yield
         finally:
-            self._in_flight -= 1
-            if self._in_flight == 0:
-                self._idle.set()
+            self.end()
 
     async def idle(self, grace: float = 0.02) -> None:
-        """Wait until listeners, the change bus and every card edit have finished.
-
-        Bolt acks an event before its listener task starts, so quiet must last ``grace`` seconds.
-        """
+        """Wait until listeners, the change bus and every card edit have finished (quiet for ``grace``)."""
         while True:
             if self._in_flight:
                 await self._idle.wait()

@@ -327,3 +327,23 @@ class SlackRequests:
                            "event_id": event_id or f"Ev{next(self._n)}", "event_time": int(time.time()),
                            "authorizations": [{"team_id": self.team_id, "user_id": BOT_USER_ID, "is_bot": True}],
                            "event": event})
+
+
+async def _serve(port: int) -> None:
+    fake = FakeSlack()
+    app = web.Application()
+    app.router.add_route("*", "/api/{method}", fake._api)
+    app.router.add_post("/response/{key}", fake._response)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    print(f"fake Slack on http://127.0.0.1:{port}/api/", flush=True)
+    while True:  # keep memory flat in long runs: only the counts matter to a benchmark
+        await asyncio.sleep(5)
+        del fake.calls[:-1000], fake.responses[:-1000], fake.messages[:-5000]
+
+
+if __name__ == "__main__":  # python -m tests.fakes.slack_api PORT (benchmarks)
+    import sys
+
+    asyncio.run(_serve(int(sys.argv[1])))

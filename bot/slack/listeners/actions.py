@@ -11,7 +11,7 @@ from bot.commands.grammar import Command, parse_duration
 from bot.commands.reply import Reply
 from bot.slack import ids, receipts
 from bot.slack.identity import request_team
-from bot.slack.listeners.commands import FOREIGN
+from bot.slack.listeners.commands import FOREIGN, ack_at_once
 from bot.slack.runtime import SlackRuntime
 
 
@@ -26,11 +26,10 @@ def _command(action: dict[str, Any]) -> Command | None:
         return None
 
 
-async def handle_card_action(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond,
+async def handle_card_action(body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond,
                              runtime: SlackRuntime) -> None:
-    """A press on a card. A repeat of the same press on the same rendering is ignored."""
-    await ack()  # within 3 seconds, before any database work
-    with runtime.tracking():
+    """A press on a card (after the ack). A repeat of the same press on the same rendering is ignored."""
+    async with runtime.after_ack():
         reply = await _press(body, action, runtime)
         if reply is not None and (reply.error or reply.ephemeral):
             await respond(text=reply.text, response_type="ephemeral", replace_original=False)
@@ -56,8 +55,11 @@ async def _press(body: dict[str, Any], action: dict[str, Any], runtime: SlackRun
 
 
 def register(app: AsyncApp, runtime: SlackRuntime) -> None:
-    async def card_action(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond) -> None:
-        await handle_card_action(ack, body, action, respond, runtime)
+    async def acknowledge(ack: AsyncAck) -> None:
+        await ack_at_once(ack, runtime)
+
+    async def card_action(body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond) -> None:
+        await handle_card_action(body, action, respond, runtime)
 
     for action_id in (*ids.BUTTON_COMMANDS, ids.SNOOZE):
-        app.action(action_id)(card_action)
+        app.action(action_id)(ack=acknowledge, lazy=[card_action])

@@ -19,11 +19,9 @@ log = logging.getLogger(__name__)
 FOREIGN = "Tocsin only takes commands from members of its own Slack workspace."
 
 
-async def handle_incident_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond,
-                                  runtime: SlackRuntime) -> None:
-    """Slack wants the HTTP 200 within 3 seconds: ack first, then do the work."""
-    await ack()
-    with runtime.tracking():
+async def handle_incident_command(command: dict[str, Any], respond: AsyncRespond, runtime: SlackRuntime) -> None:
+    """Run the command after the ack and answer through the response_url."""
+    async with runtime.after_ack():
         reply = await _run(command, runtime)
         if reply.open_modal and await _open_modal(command, runtime):
             return
@@ -66,9 +64,18 @@ async def _open_modal(command: dict[str, Any], runtime: SlackRuntime) -> bool:
         return False
 
 
-def register(app: AsyncApp, runtime: SlackRuntime) -> None:
-    async def incident(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
-        await handle_incident_command(ack, command, respond, runtime)
+async def ack_at_once(ack: AsyncAck, runtime: SlackRuntime) -> None:
+    """Slack wants the HTTP 200 within 3 seconds: answer before any work (which runs lazily)."""
+    runtime.begin()
+    await ack()
 
-    app.command(ids.COMMAND)(incident)
+
+def register(app: AsyncApp, runtime: SlackRuntime) -> None:
+    async def acknowledge(ack: AsyncAck) -> None:
+        await ack_at_once(ack, runtime)
+
+    async def incident(command: dict[str, Any], respond: AsyncRespond) -> None:
+        await handle_incident_command(command, respond, runtime)
+
+    app.command(ids.COMMAND)(ack=acknowledge, lazy=[incident])
 

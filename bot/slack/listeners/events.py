@@ -26,9 +26,9 @@ LEADING_MENTION = re.compile(r"^\s*<@[UW][A-Z0-9]+(?:\|[^>]*)?>\s*")
 
 
 async def handle_app_mention(body: dict[str, Any], event: dict[str, Any], runtime: SlackRuntime) -> None:
-    """Bolt acks events itself; the work happens here, once per event id."""
+    """Bolt acks events itself; the work happens here, after the ack, once per event id."""
     container = runtime.container
-    with runtime.tracking():
+    async with runtime.after_ack():
         if not await receipts.claim(container.db, f"event:{body.get('event_id')}", container.clock.now()):
             return
         if runtime.foreign(request_team(body)):
@@ -51,7 +51,10 @@ async def handle_app_mention(body: dict[str, Any], event: dict[str, Any], runtim
 
 
 def register(app: AsyncApp, runtime: SlackRuntime) -> None:
+    async def announce() -> None:
+        runtime.begin()  # Bolt has already acked the event
+
     async def app_mention(body: dict[str, Any], event: dict[str, Any]) -> None:
         await handle_app_mention(body, event, runtime)
 
-    app.event("app_mention")(app_mention)
+    app.event("app_mention")(ack=announce, lazy=[app_mention])

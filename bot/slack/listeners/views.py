@@ -23,16 +23,22 @@ def _value(values: dict[str, Any], block: str) -> str | None:
     return value.strip() if isinstance(value, str) and value.strip() else None
 
 
-async def handle_declare_submission(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any],
-                                    runtime: SlackRuntime) -> None:
+async def ack_declare_form(ack: AsyncAck, view: dict[str, Any], runtime: SlackRuntime) -> None:
+    """Close the form at once (or show what is missing); the declare itself runs after the ack."""
+    runtime.begin()
+    if not _value(view["state"]["values"], "title"):
+        await ack(response_action="errors", errors={"title": "Give the incident a title."})
+    else:
+        await ack()
+
+
+async def handle_declare_submission(body: dict[str, Any], view: dict[str, Any], runtime: SlackRuntime) -> None:
     """Declare from the form, then tell the user the outcome in a DM from the app."""
     values = view["state"]["values"]
     title = _value(values, "title")
-    if not title:
-        await ack(response_action="errors", errors={"title": "Give the incident a title."})
-        return
-    await ack()
-    with runtime.tracking():
+    async with runtime.after_ack():
+        if not title:
+            return
         user = body["user"]["id"]
         command = Command("declare", text=title, severity=parse_severity(_value(values, "severity") or "medium"),
                           service=_value(values, "service"), team=_value(values, "team"))
@@ -51,7 +57,10 @@ async def handle_declare_submission(ack: AsyncAck, body: dict[str, Any], view: d
 
 
 def register(app: AsyncApp, runtime: SlackRuntime) -> None:
-    async def declare(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
-        await handle_declare_submission(ack, body, view, runtime)
+    async def acknowledge(ack: AsyncAck, view: dict[str, Any]) -> None:
+        await ack_declare_form(ack, view, runtime)
 
-    app.view(ids.DECLARE_MODAL)(declare)
+    async def declare(body: dict[str, Any], view: dict[str, Any]) -> None:
+        await handle_declare_submission(body, view, runtime)
+
+    app.view(ids.DECLARE_MODAL)(ack=acknowledge, lazy=[declare])
