@@ -33,13 +33,17 @@ async def test_metrics_count_webhooks_dedup_and_incidents(http):
     assert samples[count] == 4
 
 
-async def test_each_app_has_its_own_registry(container, people):
-    configure(container)
-    first, second = sidecar_app(container), None
-    async with client_for(first) as http:
-        await http.post("/webhooks/alertmanager", json=fixture("001_firing_DBPrimaryDown.json"), headers=AM)
-    container.extras.pop("metrics")
-    second = sidecar_app(container)
-    async with client_for(second) as http:
-        samples = _samples((await http.get("/metrics")).text)
-    assert not any(name == "tocsin_webhooks_total" for name, _ in samples)
+async def test_each_app_has_its_own_registry(container, people, clock):
+    from bot.container import Container
+
+    other = Container.build(container.settings, clock=clock)
+    for c in (container, other):
+        configure(c)
+    try:
+        async with client_for(sidecar_app(container)) as first, client_for(sidecar_app(other)) as second:
+            await first.post("/webhooks/alertmanager", json=fixture("001_firing_DBPrimaryDown.json"), headers=AM)
+            mine, theirs = _samples((await first.get("/metrics")).text), _samples((await second.get("/metrics")).text)
+    finally:
+        await other.close()
+    assert any(name == "tocsin_webhooks_total" for name, _ in mine)
+    assert not any(name == "tocsin_webhooks_total" for name, _ in theirs)
