@@ -173,8 +173,15 @@ class TelegramRuntime:
         """A handler failed: log it, tell the user, and carry on (the update is never redelivered)."""
         update_id = update.update_id if isinstance(update, Update) else None
         log.error("telegram update %s failed", update_id, exc_info=context.error)
+        query = update.callback_query if isinstance(update, Update) else None
+        if query is not None:
+            try:  # the client spins until the query is answered
+                await query.answer("Sorry, that failed on our side; it has been logged.", show_alert=True)
+            except Exception:
+                log.debug("the failed callback query of update %s was already answered", update_id)
+            return
         message = update.effective_message if isinstance(update, Update) else None
-        if message is not None and update.callback_query is None:
+        if message is not None:
             try:
                 await self.outbox.send(message.chat_id, "Sorry, that failed on our side; it has been logged.",
                                        reply_to=message.message_id)

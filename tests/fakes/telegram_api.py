@@ -184,8 +184,13 @@ class FakeTelegram:
         return {"id": chat_id, "type": "supergroup", "title": title}
 
     def command(self, chat_id: int, user_id: int, text: str, *, thread_id: int | None = None,
-                first_name: str | None = None, update_id: int | None = None) -> dict[str, Any]:
-        """An update for a message ``text`` (a command when it starts with "/") sent by ``user_id``."""
+                first_name: str | None = None, update_id: int | None = None,
+                mentions: dict[str, int] | None = None) -> dict[str, Any]:
+        """An update for a message ``text`` (a command when it starts with "/") sent by ``user_id``.
+
+        ``mentions`` maps words of ``text`` to user ids: text mentions, as a client makes when someone
+        without a username is picked from the member list.
+        """
         message: dict[str, Any] = {
             "message_id": next(self._message_ids), "date": int(time.time()), "chat": self.chat(chat_id),
             "from": self.user(user_id, first_name), "text": text,
@@ -193,6 +198,9 @@ class FakeTelegram:
         if text.startswith("/"):
             length = len(text.split()[0])
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
+        for word, mentioned in (mentions or {}).items():
+            message.setdefault("entities", []).append({"type": "text_mention", "offset": text.index(word),
+                                                       "length": len(word), "user": self.user(mentioned)})
         if thread_id is not None:
             message["message_thread_id"], message["is_topic_message"] = thread_id, True
         return {"update_id": update_id or next(self._update_ids), "message": message}

@@ -1,66 +1,15 @@
-"""A Telegram-enabled container: the real PTB Application against the fake Bot API on 127.0.0.1."""
+"""Fixtures: the fake Bot API, and the bot under test in webhook mode on both databases."""
 
 from __future__ import annotations
 
-import dataclasses
-import html
-import re
 from collections.abc import AsyncIterator
-from typing import Any
 
-import httpx
 import pytest
-from starlette.applications import Starlette
 
 from bot.container import Container
-from bot.pacing import Limit
-from bot.telegram.app import SECRET_HEADER, WEBHOOK_PATH, TelegramRuntime
+from bot.telegram.app import TelegramRuntime
 from tests.fakes.telegram_api import FakeTelegram
-
-#: Generous limits so that tests do not wait a second between replies (pacing has its own tests).
-FAST = (Limit("chat:", 1000, 1.0), Limit("group:", 1000, 60.0), Limit("all", 1000, 1.0))
-GROUP = -100200  # the chat bound to team "payments" by the people fixture
-WEBHOOK_URL = "https://tocsin.example.com/telegram/webhook"
-
-
-def telegram_container(container: Container, tg: FakeTelegram, *, webhook: bool = True,
-                       secret: str | None = "s3cret-webhook") -> Container:
-    """Point ``container``'s settings at the fake API (the only change a Telegram-enabled process needs)."""
-    container.settings = dataclasses.replace(
-        container.settings, telegram_bot_token=tg.token, telegram_api_url=tg.base_url,
-        telegram_webhook_url=WEBHOOK_URL if webhook else None, telegram_webhook_secret=secret,
-    )
-    return container
-
-
-class TelegramBot:
-    """The bot under test in webhook mode, and a way to deliver updates to it as Telegram would."""
-
-    def __init__(self, tg: FakeTelegram, runtime: TelegramRuntime) -> None:
-        self.tg, self.runtime = tg, runtime
-        self.http = httpx.AsyncClient(transport=httpx.ASGITransport(Starlette(routes=runtime.surface().routes)),
-                                      base_url="http://tocsin.test")
-
-    async def post(self, update: dict[str, Any], secret: str | None = None) -> httpx.Response:
-        """Deliver ``update`` to POST /telegram/webhook and wait until every effect has happened."""
-        headers = {SECRET_HEADER: self.runtime.secret if secret is None else secret}
-        response = await self.http.post(WEBHOOK_PATH, json=update, headers=headers)
-        await self.runtime.drain()
-        return response
-
-    async def command(self, chat_id: int, user_id: int, text: str, **kwargs: Any) -> str:
-        """Send a command and return the text of the bot's reply in that chat, as the user sees it."""
-        before = len(self.tg.calls_to("sendMessage"))
-        response = await self.post(self.tg.command(chat_id, user_id, text, **kwargs))
-        assert response.status_code == 200
-        replies = [p for p in self.tg.calls_to("sendMessage")[before:] if p["chat_id"] == chat_id
-                   and "reply_parameters" in p]
-        assert replies, f"no reply to {text!r}"
-        return visible(replies[-1]["text"])
-
-    async def close(self) -> None:
-        await self.http.aclose()
-        await self.runtime.stop()
+from tests.telegram.harness import FAST, TelegramBot, telegram_container
 
 
 @pytest.fixture
@@ -77,12 +26,3 @@ async def bot(container: Container, people, tg: FakeTelegram) -> AsyncIterator[T
     harness = TelegramBot(tg, runtime)
     yield harness
     await harness.close()
-
-
-def visible(html_text: str) -> str:
-    """What a user sees of an HTML message."""
-    return html.unescape(re.sub(r"<[^>]+>", "", html_text))
-
-
-def user_id(people, role: str) -> int:
-    return int(people.telegram(role).external_id)

@@ -9,7 +9,7 @@ import pytest
 from bot.telegram.callback import ACTIONS, CallbackCodec
 from storage.ports import Destination, Page
 from tests.fakes.telegram_api import FakeMessage
-from tests.telegram.conftest import GROUP, user_id
+from tests.telegram.harness import GROUP, user_id
 
 RESPONDER = 1002
 

@@ -7,7 +7,7 @@ import logging
 from sqlalchemy import update
 
 from storage.models import Team
-from tests.telegram.conftest import GROUP
+from tests.telegram.harness import GROUP
 
 
 async def test_declared_incident_is_posted_to_the_team_group_as_escaped_html(bot, people):

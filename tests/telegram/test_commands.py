@@ -9,7 +9,7 @@ from storage import linking
 from storage.models import Person
 from storage.queries import IncidentFilter
 from tests.fakes.telegram_api import BOT_USERNAME
-from tests.telegram.conftest import GROUP, user_id
+from tests.telegram.harness import GROUP, user_id
 
 RESPONDER = 1002
 
@@ -173,3 +173,12 @@ async def test_list_replies_with_one_line_per_incident(bot, people, where):
     await bot.runtime.container.incidents.declare(people.slack("responder"), "Disk full", team="payments")
     reply = await bot.command(chat_for(where, RESPONDER), RESPONDER, "/incident list")
     assert "1 open incident" in reply and "#1 Disk full" in reply
+
+
+async def test_assign_takes_a_text_mention(bot, people):
+    await bot.runtime.container.incidents.declare(people.slack("responder"), "Disk full", team="payments")
+    commander = user_id(people, "incident_commander")
+    reply = await bot.command(GROUP, commander, "/incident assign 1 Manny",
+                              mentions={"Manny": user_id(people, "manager")})
+    assert "#1 assigned to Manager" in reply
+    assert "I can't tell who '@nobody' is" in await bot.command(GROUP, commander, "/incident assign 1 @nobody")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from bot.telegram.app import TelegramRuntime
-from tests.telegram.conftest import FAST, GROUP, TelegramBot, telegram_container
+from tests.telegram.harness import FAST, GROUP, TelegramBot, telegram_container
 
 RESPONDER = 1002
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.telegram.app import TelegramRuntime
-from tests.telegram.conftest import FAST, GROUP, telegram_container
+from tests.telegram.harness import FAST, GROUP, telegram_container
 
 RESPONDER = 1002
 

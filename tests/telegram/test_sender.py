@@ -13,7 +13,7 @@ from bot.telegram import store
 from bot.telegram.outbox import TELEGRAM_LIMITS, Outbox
 from storage.ports import DeliveryError, Destination, Page
 from tests.fakes.telegram_api import FakeTelegram
-from tests.telegram.conftest import GROUP
+from tests.telegram.harness import GROUP
 
 RESPONDER = 1002
 

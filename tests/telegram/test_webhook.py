@@ -10,7 +10,7 @@ from bot.app import create_app
 from bot.telegram import setup
 from bot.telegram.app import SECRET_HEADER, WEBHOOK_PATH, TelegramRuntime, webhook_secret
 from storage.queries import IncidentFilter
-from tests.telegram.conftest import FAST, GROUP, WEBHOOK_URL, telegram_container
+from tests.telegram.harness import FAST, GROUP, WEBHOOK_URL, telegram_container
 
 RESPONDER = 1002
 
@@ -114,3 +114,14 @@ async def test_an_unreachable_api_at_start_is_retried_in_the_background(containe
         await runtime.until_connected()
     assert tg.calls_to("setWebhook") and runtime.surface().status == "on (webhook)"
     await runtime.stop()
+
+
+async def test_a_press_whose_handler_fails_is_still_answered(bot, people):
+    await bot.runtime.container.incidents.declare(people.slack("responder"), "Down", team="payments")
+    await bot.runtime.drain()
+    card = bot.tg.last_message(GROUP)
+    bot.tg.fail("answerCallbackQuery", status=500, retry_after=None, description="Internal Server Error")
+    response = await bot.post(bot.tg.press(card, RESPONDER, card.button("Acknowledge")["callback_data"]))
+    assert response.status_code == 200
+    first, second = bot.tg.calls_to("answerCallbackQuery")
+    assert second["show_alert"] is True and "failed on our side" in second["text"]
