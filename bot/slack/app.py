@@ -36,12 +36,14 @@ def api_base(url: str) -> str:
 def build(container: Container) -> tuple[AsyncApp, SlackRuntime]:
     """The Bolt app and the runtime its listeners share; the Web API base URL comes from SLACK_API_URL."""
     settings = container.settings
-    client = AsyncWebClient(token=settings.slack_bot_token, base_url=api_base(settings.slack_api_url), timeout=10)
-    out = SlackOut(client)
+    def client() -> AsyncWebClient:
+        return AsyncWebClient(token=settings.slack_bot_token, base_url=api_base(settings.slack_api_url), timeout=10)
+
+    out = SlackOut(client())  # ours gets a shared HTTP session at start; Bolt deep-copies its own client
     runtime = SlackRuntime(container, out, SlackIdentity(container.db, out),
                            CardSync(out, container.db, container.queries, container.clock))
     http_mode = not settings.slack_app_token
-    app = AsyncApp(client=client, signing_secret=settings.slack_signing_secret or "",
+    app = AsyncApp(client=client(), signing_secret=settings.slack_signing_secret or "",
                    # Ack inline and run the work as lazy listeners: with process_before_response=False
                    # Bolt polls for the ack every 10 ms, which adds ~10 ms to every answer.
                    request_verification_enabled=http_mode, process_before_response=True,
