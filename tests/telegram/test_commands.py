@@ -182,3 +182,19 @@ async def test_assign_takes_a_text_mention(bot, people):
                               mentions={"Manny": user_id(people, "manager")})
     assert "#1 assigned to Manager" in reply
     assert "I can't tell who '@nobody' is" in await bot.command(GROUP, commander, "/incident assign 1 @nobody")
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("/incident note 1 checked the dashboards", "Note added to #1"),
+    ("/incident snooze 1 30m", "#1 snoozed until"),
+    ("/incident severity 1 critical", "#1 severity medium -> critical"),
+    ("/incident escalate 1", "#1 escalated by Incident Commander"),
+    ("/incident timeline 1", "Timeline of #1 Disk full"),
+    ("/incident stats 7d", "Last 7 days: 1 incidents"),
+    ("/incident link", "send /start"),
+    ("/incident cancel 1 duplicate", "#1 cancelled by Incident Commander"),
+])
+async def test_the_rest_of_the_grammar_works_the_same_in_telegram(bot, people, where, text, expected):
+    await bot.runtime.container.incidents.declare(people.slack("responder"), "Disk full", team="payments")
+    commander = user_id(people, "incident_commander")
+    assert expected in await bot.command(chat_for(where, commander), commander, text)
