@@ -123,3 +123,18 @@ def test_callback_data_fits_in_64_bytes():
         data = codec.encode(action, 2**31 - 1)
         assert len(data.encode()) <= 64
         assert codec.decode(data).number == 2**31 - 1
+
+
+async def test_a_button_from_an_outdated_card_is_refused_with_the_reason(bot, people):
+    card = await declare(bot, people)
+    escalate = card.button("Escalate")["callback_data"]
+    acknowledge = card.button("Acknowledge")["callback_data"]
+    await bot.runtime.container.incidents.acknowledge(1, people.slack("responder"))
+    answer = await press(bot, card, RESPONDER, escalate)
+    assert answer["show_alert"] is True and "already acknowledged" in answer["text"]
+    await bot.runtime.container.incidents.resolve(1, people.slack("responder"))
+    await bot.runtime.drain()
+    edits = card.edits
+    answer = await press(bot, card, RESPONDER, acknowledge)
+    assert answer["show_alert"] is True and "#1 cannot be acknowledged" in answer["text"]
+    assert (await bot.runtime.container.queries.get(1)).status == "resolved" and card.edits == edits
