@@ -179,14 +179,17 @@ class TelegramRuntime:
                 await query.answer("Sorry, that failed on our side; it has been logged.", show_alert=True)
             except Exception:
                 log.debug("the failed callback query of update %s was already answered", update_id)
-            return
+            raise ApplicationHandlerStop
         message = update.effective_message if isinstance(update, Update) else None
         if message is not None:
             try:
                 await self.outbox.send(message.chat_id, "Sorry, that failed on our side; it has been logged.",
-                                       reply_to=message.message_id)
+                                       reply_to=message.message_id,
+                                       thread_id=message.message_thread_id if message.is_topic_message else None)
             except Exception:
                 log.warning("could not report the failure of update %s to its chat", update_id)
+        if isinstance(update, Update):
+            raise ApplicationHandlerStop  # a failed update goes no further (and is reported once)
 
     async def handle_webhook_request(self, request: Request) -> Response:
         """POST /telegram/webhook: check the secret, process the update, answer 200 whatever the handlers did."""
@@ -195,7 +198,7 @@ class TelegramRuntime:
             return Response(status_code=403)
         try:
             update = Update.de_json(json.loads(await request.body()), self.application.bot)
-        except (ValueError, TypeError, KeyError):
+        except (ValueError, TypeError, KeyError, AttributeError):
             return Response("not a Telegram update", status_code=400)
         if not self.application.running:
             return Response("not connected to Telegram yet", status_code=503)  # Telegram delivers it again later

@@ -6,6 +6,8 @@ import asyncio
 import dataclasses
 import logging
 
+import pytest
+
 from bot.app import create_app
 from bot.telegram import setup
 from bot.telegram.app import SECRET_HEADER, WEBHOOK_PATH, TelegramRuntime, webhook_secret
@@ -67,9 +69,9 @@ async def test_a_failing_handler_is_logged_and_reported_but_the_webhook_answers_
     assert len(bot.tg.calls_to("sendMessage")) == 2
 
 
-async def test_a_body_that_is_not_an_update_gets_400(bot):
-    response = await bot.http.post(WEBHOOK_PATH, content=b"not json",
-                                   headers={SECRET_HEADER: bot.runtime.secret})
+@pytest.mark.parametrize("body", [b"not json", b"[1, 2]", b'{"no": "update_id"}', b"null"])
+async def test_a_body_that_is_not_an_update_gets_400(bot, body):
+    response = await bot.http.post(WEBHOOK_PATH, content=body, headers={SECRET_HEADER: bot.runtime.secret})
     assert response.status_code == 400
 
 
