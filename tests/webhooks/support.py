@@ -17,9 +17,8 @@ from bot.app import SIDECAR, create_app
 from bot.config_file import parse
 from bot.container import Container
 
-FIXTURES = Path("/work/shared/fixtures/alertmanager")
-if not FIXTURES.is_dir():  # a checkout elsewhere keeps a copy next to the tests
-    FIXTURES = Path(__file__).parent / "fixtures" / "alertmanager"
+#: Payloads captured from a real Alertmanager 0.25 (copied unchanged from the shared capture).
+FIXTURES = Path(__file__).parent / "fixtures" / "alertmanager"
 
 AM_TOKEN = "am-token-0123456789"
 GRAFANA_USER, GRAFANA_PASSWORD = "grafana", "grafana-password-42"
