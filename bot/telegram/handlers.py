@@ -8,7 +8,7 @@ from dataclasses import replace
 from telegram import Message, MessageEntity, Update, User
 from telegram.ext import Application, CommandHandler, ContextTypes, MessageHandler, filters
 
-from bot.commands.execute import execute
+from bot.commands.execute import MentionResolver, execute
 from bot.commands.grammar import UsageError, help_text, parse
 from bot.commands.reply import Reply
 from bot.container import Container
@@ -90,7 +90,7 @@ class Commands:
             return
         await self.answer(message, reply)
 
-    def _mentions(self, message: Message):
+    def _mentions(self, message: Message) -> MentionResolver:
         """"assign 5 Alice" where Alice is a text mention: Telegram gave us her user id."""
         users = {text: entity.user for entity, text in message.parse_entities([MessageEntity.TEXT_MENTION]).items()}
 
