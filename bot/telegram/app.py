@@ -83,6 +83,7 @@ class TelegramRuntime:
         self._register()
         container.bus.subscribe(self.cards)
         container.senders[TelegramSender.channel] = self.sender
+        container.extras["telegram"] = self
 
     def _register(self) -> None:
         app = self.application

@@ -91,6 +91,7 @@ async def test_setup_serves_the_webhook_route_on_the_app(container, tg):
     assert [s.status for s in app.state.surfaces] == ["on (webhook)"]
     assert WEBHOOK_PATH in [route.path for route in app.routes]
     assert container.senders["telegram"].channel == "telegram"
+    assert container.extras["telegram"].surface() is app.state.surfaces[0]
 
 
 async def test_setup_is_off_without_a_token(container):
