@@ -3,11 +3,13 @@
 ``tocsin serve`` runs as its own process (uvicorn, as deployed) on a fresh PostgreSQL database, in Slack
 HTTP mode, its Web API pointed at the fake Slack (``tests/fakes/slack_api.py``) in a third process. This
 process sends signed ``/incident`` commands and ``block_actions`` presses at a fixed rate and times each
-request until its HTTP answer (Slack's 3-second ack); at the same time, N concurrent senders post
-Alertmanager webhooks to the same server (the workload of bench/webhooks.py). Each phase runs once with
-and once without the webhook load.
+request until its HTTP answer (Slack's 3-second ack). Three phases: no other load; N concurrent senders
+posting Alertmanager webhooks (the workload of bench/webhooks.py) to a sidecar process on the same
+database (the database is loaded, the Slack process is not); and the same webhooks posted to the Slack
+process itself (it also does the ingest work on its event loop).
 
-    .venv/bin/python bench/slack_ack.py [--duration 20] [--rate 20] [--webhook-concurrency 8] [--write]
+    .venv/bin/python bench/slack_ack.py [--duration 20] [--rate 20] [--webhook-rate 10] [--webhook-concurrency 8]
+                                        [--write]
 """
 
 from __future__ import annotations
@@ -111,34 +113,63 @@ async def paced(duration: float, rate: float, job) -> None:
     await asyncio.gather(*tasks)
 
 
-async def phase(presser: Presser, base: str, duration: float, rate: float, load: int) -> tuple[Series, Series, str]:
+async def paced_webhooks(http: aiohttp.ClientSession, target: str, duration: float, rate: float) -> Series:
+    """``rate`` Alertmanager webhooks a second (20 alerts each) to ``target``, open loop."""
+    workload, series = webhooks.Workload(20, f"paced{time.time_ns()}"), Series("webhook")
+    headers = {"Authorization": f"Bearer {webhooks.TOKEN}"}
+
+    async def one() -> None:
+        body = {k: v for k, v in workload.next().items() if k != "_group"}
+        started = time.perf_counter()
+        async with http.post(f"{target}/webhooks/alertmanager", json=body, headers=headers) as response:
+            await response.read()
+        series.latencies.append(time.perf_counter() - started)
+
+    await paced(duration, rate, one)
+    return series
+
+
+async def phase(presser: Presser, target: str | None, where: str, duration: float, rate: float,
+                load: int, webhook_rate: float) -> tuple[Series, Series, str]:
+    """One measurement; with ``target``, webhooks post to it meanwhile: paced at ``webhook_rate`` a second,
+    or as fast as ``load`` closed-loop senders go when ``webhook_rate`` is 0."""
     commands, presses = Series("slash command"), Series("button press")
     jobs = [paced(duration, rate / 2, lambda: presser.command(commands)),
             paced(duration, rate / 2, lambda: presser.press(presses))]
-    note = "none"
-    if load:
-        cell_task = asyncio.create_task(webhooks.run_cell([base], 20, load, duration))
+    if target is None:
         await asyncio.gather(*jobs)
-        cell = await cell_task
-        note = (f"{load} senders, {cell.requests / cell.elapsed:,.0f} webhooks/s "
-                f"({cell.alerts / cell.elapsed:,.0f} alerts/s)")
-    else:
+        return commands, presses, "none"
+    if webhook_rate:
+        hooks = asyncio.create_task(paced_webhooks(presser.http, target, duration, webhook_rate))
         await asyncio.gather(*jobs)
-    return commands, presses, note
+        done = await hooks
+        return commands, presses, (f"{where}: {webhook_rate:.0f} webhooks/s paced ({webhook_rate * 20:.0f} alerts/s), "
+                                   f"webhook p99 {done.pct(99):.0f} ms")
+    cell_task = asyncio.create_task(webhooks.run_cell([target], 20, load, duration))
+    await asyncio.gather(*jobs)
+    cell = await cell_task
+    return commands, presses, (f"{where}: {load} closed-loop senders, {cell.requests / cell.elapsed:,.0f} webhooks/s "
+                               f"({cell.alerts / cell.elapsed:,.0f} alerts/s)")
 
 
-async def run(base: str, server: subprocess.Popen, fake_port: int, args: argparse.Namespace) -> list[str]:
+async def run(base: str, server: subprocess.Popen, sidecar: str, sidecar_server: subprocess.Popen, fake_port: int,
+              args: argparse.Namespace) -> list[str]:
     await webhooks.wait_ready(base, server)
+    await webhooks.wait_ready(sidecar, sidecar_server)
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as http:
         presser = Presser(http, base, fake_port, args.incidents)
         for i in range(args.incidents):  # incidents to press on, declared through Slack itself
             await presser.send(presser.requests.command(f"declare Bench incident {i} team:payments")[0],
                                Series("setup"))
         await asyncio.sleep(2)
-        await phase(presser, base, 3, args.rate, 0)  # warm-up
+        await phase(presser, None, "", 3, args.rate, 0, 0)  # warm-up
         rows = []
-        for load in (0, args.webhook_concurrency):
-            commands, presses, note = await phase(presser, base, args.duration, args.rate, load)
+        plan = [(None, "", 0.0)]
+        for webhook_rate in (args.webhook_rate, 0.0):
+            plan += [(sidecar, "sidecar process, same database", webhook_rate), (base, "same process", webhook_rate)]
+        for target, where, webhook_rate in plan:
+            commands, presses, note = await phase(presser, target, where, args.duration, args.rate,
+                                                  args.webhook_concurrency, webhook_rate)
             rows += [commands.row(note), presses.row(note)]
             print(rows[-2], rows[-1], sep="\n", flush=True)
     return rows
@@ -149,7 +180,8 @@ def main() -> int:
     parser.add_argument("--pg", default=os.environ.get("TOCSIN_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test"))
     parser.add_argument("--duration", type=float, default=20.0, help="seconds per phase")
     parser.add_argument("--rate", type=float, default=20.0, help="Slack requests per second (half commands)")
-    parser.add_argument("--webhook-concurrency", type=int, default=8)
+    parser.add_argument("--webhook-rate", type=float, default=10.0, help="paced webhooks per second")
+    parser.add_argument("--webhook-concurrency", type=int, default=8, help="closed-loop senders (saturating)")
     parser.add_argument("--incidents", type=int, default=50)
     parser.add_argument("--write", action="store_true", help="write bench/results-slack.md")
     args = parser.parse_args()
@@ -168,10 +200,14 @@ def main() -> int:
             env.pop(unset, None)
         server = subprocess.Popen([sys.executable, "-m", "bot", "serve", "--port", str(port), "--config",
                                    str(config)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
+        sidecar_port = webhooks.free_port()
+        sidecar = subprocess.Popen([sys.executable, "-m", "bot", "sidecar", "--port", str(sidecar_port), "--config",
+                                    str(config)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
         try:
-            rows = asyncio.run(run(f"http://127.0.0.1:{port}", server, fake_port, args))
+            rows = asyncio.run(run(f"http://127.0.0.1:{port}", server, f"http://127.0.0.1:{sidecar_port}", sidecar,
+                                   fake_port, args))
         finally:
-            for process in (server, fake):
+            for process in (server, sidecar, fake):
                 process.terminate()
                 process.wait(timeout=20)
             webhooks.drop_database(args.pg, url)

@@ -186,3 +186,15 @@ def _texts(node):
     elif isinstance(node, list):
         for value in node:
             yield from _texts(value)
+
+
+async def test_the_declare_form_without_a_title_says_so_in_the_form(slack, people):
+    await slack.command("declare")
+    view = slack.fake.calls_to("views.open")[0].args["view"]
+    values = {"title": {"title": {"type": "plain_text_input", "value": "  "}},
+              "severity": {"severity": {"type": "static_select", "selected_option": {"value": "high"}}}}
+    response = await slack.post(slack.requests.view_submission(view, values))
+    assert response.status_code == 200
+    assert response.json() == {"response_action": "errors", "errors": {"title": "Give the incident a title."}}
+    await slack.settle()
+    assert not slack.fake.messages
