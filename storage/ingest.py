@@ -208,7 +208,11 @@ class AlertIngest:
 
     async def _lock_groups(self, unit: Unit, keys: Iterable[str]) -> None:
         if not self.incidents.db.is_postgres:
-            return  # SQLite has a single writer: transactions are already serialised
+            # The Python driver only opens SQLite's transaction at the first write, so reads before it are
+            # not isolated from another process. Writing first takes the database's write lock now (waiting
+            # for another writer), making the whole delivery one serialised transaction.
+            await unit.session.execute(text("UPDATE incident SET id = id WHERE 0"))
+            return
         for key in sorted(set(keys)):  # a fixed order, so two deliveries never deadlock
             lock_id = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big", signed=True)
             await unit.session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": lock_id})
