@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from bot.container import Container
 from bot.slack.cards import CardSync
 from bot.slack.identity import SlackIdentity
 from bot.slack.outbound import SlackOut
+
+log = logging.getLogger(__name__)
+OOPS = ":warning: Tocsin could not finish that (the error was logged). Try again in a minute."
 
 
 @dataclass
@@ -34,10 +39,16 @@ class SlackRuntime:
             self._idle.set()
 
     @contextlib.asynccontextmanager
-    async def after_ack(self) -> AsyncIterator[None]:
-        """Wraps a lazy listener: the work its ack listener announced with ``begin``."""
+    async def after_ack(self, respond: Any = None) -> AsyncIterator[None]:
+        """Wraps a lazy listener: the work its ack listener announced with ``begin``. An unexpected
+        failure (the database is down...) is logged and, given ``respond``, told to the user."""
         try:
             yield
+        except Exception:
+            log.exception("slack listener failed")
+            if respond is not None:
+                with contextlib.suppress(Exception):
+                    await respond(text=OOPS, response_type="ephemeral", replace_original=False)
         finally:
             self.end()
 

@@ -198,3 +198,11 @@ async def test_the_declare_form_without_a_title_says_so_in_the_form(slack, peopl
     assert response.json() == {"response_action": "errors", "errors": {"title": "Give the incident a title."}}
     await slack.settle()
     assert not slack.fake.messages
+
+
+async def test_an_unexpected_failure_is_answered_not_swallowed(slack, people, container, caplog):
+    await container.db.dispose()
+    container.db.engine.sync_engine.pool._creator = lambda *a: (_ for _ in ()).throw(OSError("db down"))
+    [answer] = await slack.command("show 1")
+    assert answer["response_type"] == "ephemeral" and "could not finish" in answer["text"]
+    assert "slack listener failed" in caplog.text

@@ -29,7 +29,7 @@ def _command(action: dict[str, Any]) -> Command | None:
 async def handle_card_action(body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond,
                              runtime: SlackRuntime) -> None:
     """A press on a card (after the ack). A repeat of the same press on the same rendering is ignored."""
-    async with runtime.after_ack():
+    async with runtime.after_ack(respond):
         reply = await _press(body, action, runtime)
         if reply is not None and (reply.error or reply.ephemeral):
             await respond(text=reply.text, response_type="ephemeral", replace_original=False)

@@ -21,7 +21,7 @@ FOREIGN = "Tocsin only takes commands from members of its own Slack workspace."
 
 async def handle_incident_command(command: dict[str, Any], respond: AsyncRespond, runtime: SlackRuntime) -> None:
     """Run the command after the ack and answer through the response_url."""
-    async with runtime.after_ack():
+    async with runtime.after_ack(respond):
         reply = await _run(command, runtime)
         if reply.open_modal and await _open_modal(command, runtime):
             return
