@@ -19,9 +19,9 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, not_, or_, select, update
 from sqlalchemy import text as sql
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -81,8 +81,8 @@ class Dispatcher:
     async def claim(self, limit: int = 100) -> list[Job]:
         """Take due rows for the channels we can send on and that have room; one lease each.
 
-        At most one row per destination is in this process's hands at a time, so a row never waits
-        for its destination's pace long enough to outlive its lease.
+        On paced channels at most one row per destination is in this process's hands at a time, so a
+        row never waits for its destination's pace long enough to outlive its lease.
         """
         channels = [c for c in self.senders if self._in_flight[c] < self.per_channel * 4]
         if not channels:
@@ -91,18 +91,14 @@ class Dispatcher:
         async with self.db.transaction() as session:
             if not self.db.is_postgres:
                 await session.execute(sql("UPDATE notification SET id = id WHERE id = -1"))  # SQLite write lock
-            query = (select(Notification)
-                     .where(Notification.status == PENDING, Notification.next_attempt_at <= now,
-                            Notification.channel.in_(channels))
-                     .order_by(Notification.next_attempt_at, Notification.id).limit(limit * 5))
+            heads = await self._heads(session, channels, now, limit)
+            query = (select(Notification).where(Notification.id.in_(heads), Notification.status == PENDING,
+                                                Notification.next_attempt_at <= now)
+                     .order_by(Notification.next_attempt_at, Notification.id))
             if self.db.is_postgres:
                 query = query.with_for_update(skip_locked=True)
             jobs: list[Job] = []
             for row in await session.scalars(query):
-                destination = (row.channel, row.address)
-                if len(jobs) >= limit or destination in self._busy or self._in_flight[row.channel] + sum(
-                        j.channel == row.channel for j in jobs) >= self.per_channel * 4:
-                    continue
                 thread = await self._thread(session, row)
                 if thread is False:
                     continue
@@ -111,8 +107,30 @@ class Dispatcher:
                                             topic=row.topic),
                                 row.kind, row.reason, row.message, row.attempts + 1, row.claimed_at is not None))
                 row.claimed_at, row.attempts, row.next_attempt_at = now, row.attempts + 1, now + self.lease
-                self._busy.add(destination)
+                if self.limits.get(row.channel):
+                    self._busy.add((row.channel, row.address))
         return jobs
+
+    async def _heads(self, session: AsyncSession, channels: list[str], now: datetime, limit: int) -> list[int]:
+        """The oldest due row of each destination that is not already in our hands, oldest first."""
+        due = [Notification.status == PENDING, Notification.next_attempt_at <= now, Notification.channel.in_(channels)]
+        if self._busy:
+            due.append(not_(or_(*(and_(Notification.channel == c, Notification.address == a) for c, a in self._busy))))
+        rank = func.row_number().over(partition_by=(Notification.channel, Notification.address),
+                                      order_by=(Notification.next_attempt_at, Notification.id))
+        ranked = select(Notification.id, Notification.channel, Notification.next_attempt_at,
+                        rank.label("rank")).where(*due).subquery()
+        unpaced = [c for c in channels if not self.limits.get(c)]  # these may have several rows in flight
+        rows = (await session.execute(select(ranked.c.id, ranked.c.channel)
+                                      .where(or_(ranked.c.rank == 1, ranked.c.channel.in_(unpaced)))
+                                      .order_by(ranked.c.next_attempt_at, ranked.c.id).limit(limit * 2))).all()
+        room = {c: self.per_channel * 4 - self._in_flight[c] for c in channels}
+        picked = []
+        for row_id, channel in rows:
+            if room[channel] > 0 and len(picked) < limit:
+                room[channel] -= 1
+                picked.append(row_id)
+        return picked
 
     async def _thread(self, session: AsyncSession, row: Notification) -> str | bool | None:
         """For a notice: the thread of the page it answers (False: not now, or never)."""
@@ -233,8 +251,9 @@ class Dispatcher:
         while True:
             self._wake.clear()
             try:
+                views: dict[int, IncidentView] = {}
                 for job in await self.claim():
-                    task = asyncio.get_running_loop().create_task(self.deliver(job))
+                    task = asyncio.get_running_loop().create_task(self.deliver(job, views))
                     self._tasks.add(task)
                     task.add_done_callback(self._tasks.discard)
                 wait = await self._next_wait()

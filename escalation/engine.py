@@ -23,6 +23,7 @@ from escalation import ledger, outbox, texts
 from escalation.ledger import CANCELLED, EXECUTED, FAILED, PENDING, SKIPPED
 from escalation.metrics import LATENESS
 from escalation.plan import Planned, plan_step, team_channel_address
+from escalation.policy import Policy
 from storage.actors import Actor, Source
 from storage.directory import Principal
 from storage.incidents import IncidentService, Unit
@@ -43,6 +44,7 @@ class Escalation:
                  workers: int = 4) -> None:
         self.incidents, self.db, self.clock = incidents, incidents.db, incidents.clock
         self.workers = workers
+        self._policies: dict[str, Policy] | None = None  # cached for one run_due pass
         self.senders = senders
         self.name = name or f"{socket.gethostname()}:{os.getpid()}"
         self.principal = Principal(Actor.system(Source.SCHEDULER, "scheduler"), None)
@@ -77,7 +79,14 @@ class Escalation:
         """
         workers = workers or (self.workers if self.db.is_postgres else 1)
         if workers > 1 and limit is None:
-            return sum(await asyncio.gather(*(self.run_due(workers=1) for _ in range(workers))))
+            self._policies = {}
+            try:
+                return sum(await asyncio.gather(*(self._claim_all() for _ in range(workers))))
+            finally:
+                self._policies = None
+        return await self._claim_all(limit)
+
+    async def _claim_all(self, limit: int | None = None) -> int:
         done = 0
         while limit is None or done < limit:
             try:
@@ -151,22 +160,24 @@ class Escalation:
     async def page(self, session: AsyncSession, incident: Incident, step: EscalationStep, now: datetime,
                    by: str | None = None) -> str | None:
         """Write the step's notifications and mark it EXECUTED (or SKIPPED); returns a timeline line."""
-        await session.refresh(incident, ["team", "assignee"])
-        policy = await ledger.policy_named(session, step.policy)
+        if by:  # from the hook: the relationships may not be loaded (the step job's lock query loads them)
+            await session.refresh(incident, ["team", "assignee"])
+        policy = await self._policy(session, step.policy)
         if step.step >= len(policy.steps):
             step.status, step.note = SKIPPED, f"policy {policy.name} no longer has a step {step.step + 1}"
             return None
         planned, notes = await plan_step(session, incident, policy.steps[step.step], self.senders.keys())
         level = step.step + 1
         late = 0.0 if by else max(0.0, (now - step.due_at).total_seconds())
+        if planned:
+            message = texts.page(incident, level, now - incident.created_at)
+            await outbox.write(session, incident.id, f"step:{step.repeat}:{step.step}", planned, message, now,
+                               step_id=step.id)
         step.executed_at, step.executed_by = now, self.name if not by else f"{self.name} for {by}"
         step.late_by_seconds = None if by else late
         if not planned:
             step.status, step.note = SKIPPED, "nobody to page: " + "; ".join(notes)
             return None
-        reason = f"step:{step.repeat}:{step.step}"
-        message = texts.page(incident, level, now - incident.created_at)
-        await outbox.write(session, incident.id, reason, planned, message, now, step_id=step.id)
         step.status, step.note = EXECUTED, "; ".join(notes) or None
         incident.escalation_level = level
         if not by:
@@ -174,6 +185,13 @@ class Escalation:
             if late > OVERDUE_AFTER:
                 await self._warn_overdue(session, incident, step, level, now)
         return _summary(level, planned, late, by)
+
+    async def _policy(self, session: AsyncSession, name: str) -> Policy:
+        if self._policies is None:
+            return await ledger.policy_named(session, name)
+        if name not in self._policies:
+            self._policies[name] = await ledger.policy_named(session, name)
+        return self._policies[name]
 
     async def _warn_overdue(self, session: AsyncSession, incident: Incident, step: EscalationStep, level: int,
                             now: datetime) -> None:

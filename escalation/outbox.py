@@ -18,15 +18,12 @@ PENDING, SENT, FAILED, CANCELLED = "PENDING", "SENT", "FAILED", "CANCELLED"
 
 async def write(session: AsyncSession, incident_id: int, reason: str, planned: Iterable[Planned], message: str,
                 now: datetime, *, kind: str = "page", step_id: int | None = None) -> list[Notification]:
-    """Queue one notification per planned (target, channel), skipping any this reason already queued."""
-    existing = set((await session.execute(
-        select(Notification.target, Notification.channel)
-        .where(Notification.incident_id == incident_id, Notification.reason == reason))).all())
+    """Queue one notification per planned (target, channel); the unique key refuses a second copy."""
     rows = [
         Notification(incident_id=incident_id, step_id=step_id, kind=kind, reason=reason, target=p.target,
                      person_id=p.person_id, channel=p.channel, address=p.address, topic=p.topic, message=message,
                      status=PENDING, attempts=0, next_attempt_at=now, note=p.note, created_at=now)
-        for p in planned if (p.target, p.channel) not in existing
+        for p in planned
     ]
     session.add_all(rows)
     await session.flush()
