@@ -14,7 +14,7 @@ import socket
 from collections.abc import Mapping
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy import text as sql
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -68,6 +68,21 @@ class Escalation:
             step = await ledger.next_pending(session, incident.id)
             if step is not None:
                 await self.page(session, incident, step, event.at, by=event.actor_name or "hand")
+
+    async def adopt(self, limit: int = 200) -> int:
+        """Write the ledger of open incidents that have none (declared by a process without the hook,
+        such as the webhook sidecar, or before escalation existed); their steps count from creation."""
+        async with self.incidents.unit() as unit:
+            query = (select(Incident)
+                     .where(Incident.status.in_([Status.OPEN.value, Status.ESCALATING.value]),
+                            ~exists().where(EscalationStep.incident_id == Incident.id))
+                     .order_by(Incident.id).limit(limit))
+            if self.db.is_postgres:
+                query = query.with_for_update(of=Incident, skip_locked=True)
+            incidents = list((await unit.session.scalars(query)).unique())
+            for incident in incidents:
+                await ledger.schedule(unit.session, incident, unit.now)
+        return len(incidents)
 
     # -- the step job -------------------------------------------------------------------------
 

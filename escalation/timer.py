@@ -114,6 +114,7 @@ class EscalationTimer:
             await self._wake.wait()
             self._wake.clear()
             try:
+                await self.escalation.adopt()
                 ran = await self.escalation.run_due()
                 if ran and self.after_run:
                     self.after_run(ran)

@@ -164,3 +164,16 @@ async def test_ledger_rows_are_never_deleted(container, people, paging):
         async with container.db.transaction() as session:
             await session.execute(delete(EscalationStep))
     assert len(await steps(container)) == 3
+
+
+async def test_incidents_declared_without_the_hook_are_adopted(container, people, paging, tick, clock, senders):
+    hook = container.incidents.hooks.pop()  # like the webhook sidecar, which does not load the paging surface
+    await declare(container, people)
+    container.incidents.hooks.append(hook)
+    assert await steps(container) == []
+    clock.advance(minutes=6)
+    assert await paging.escalation.adopt() == 1
+    assert await paging.escalation.adopt() == 0
+    rows = await steps(container)
+    assert [(r.due_at - rows[0].created_at).total_seconds() for r in rows] == [-60, 540, 3240]  # from creation
+    assert await tick() == 1 and senders["slack"].sent[0].destination.address == "CPAYMENTS"
