@@ -14,6 +14,7 @@ from bot.surface import Surface
 from escalation.dispatcher import Dispatcher
 from escalation.engine import Escalation
 from escalation.timer import EscalationTimer
+from escalation.wakeup import Listener
 from storage.views import IncidentChange
 
 #: Changes after which the next due time may have moved.
@@ -26,9 +27,14 @@ class Paging:
     dispatcher: Dispatcher
     timer: EscalationTimer
 
+    def wake(self) -> None:
+        """Another process scheduled steps or queued notifications."""
+        self.timer.kick()
+        self.dispatcher.kick()
+
     async def incident_changed(self, change: IncidentChange) -> None:
         """Told after every commit: re-arm the timer and let the dispatcher look at the outbox."""
-        if change.kind in RESCHEDULING:
+        if change.kind in RESCHEDULING and change.actor_source != "scheduler":
             self.timer.kick()
         self.dispatcher.kick()
 
@@ -51,5 +57,7 @@ def setup(container: Container) -> Surface:
     if not container.settings.scheduler:
         return Surface.off("scheduler", "TOCSIN_SCHEDULER=off; the ledger is still kept")
     channels = ", ".join(sorted(container.senders)) or "none yet"
-    return Surface("scheduler", f"on (channels at start-up: {channels})",
-                   components=[paging.timer, paging.dispatcher])
+    components = [paging.timer, paging.dispatcher]
+    if container.db.is_postgres:
+        components.append(Listener(container.db.url, paging.wake))
+    return Surface("scheduler", f"on (channels at start-up: {channels})", components=components)

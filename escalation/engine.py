@@ -19,7 +19,7 @@ from sqlalchemy import text as sql
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from escalation import ledger, outbox, texts
+from escalation import ledger, outbox, texts, wakeup
 from escalation.ledger import CANCELLED, EXECUTED, FAILED, PENDING, SKIPPED
 from escalation.metrics import LATENESS
 from escalation.plan import Planned, plan_step, team_channel_address
@@ -68,6 +68,9 @@ class Escalation:
             step = await ledger.next_pending(session, incident.id)
             if step is not None:
                 await self.page(session, incident, step, event.at, by=event.actor_name or "hand")
+        else:
+            return
+        await wakeup.notify(session)
 
     async def adopt(self, limit: int = 200) -> int:
         """Write the ledger of open incidents that have none (declared by a process without the hook,

@@ -92,3 +92,18 @@ async def test_two_claimers_run_every_step_exactly_once(pg_url, clock, people, c
     assert statuses == {"EXECUTED": 180} and escalated == 180 and duplicates == []
     for c, _ in replicas:
         await c.close()
+
+
+async def test_a_change_in_another_process_wakes_the_scheduler_at_once(pg_url, people, container, paging):
+    from escalation.wakeup import Listener
+
+    woken = asyncio.Event()
+    listener = Listener(pg_url, woken.set)
+    await listener.start()
+    try:
+        await asyncio.wait_for(listener.listening.wait(), 5)
+        woken.clear()
+        await container.incidents.declare(people.slack("responder"), "Elsewhere", team="payments")
+        await asyncio.wait_for(woken.wait(), 2)
+    finally:
+        await listener.stop()
