@@ -16,7 +16,7 @@ from datetime import datetime
 
 from sqlalchemy import exists, select
 from sqlalchemy import text as sql
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from escalation import ledger, outbox, texts, wakeup
@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 
 OVERDUE_AFTER = 60.0  # seconds late before the team channel is warned
 CLOSING = ("acknowledged", "resolved", "cancelled")
+TRANSIENT = (OperationalError, InterfaceError)  # lost connection, deadlock, SQLite busy: retry on the next wake
 
 
 class Escalation:
@@ -110,7 +111,7 @@ class Escalation:
             try:
                 if not await self.claim_one():
                     break
-            except DBAPIError:
+            except TRANSIENT:
                 log.exception("claiming an escalation step failed; retrying on the next wake")
                 break
             done += 1
@@ -133,9 +134,9 @@ class Escalation:
                 if step.status == PENDING and step.due_at <= now:  # re-checked under the incident lock
                     await self.execute(unit, incident, step, now)
             return True
-        except DBAPIError:
+        except TRANSIENT:
             raise
-        except Exception as exc:
+        except Exception as exc:  # a bug or bad data: record it on the step rather than retry forever
             log.exception("escalation step %s failed", step_id)
             await self._fail(step_id, exc)
             return True

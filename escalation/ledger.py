@@ -5,13 +5,16 @@ lock, inside the transaction of the change that caused it.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from escalation.policy import DEFAULT_POLICY, Policy, cycle, from_row, select_policy
+from escalation.policy import DEFAULT_POLICY, Policy, PolicyError, cycle, from_row, select_policy
 from storage.models import EscalationPolicy, EscalationStep, Incident
+
+log = logging.getLogger(__name__)
 
 PENDING, EXECUTED, CANCELLED, SKIPPED, FAILED = "PENDING", "EXECUTED", "CANCELLED", "SKIPPED", "FAILED"
 
@@ -19,7 +22,13 @@ PENDING, EXECUTED, CANCELLED, SKIPPED, FAILED = "PENDING", "EXECUTED", "CANCELLE
 async def load_policies(session: AsyncSession) -> list[Policy]:
     """The policies ``tocsin config apply`` stored, in file order."""
     rows = await session.scalars(select(EscalationPolicy).order_by(EscalationPolicy.position, EscalationPolicy.id))
-    return [from_row(r.name, r.match, r.steps, r.repeat, r.description) for r in rows]
+    policies = []
+    for r in rows:
+        try:
+            policies.append(from_row(r.name, r.match, r.steps, r.repeat, r.description))
+        except PolicyError as exc:  # never let a bad row stop incidents from being declared
+            log.error("escalation policy %r in the database is invalid and ignored: %s", r.name, exc)
+    return policies
 
 
 async def policy_named(session: AsyncSession, name: str | None) -> Policy:

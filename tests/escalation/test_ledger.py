@@ -177,3 +177,20 @@ async def test_incidents_declared_without_the_hook_are_adopted(container, people
     rows = await steps(container)
     assert [(r.due_at - rows[0].created_at).total_seconds() for r in rows] == [-60, 540, 3240]  # from creation
     assert await tick() == 1 and senders["slack"].sent[0].destination.address == "CPAYMENTS"
+
+
+async def test_a_step_that_cannot_run_is_marked_failed_and_others_still_run(container, people, paging, tick, clock):
+    from sqlalchemy import update
+
+    from storage.models import EscalationPolicy
+
+    async with container.db.transaction() as session:  # a row no config apply would write
+        session.add(EscalationPolicy(name="broken", position=0, match={}, repeat=0, updated_at=clock.now(),
+                                     steps={"steps": [{"after": 60, "notify": ["nobody"]}]}))
+    await declare(container, people)
+    await declare(container, people)
+    async with container.db.transaction() as session:
+        await session.execute(update(EscalationStep).where(EscalationStep.incident_id == 1).values(policy="broken"))
+    await tick(minutes=5)  # a failing step may be tried by two claimers at once on PostgreSQL; both record it
+    assert (await steps(container, 1))[0].status == "FAILED" and "not a target" in (await steps(container, 1))[0].note
+    assert (await steps(container, 2))[0].status == "EXECUTED"
