@@ -64,7 +64,9 @@ class SlackOut:
     def __init__(self, client: AsyncWebClient, *, max_attempts: int = 8, backoff: float = 0.5,
                  max_backoff: float = 30.0, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         self.client = client
-        self.limiter = RateLimiter(LIMITS)
+        # One limiter per key: RateLimiter.acquire sleeps under one lock for all its keys, so a shared one
+        # would make a busy channel hold up every other channel.
+        self._limiters: defaultdict[str, RateLimiter] = defaultdict(lambda: RateLimiter(LIMITS))
         self.max_attempts, self.backoff, self.max_backoff, self._sleep = max_attempts, backoff, max_backoff, sleep
         self._channel_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
@@ -89,14 +91,14 @@ class SlackOut:
     async def _with_retries(self, method: str, key: str, args: dict[str, Any]) -> dict[str, Any]:
         delay = self.backoff
         for attempt in range(1, self.max_attempts + 1):
-            await self.limiter.acquire(key)
+            await self._limiters[key].acquire(key)
             try:
                 return await self._raw(method, args)
             except SlackApiError as exc:
                 wait = retry_after(exc)
                 if wait is not None:
                     log.info("slack %s rate limited; retrying after %ss", method, wait)
-                    self.limiter.block(key, wait)
+                    self._limiters[key].block(key, wait)
                     continue  # the limiter holds the next acquire until Retry-After has passed
                 status = exc.response.status_code if exc.response is not None else 0
                 if status < 500:
@@ -111,13 +113,13 @@ class SlackOut:
     async def once(self, method: str, **args: Any) -> dict[str, Any]:
         """One paced attempt; failures become ``DeliveryError`` (with ``retry_after`` on a 429)."""
         key = _key(method, args.get("channel"))
-        await self.limiter.acquire(key)
+        await self._limiters[key].acquire(key)
         try:
             return await self._raw(method, args)
         except SlackApiError as exc:
             wait = retry_after(exc)
             if wait is not None:
-                self.limiter.block(key, wait)
+                self._limiters[key].block(key, wait)
                 raise DeliveryError(f"slack {method} rate limited", retry_after=wait) from exc
             data = exc.response.data if exc.response is not None else None
             error = data.get("error", "") if isinstance(data, dict) else ""

@@ -37,6 +37,7 @@ async def test_429_then_500s_then_success_delivers_every_message_once_in_order(s
 
 async def test_a_storm_of_changes_is_coalesced_and_nothing_is_dropped(slack, people, container, clock):
     card = await declared(slack, container, people)
+    slack.fake.delay = 0.3  # a slow Slack: edits are in flight while the changes keep coming
     for i in range(8):
         clock.advance(seconds=1)
         await container.incidents.add_note(1, people.slack("responder"), f"note {i}")
@@ -83,3 +84,18 @@ async def test_a_gone_channel_is_logged_not_retried_forever(slack, people, conta
     assert len(slack.fake.calls_to("chat.update")) == 1
     assert "could not update the card of #1" in caplog.text
     assert len(slack.fake.thread(card)) == 1
+
+
+async def test_a_busy_channel_does_not_hold_up_another(slack, people, container):
+    await declared(slack, container, people)
+    out = slack.runtime.out
+
+    async def burst(channel):
+        for i in range(6):
+            await out.call("chat.postMessage", channel=channel, text=f"{channel} {i}")
+
+    started = time.monotonic()
+    await asyncio.gather(burst("CONE"), burst("CTWO"))
+    elapsed = time.monotonic() - started
+    assert 2.5 < elapsed < 4.5  # each channel: 3 now, 3 a little under 3 s later; not 6 per channel in series
+    assert [m.text for m in slack.fake.messages_in("CONE")] == [f"CONE {i}" for i in range(6)]
