@@ -41,6 +41,9 @@ class Unit:
     session: AsyncSession
     now: datetime
     changes: list[IncidentChange] = field(default_factory=list)
+    #: False when only the bus reads ``changes`` (alert ingestion): with no observer subscribed, the
+    #: views, several queries each, are then not built at all.
+    views: bool = True
 
 
 def _fmt(when: datetime | None) -> str:
@@ -116,7 +119,7 @@ class IncidentService:
         await unit.session.flush()
         for hook in self.hooks:
             await hook.on_change(unit.session, incident, event)
-        if publish:
+        if publish and (unit.views or self.bus.observed):
             view = await full_view(unit.session, incident)
             unit.changes.append(
                 IncidentChange(view, kind, principal.name, principal.actor.source.value, text, event.data)

@@ -39,6 +39,11 @@ class ChangeBus:
     def subscribe(self, observer: ChangeObserver) -> None:
         self._observers.append(observer)
 
+    @property
+    def observed(self) -> bool:
+        """Whether anyone listens: a change published now would reach at least one observer."""
+        return bool(self._observers)
+
     def publish(self, change: IncidentChange) -> None:
         for observer in self._observers:
             task = asyncio.get_running_loop().create_task(self._deliver(observer, change))

@@ -1,4 +1,4 @@
-"""The ingestion core is platform-neutral: no web framework, HTTP client or chat SDK in storage/ingest.py."""
+"""The ingestion core is platform-neutral: no web framework, HTTP client or chat SDK in storage/ingest/."""
 
 from __future__ import annotations
 
@@ -12,4 +12,7 @@ FORBIDDEN = {"starlette", "uvicorn", "httpx", "aiohttp", "prometheus_client", "s
 
 
 def test_ingest_imports_no_web_framework_or_chat_sdk():
-    assert _imports(ROOT / "storage" / "ingest.py") & FORBIDDEN == set()
+    modules = sorted((ROOT / "storage" / "ingest").glob("*.py"))
+    assert len(modules) >= 2
+    for module in modules:
+        assert _imports(module) & FORBIDDEN == set(), module.name
