@@ -10,6 +10,7 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from functools import partial
 
 from bot.pacing import Coalescer
@@ -33,6 +34,8 @@ class CardSync:
         self.coalescer = Coalescer()
         self._queues: dict[int, deque[Job]] = {}
         self._workers: dict[int, asyncio.Task[None]] = {}
+        self._shown: dict[int, str] = {}  # incident number -> version its copies show
+        self._unpostable: set[tuple[int, str]] = set()
 
     async def incident_changed(self, change: IncidentChange) -> None:
         # Enqueue before any await: the bus starts its tasks in commit order, and so this keeps it.
@@ -74,15 +77,36 @@ class CardSync:
             return
         await self._post_thread_line(view, render_change_line(change))
 
+    async def sweep(self, since: datetime | None) -> datetime | None:
+        """Catch up with changes made by other processes (e.g. webhooks taken by ``tocsin sidecar``), which
+        this process's change bus never sees: post missing cards, refresh stale ones. Returns the new mark."""
+        rows = await refs.changed_since(self.db, since)
+        for number, _ in rows:
+            self._enqueue(number, partial(self._reconcile, number))
+        return rows[-1][1] if rows else since
+
+    async def _reconcile(self, number: int) -> None:
+        view = await self.queries.get(number)
+        channel = view.team.slack_channel_id if view.team else None
+        if await refs.copies(self.db, view.id):
+            if self._shown.get(number) != version(view):
+                self.refresh(number)
+        elif view.is_open and channel and (number, version(view)) not in self._unpostable:
+            await self._post_card(view, channel)
+
     async def _post_card(self, view: IncidentView, channel: str) -> None:
         view = await self.queries.get(view.number)  # the current state, not the one when queued
+        if any(c.chat_id == channel and c.kind == "card" for c in await refs.copies(self.db, view.id)):
+            return  # already there (posted for the bus or for a sweep, whichever came first)
         try:
             data = await self.out.call(scopes.POST_MESSAGE, channel=channel, unfurl_links=False,
                                        **render_card(view))
         except FAILED as exc:
             log.warning("could not post the card of %s to %s: %s", view.ref, channel, exc)
+            self._unpostable.add((view.number, version(view)))
             return
         await refs.add(self.db, view.id, data["channel"], data["ts"], self.clock.now())
+        self._shown[view.number] = version(view)
         if version(await self.queries.get(view.number)) != version(view):
             self.refresh(view.number)  # it changed while we were posting
 
@@ -100,6 +124,7 @@ class CardSync:
     async def _update_copies(self, number: int) -> None:
         view = await self.queries.get(number)
         payload = render_card(view)
+        self._shown[number] = version(view)
         for copy in await refs.copies(self.db, view.id):
             try:
                 await self.out.call(scopes.UPDATE, channel=copy.chat_id, ts=copy.message_id,
@@ -116,3 +141,27 @@ class CardSync:
         while self.busy:
             await asyncio.gather(*list(self._workers.values()), return_exceptions=True)
             await self.coalescer.drain()
+
+
+class CardSweeper:
+    """Runs ``CardSync.sweep`` every ``interval`` seconds for the life of the process."""
+
+    def __init__(self, cards: CardSync, db: Database, interval: float = 10.0) -> None:
+        self.cards, self.db, self.interval = cards, db, interval
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run(await refs.latest_change(self.db)))
+
+    async def _run(self, mark: datetime | None) -> None:
+        while True:
+            await asyncio.sleep(self.interval)
+            try:
+                mark = await self.cards.sweep(mark)
+            except Exception:
+                log.exception("slack card sweep failed")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
