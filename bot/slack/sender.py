@@ -29,10 +29,13 @@ class SlackSender:
     async def send(self, destination: Destination, page: Page) -> Delivery:
         """Deliver ``page`` to a Slack user (as a DM), a channel id, or a thread in either."""
         channel = await self._channel_for(destination.address)
-        with_card = destination.thread is None and page.kind == "page" and page.incident.is_open
+        thread = destination.thread or await self._card_in(channel, page)
+        with_card = thread is None and page.kind == "page" and page.incident.is_open
         args = render_page(page.incident, page.text, with_card)
-        if destination.thread:
-            args["thread_ts"] = destination.thread
+        if thread:
+            args["thread_ts"] = thread
+            # A page to a channel that already shows the live card: under it, and in the channel too.
+            args["reply_broadcast"] = destination.thread is None
         data = await self.out.once(scopes.POST_MESSAGE, channel=channel, unfurl_links=False, **args)
         ts = str(data.get("ts") or "")
         if not ts:
@@ -40,7 +43,12 @@ class SlackSender:
         if with_card:
             await refs.add(self.db, page.incident.id, str(data.get("channel") or channel), ts, self.clock.now(),
                            kind="page", person_id=destination.person_id)
-        return Delivery(ts, thread=destination.thread or ts)
+        return Delivery(ts, thread=thread or ts)
+
+    async def _card_in(self, channel: str, page: Page) -> str | None:
+        """The ts of this incident's live card in ``channel``, if it is there."""
+        copies = await refs.copies(self.db, page.incident.id)
+        return next((c.message_id for c in copies if c.chat_id == channel and c.kind == "card"), None)
 
     async def _channel_for(self, address: str) -> str:
         if not address:

@@ -64,3 +64,15 @@ async def test_a_500_is_a_retryable_failure(slack, people, container):
     with pytest.raises(DeliveryError) as raised:
         await container.senders["slack"].send(Destination("slack", "CPLATFORM"), Page(view, "x", "hello"))
     assert not raised.value.permanent and raised.value.retry_after is None
+
+
+async def test_a_page_to_the_channel_of_the_card_goes_under_the_card(slack, people, container):
+    view = await incident(container, people)
+    await slack.settle()
+    card = slack.card()
+    delivery = await container.senders["slack"].send(Destination("slack", "CPAYMENTS"),
+                                                     Page(view, "escalation", "Paging #payments: #1 is open"))
+    reply = slack.fake.find("CPAYMENTS", delivery.reference)
+    assert reply.thread_ts == card.ts and delivery.thread == card.ts
+    assert slack.fake.calls_to("chat.postMessage")[-1].args["reply_broadcast"] is True
+    assert len(slack.fake.messages_in("CPAYMENTS")) == 1  # no second card in the same channel
