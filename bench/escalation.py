@@ -110,8 +110,9 @@ async def worker(url: str) -> None:
 
 def report(url: str, args: argparse.Namespace, wall: float) -> str:
     with psycopg.connect(make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)) as conn:
-        late = sorted(r[0] for r in conn.execute(
-            "SELECT extract(epoch FROM executed_at - due_at) FROM escalation_step WHERE status = 'EXECUTED'"))
+        timed = conn.execute("SELECT due_at, extract(epoch FROM executed_at - due_at)::float FROM escalation_step "
+                             "WHERE status = 'EXECUTED' ORDER BY due_at").fetchall()
+        late = sorted(r[1] for r in timed)
         statuses = dict(conn.execute("SELECT status, count(*) FROM escalation_step GROUP BY status").fetchall())
         by = conn.execute("SELECT executed_by, count(*) FROM escalation_step GROUP BY executed_by").fetchall()
         sent = conn.execute("SELECT count(*), count(DISTINCT (incident_id, reason, target, channel)) "
@@ -123,6 +124,8 @@ def report(url: str, args: argparse.Namespace, wall: float) -> str:
         f"lateness p50 {p[49]:.3f}s  p99 {p[98]:.3f}s  max {late[-1]:.3f}s  (min {late[0]:.3f}s)",
         "steps per process: " + ", ".join(str(n) for _, n in sorted(by, key=lambda r: str(r[0]))),
         f"notifications sent {sent[0]} (distinct {sent[1]})",
+        "max lateness per tenth of the window: " + " ".join(
+            f"{max(r[1] for r in timed[i * len(timed) // 10:(i + 1) * len(timed) // 10]):.2f}" for i in range(10)),
     ]
     return "\n".join(lines)
 

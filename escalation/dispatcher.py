@@ -64,12 +64,15 @@ class Dispatcher:
     def __init__(self, db: Database, clock: Clock, senders: Mapping[str, Sender], *, lease: float = 120.0,
                  max_attempts: int = 8, per_channel: int = 8, idle: float = 5.0, send_timeout: float = 20.0,
                  limits: Mapping[str, tuple[Limit, ...]] = LIMITS,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+                 monotonic: Callable[[], float] = time.monotonic, db_connections: int = 3) -> None:
         self.db, self.clock, self.senders = db, clock, senders
         self.lease, self.max_attempts, self.per_channel = timedelta(seconds=lease), max_attempts, per_channel
         self.idle, self.send_timeout, self.limits, self.monotonic = idle, send_timeout, limits, monotonic
         self._limiters: dict[tuple[str, str], RateLimiter] = {}
         self._slots: dict[str, asyncio.Semaphore] = defaultdict(lambda: asyncio.Semaphore(self.per_channel))
+        # Sends wait on platforms, not on the database: a few connections are enough for recording them,
+        # and leave the pool to the step job (a pool wait would make steps late).
+        self._db = asyncio.Semaphore(db_connections)
         self._in_flight: dict[str, int] = defaultdict(int)
         self._busy: set[tuple[str, str]] = set()  # destinations with a claimed row in this process
         self._wake = asyncio.Event()
@@ -204,7 +207,7 @@ class Dispatcher:
     async def _view(self, incident_id: int, views: dict[int, IncidentView] | None) -> IncidentView:
         if views is not None and incident_id in views:
             return views[incident_id]
-        async with self.db.sessions() as session:
+        async with self._db, self.db.sessions() as session:
             view = await full_view(session, await session.get(Incident, incident_id))
         if views is not None:
             views[incident_id] = view
@@ -212,7 +215,7 @@ class Dispatcher:
 
     async def _sent(self, job: Job, delivery: Delivery, note: str | None) -> None:
         now = self.clock.now()
-        async with self.db.transaction() as session:
+        async with self._db, self.db.transaction() as session:
             await session.execute(update(Notification).where(Notification.id == job.id).values(
                 status=SENT, sent_at=now, reference=delivery.reference[:200] if delivery.reference else None,
                 thread=(delivery.thread or None), last_error=None, **({"note": note} if note else {})))
@@ -223,7 +226,7 @@ class Dispatcher:
         final = permanent or job.attempts >= self.max_attempts
         backoff = min(300.0, 2.0 * 2 ** (job.attempts - 1))
         delay = max(backoff, retry_after or 0.0)
-        async with self.db.transaction() as session:
+        async with self._db, self.db.transaction() as session:
             await session.execute(update(Notification).where(Notification.id == job.id).values(
                 status=FAILED if final else PENDING, claimed_at=None, last_error=error[:2000],
                 next_attempt_at=now + timedelta(seconds=delay)))
