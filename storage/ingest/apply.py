@@ -42,6 +42,15 @@ ATTEMPTS = 3
 RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
 ACTIVE_STATUSES = tuple(s.value for s in ACTIVE)
 ALERTS = Alert.__table__
+#: PostgreSQL: every changed row in one statement, the new values passed as arrays.
+_UPDATE_ALERTS_PG = text("""
+    UPDATE alert SET status = v.status, starts_at = v.starts_at, ends_at = v.ends_at,
+                     occurrence_count = v.occurrence_count, last_seen_at = v.last_seen_at
+    FROM unnest(CAST(:ids AS integer[]), CAST(:statuses AS varchar[]), CAST(:starts AS timestamptz[]),
+                CAST(:ends AS timestamptz[]), CAST(:counts AS integer[]), CAST(:seen AS timestamptz[]))
+         AS v(id, status, starts_at, ends_at, occurrence_count, last_seen_at)
+    WHERE alert.id = v.id""")
+#: SQLite: the same as one executemany.
 _UPDATE_ALERT = (
     update(ALERTS)
     .where(ALERTS.c.id == bindparam("row_id"))
@@ -137,9 +146,11 @@ class AlertIngest:
             # for another writer), making the whole delivery one serialised transaction.
             await unit.session.execute(text("UPDATE incident SET id = id WHERE 0"))
             return
+        connection = await unit.session.connection()
         for key in sorted(set(keys)):  # a fixed order, so two deliveries never deadlock
             lock_id = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big", signed=True)
-            await unit.session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": lock_id})
+            # The driver's own SQL: nothing to compile or cache for the statement every delivery starts with.
+            await connection.exec_driver_sql("SELECT pg_advisory_xact_lock(%(id)s)", {"id": lock_id})
 
     async def _open_incident_of(self, unit: Unit, dedup_key: str) -> Incident | None:
         return await unit.session.scalar(
@@ -244,11 +255,18 @@ class AlertIngest:
             assert work.incident is not None
             await unit.session.execute(insert(ALERTS), [
                 _new_row(unit, route, work.incident.id, fp, r) for fp, r in new])
-        changed = [{"row_id": r.id, "status": r.status, "starts_at": r.starts_at, "ends_at": r.ends_at,
-                    "occurrence_count": r.occurrence_count, "last_seen_at": r.last_seen_at}
-                   for r in rows.values() if r.id is not None and r.dirty]
-        if changed:
-            await unit.session.execute(_UPDATE_ALERT, changed)
+        changed = [r for r in rows.values() if r.id is not None and r.dirty]
+        if not changed:
+            return
+        if self.incidents.db.is_postgres:
+            await unit.session.execute(_UPDATE_ALERTS_PG, {
+                "ids": [r.id for r in changed], "statuses": [r.status for r in changed],
+                "starts": [r.starts_at for r in changed], "ends": [r.ends_at for r in changed],
+                "counts": [r.occurrence_count for r in changed], "seen": [r.last_seen_at for r in changed]})
+        else:
+            await unit.session.execute(_UPDATE_ALERT, [
+                {"row_id": r.id, "status": r.status, "starts_at": r.starts_at, "ends_at": r.ends_at,
+                 "occurrence_count": r.occurrence_count, "last_seen_at": r.last_seen_at} for r in changed])
 
     # -- opening and announcing ---------------------------------------------------------------
 
