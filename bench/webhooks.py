@@ -57,6 +57,7 @@ class Cell:
     elapsed: float = 0.0
     server_cpu: float = 0.0  # seconds of CPU used by the sidecar process(es) during the cell
     client_cpu: float = 0.0  # seconds of CPU used by this load generator during the cell
+    database_cpu: float = 0.0  # seconds of CPU used by the PostgreSQL backends serving the sidecar(s)
     load: tuple[float, float] = (0.0, 0.0)  # 1-minute load average at the start and at the end
 
     def pct(self, p: float) -> float:
@@ -70,7 +71,8 @@ class Cell:
         return (f"| {self.size} | {self.concurrency} | {self.requests / self.elapsed:,.0f} | {rate:,.0f} | "
                 f"{self.pct(50):.1f} | {self.pct(95):.1f} | {self.pct(99):.1f} | "
                 f"{statistics.fmean(self.latencies) * 1000:.1f} | {bad}{' ' + str(self.failures) if bad else ''} | "
-                f"{self.server_cpu * per:.2f} | {self.client_cpu * per:.2f} | {self.load[0]:.1f}-{self.load[1]:.1f} |")
+                f"{self.server_cpu * per:.2f} | {self.database_cpu * per:.2f} | {self.client_cpu * per:.2f} | "
+                f"{self.load[0]:.1f}-{self.load[1]:.1f} |")
 
 
 class Workload:
@@ -118,12 +120,27 @@ class Workload:
 
 
 def cpu_seconds(pid: int) -> float:
-    """utime + stime of a process (Linux /proc), in seconds."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    """utime + stime of a process (Linux /proc), in seconds; 0 once it has gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def run_cell(urls: list[str], pids: list[int], size: int, concurrency: int, duration: float) -> Cell:
+def backend_pids(url: str) -> list[int]:
+    """The PostgreSQL backends connected to the bench database (the sidecars' pools), when local."""
+    conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    try:
+        with psycopg.connect(conninfo, autocommit=True) as conn:
+            return [pid for (pid,) in conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")]
+    except psycopg.Error:
+        return []
+
+
+async def run_cell(urls: list[str], pids: list[int], size: int, concurrency: int, duration: float,
+                   database: str | None = None) -> Cell:
     cell = Cell(size, concurrency)
     workload = Workload(size, uuid.uuid4().hex[:8])
     bodies = workload.prepare(int(duration * 3000 / size) + 100)  # more than any run can send
@@ -147,6 +164,8 @@ async def run_cell(urls: list[str], pids: list[int], size: int, concurrency: int
                 else:
                     cell.failures[status] = cell.failures.get(status, 0) + 1
 
+        backends = await asyncio.to_thread(backend_pids, database) if database else []
+        database_before = sum(map(cpu_seconds, backends))
         load_before, server_before, client_before = os.getloadavg()[0], sum(map(cpu_seconds, pids)), time.process_time()
         started = time.perf_counter()
         deadline = started + duration
@@ -154,6 +173,7 @@ async def run_cell(urls: list[str], pids: list[int], size: int, concurrency: int
         cell.elapsed = time.perf_counter() - started
         cell.server_cpu = sum(map(cpu_seconds, pids)) - server_before
         cell.client_cpu = time.process_time() - client_before
+        cell.database_cpu = sum(map(cpu_seconds, backends)) - database_before
         cell.load = (load_before, os.getloadavg()[0])
     return cell
 
@@ -197,7 +217,7 @@ async def wait_ready(url: str, server: subprocess.Popen, seconds: float = 30) ->
 
 
 async def load(servers: dict[str, subprocess.Popen], sizes: list[int], levels: list[int],
-               duration: float) -> list[Cell]:
+               duration: float, database: str) -> list[Cell]:
     for base, server in servers.items():
         await wait_ready(base, server)
     urls, pids = list(servers), [server.pid for server in servers.values()]
@@ -205,7 +225,7 @@ async def load(servers: dict[str, subprocess.Popen], sizes: list[int], levels: l
     cells = []
     for size in sizes:
         for concurrency in levels:
-            cell = await run_cell(urls, pids, size, concurrency, duration)
+            cell = await run_cell(urls, pids, size, concurrency, duration, database)
             cells.append(cell)
             print(cell.row(), flush=True)
     return cells
@@ -234,7 +254,7 @@ def main() -> int:
                 cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
         try:
             cells = asyncio.run(load(servers, [int(s) for s in args.sizes.split(",")],
-                                     [int(c) for c in args.concurrency.split(",")], args.duration))
+                                     [int(c) for c in args.concurrency.split(",")], args.duration, url))
         finally:
             for server in servers.values():
                 server.terminate()
@@ -246,8 +266,8 @@ def main() -> int:
 
 def report(cells: list[Cell], args: argparse.Namespace) -> None:
     header = ("| alerts/payload | concurrency | requests/s | alerts/s | p50 ms | p95 ms | p99 ms | mean ms | non-2xx "
-              "| sidecar CPU ms/req | client CPU ms/req | load avg |\n"
-              "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+              "| sidecar CPU ms/req | PostgreSQL CPU ms/req | client CPU ms/req | load avg |\n"
+              "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     table = "\n".join([header, *(c.row() for c in cells)])
     print("\n" + table)
     if args.write:
