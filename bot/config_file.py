@@ -336,8 +336,13 @@ async def _find_person(session: AsyncSession, pc: PersonConfig) -> Person | None
 async def _apply_people(session: AsyncSession, config: TocsinConfig, teams: dict[str, Team], now: datetime,
                         report: ApplyReport) -> None:
     for pc in config.people:
-        values = {"name": pc.name, "email": pc.email, "timezone": pc.timezone, "slack_user_id": pc.slack,
-                  "telegram_user_id": pc.telegram, "is_admin": pc.admin, "active": True}
+        values = {"name": pc.name, "email": pc.email, "timezone": pc.timezone, "is_admin": pc.admin, "active": True}
+        # Chat ids the file leaves out may have been linked since (Slack by email, Telegram by /start CODE):
+        # the file sets them, it never clears them.
+        if pc.slack is not None:
+            values["slack_user_id"] = pc.slack
+        if pc.telegram is not None:
+            values["telegram_user_id"] = pc.telegram
         person = await _find_person(session, pc)
         if person is None:
             person = Person(created_at=now, **values)

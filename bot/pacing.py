@@ -34,7 +34,6 @@ class RateLimiter:
         self.limits = tuple(limits)
         self._now, self._sleep = now, sleep
         self._history: dict[str, deque[float]] = {}
-        self._lock = asyncio.Lock()
         self._blocked_until: dict[str, float] = {}
 
     def _limit_for(self, key: str) -> Limit | None:
@@ -53,19 +52,22 @@ class RateLimiter:
         return wait
 
     async def acquire(self, *keys: str) -> float:
-        """Wait until a call to all ``keys`` is allowed and record it. Returns the seconds waited."""
+        """Wait until a call to all ``keys`` is allowed and record it. Returns the seconds waited.
+
+        The check-and-book is atomic (no await between them); the sleep is not under any lock, so a
+        busy key never holds up callers of other keys.
+        """
         waited = 0.0
-        async with self._lock:
-            while True:
-                now = self._now()
-                wait = max((self._wait_for(k, now) for k in keys), default=0.0)
-                if wait <= 0:
-                    for key in keys:
-                        if self._limit_for(key) is not None:
-                            self._history.setdefault(key, deque()).append(now)
-                    return waited
-                waited += wait
-                await self._sleep(wait)
+        while True:
+            now = self._now()
+            wait = max((self._wait_for(k, now) for k in keys), default=0.0)
+            if wait <= 0:
+                for key in keys:
+                    if self._limit_for(key) is not None:
+                        self._history.setdefault(key, deque()).append(now)
+                return waited
+            waited += wait
+            await self._sleep(wait)
 
     def block(self, key: str, seconds: float) -> None:
         """The platform said "retry after ``seconds``" for ``key``: hold every call to it until then."""

@@ -80,3 +80,17 @@ def test_unreadable_and_invalid_files_say_which_file(tmp_path):
     bad.write_text("teams: [\n")
     with pytest.raises(ConfigError, match="bad.yml: line 2 is not valid YAML"):
         load(bad)
+
+
+async def test_apply_keeps_chat_ids_linked_since_the_file_was_written(container):
+    from storage.linking import issue_code, redeem_telegram
+
+    config = load(EXAMPLE, env={})
+    await apply(container.db, config, container.clock.now())
+    dana = await container.queries.person_id("dana@example.com")  # the file gives her no Telegram id
+    code = await issue_code(container.db, dana, container.clock.now())
+    await redeem_telegram(container.db, code, 4242, container.clock.now())
+    report = await apply(container.db, config, container.clock.now())
+    assert not report.changed
+    async with container.db.sessions() as session:
+        assert (await session.get(Person, dana)).telegram_user_id == 4242

@@ -61,3 +61,14 @@ async def test_storm_of_edits_coalesces_and_keeps_the_last():
     gate.set()
     await coalescer.drain()
     assert seen == [0, 9]
+
+
+async def test_a_busy_key_does_not_hold_up_another_key():
+    limiter = RateLimiter([Limit("chat:", 1, 0.5)])
+    await limiter.acquire("chat:A")
+    busy = asyncio.create_task(limiter.acquire("chat:A"))  # waits about half a second
+    await asyncio.sleep(0)
+    started = asyncio.get_running_loop().time()
+    assert await limiter.acquire("chat:B") == 0
+    assert asyncio.get_running_loop().time() - started < 0.1
+    assert await busy > 0
