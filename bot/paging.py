@@ -61,3 +61,10 @@ def setup(container: Container) -> Surface:
     if container.db.is_postgres:
         components.append(Listener(container.db.url, paging.wake))
     return Surface("scheduler", f"on (channels at start-up: {channels})", components=components)
+
+
+def setup_ledger_only(container: Container) -> Surface:
+    """For ``tocsin sidecar``: keep the ledger and outbox right for changes made here (declares from
+    webhooks, acknowledgements from the API), without running the timer or the dispatcher."""
+    build(container)
+    return Surface("escalation ledger", "on (the scheduler runs in tocsin serve)")

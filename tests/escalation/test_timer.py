@@ -103,3 +103,10 @@ async def test_a_second_scheduler_on_one_sqlite_database_is_refused(tmp_path):
     await timers[1].stop()
     await first.close()
     await second.close()
+
+
+async def test_the_sidecar_setup_keeps_the_ledger_without_running_a_scheduler(container, people, senders):
+    surface = paging_surface.setup_ledger_only(container)
+    assert surface.components == [] and surface.status.startswith("on")
+    await container.incidents.declare(people.slack("responder"), "From a webhook", team="payments")
+    assert [r.status for r in await steps(container)] == ["PENDING"] * 3
