@@ -106,16 +106,21 @@ def incident_view(
 async def full_view(session: AsyncSession, incident: Incident) -> IncidentView:
     """The view of one incident with its alert counts, first alerts and links."""
     await session.refresh(incident, ["team", "created_by", "assignee", "acknowledged_by", "resolved_by"])
-    counts = (await alert_counts(session, [incident.id]))[incident.id]
     alerts = (
         await session.scalars(
             select(Alert)
             .where(Alert.incident_id == incident.id)
             .order_by(Alert.status, Alert.starts_at, Alert.id)
-            .limit(MAX_ALERTS_IN_VIEW)
+            .limit(MAX_ALERTS_IN_VIEW + 1)
         )
     ).all()
-    return incident_view(incident, counts, alerts)
+    if len(alerts) <= MAX_ALERTS_IN_VIEW:  # all of them: count here rather than ask again
+        counts: dict[str, int] = {}
+        for alert in alerts:
+            counts[alert.status] = counts.get(alert.status, 0) + 1
+    else:
+        counts = (await alert_counts(session, [incident.id]))[incident.id]
+    return incident_view(incident, counts, alerts[:MAX_ALERTS_IN_VIEW])
 
 
 def timeline_entry(event: IncidentEvent) -> TimelineEntry:
