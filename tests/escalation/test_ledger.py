@@ -194,3 +194,18 @@ async def test_a_step_that_cannot_run_is_marked_failed_and_others_still_run(cont
     await tick(minutes=5)  # a failing step may be tried by two claimers at once on PostgreSQL; both record it
     assert (await steps(container, 1))[0].status == "FAILED" and "not a target" in (await steps(container, 1))[0].note
     assert (await steps(container, 2))[0].status == "EXECUTED"
+
+
+async def test_lateness_and_notification_outcomes_are_exported_to_prometheus(container, people, paging, tick):
+    from prometheus_client import REGISTRY
+
+    def sample(name, **labels) -> float:
+        return REGISTRY.get_sample_value(name, labels) or 0.0
+
+    steps_before = sample("escalation_lateness_seconds_count")
+    sent_before = sample("notifications_total", channel="slack", outcome="sent")
+    await declare(container, people)
+    await tick(minutes=6)
+    assert sample("escalation_lateness_seconds_count") == steps_before + 1
+    assert sample("escalation_lateness_seconds_sum") >= 60
+    assert sample("notifications_total", channel="slack", outcome="sent") == sent_before + 2  # page + overdue
