@@ -18,10 +18,12 @@ from storage import migrations
 log = logging.getLogger(__name__)
 
 Setup = Callable[[Container], Surface]
-#: The sidecar: what receives monitoring webhooks and serves the API, without chat adapters or scheduler.
-SIDECAR: tuple[Setup, ...] = (health.setup, webhooks.setup, api.setup)
+_HTTP: tuple[Setup, ...] = (health.setup, webhooks.setup, api.setup)
+#: The sidecar: receives monitoring webhooks and serves the API, without chat adapters or the scheduler,
+#: but with the escalation ledger hook, so incidents it opens or acknowledges are escalated by ``serve``.
+SIDECAR: tuple[Setup, ...] = (*_HTTP, paging.setup_ledger_only)
 #: Everything: ``tocsin serve``.
-EVERYTHING: tuple[Setup, ...] = (*SIDECAR, slack.setup, telegram.setup, paging.setup)
+EVERYTHING: tuple[Setup, ...] = (*_HTTP, slack.setup, telegram.setup, paging.setup)
 
 
 async def prepare(container: Container, migrate: bool = True) -> None:

@@ -101,3 +101,17 @@ def test_help_lists_every_command(tmp_path):
     result = _run(["--help"], tmp_path)
     for command in ("serve", "sidecar", "migrate", "config", "incidents"):
         assert command in result.stdout
+
+
+def test_sidecar_keeps_the_escalation_ledger_but_runs_no_scheduler_or_chat(tmp_path):
+    from bot.app import SIDECAR, create_app
+    from bot.container import Container
+    from bot.settings import Settings
+
+    container = Container.build(Settings(database_url=f"sqlite:///{tmp_path / 's.db'}"))
+    app = create_app(container, SIDECAR)
+    statuses = {s.name: s.status for s in app.state.surfaces}
+    assert statuses["escalation ledger"].startswith("on")
+    assert not {"slack", "telegram", "scheduler"} & set(statuses)
+    assert [s.components for s in app.state.surfaces if s.name == "escalation ledger"] == [[]]
+    assert container.incidents.hooks, "the ledger hook schedules steps for incidents the sidecar opens"
