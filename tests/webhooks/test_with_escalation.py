@@ -1,11 +1,18 @@
-"""Alert-born incidents go through the escalation engine's transaction hook like any other (as in `serve`)."""
+"""Alert-born incidents go through the escalation engine's transaction hook like any other.
+
+The sidecar app installs the hook itself (``paging.setup_ledger_only``), as ``serve`` does.
+"""
 
 from __future__ import annotations
 
-from bot import paging
 from escalation import ledger
+from escalation.engine import Escalation
 from storage.queries import IncidentFilter
 from tests.webhooks.support import AM, fixture, fixture_names
+
+
+def _hook_installed_once(container) -> None:
+    assert sum(isinstance(hook, Escalation) for hook in container.incidents.hooks) == 1
 
 
 async def _pending_steps(container, number: int) -> int:
@@ -15,7 +22,7 @@ async def _pending_steps(container, number: int) -> int:
 
 
 async def test_an_alert_born_incident_is_scheduled_and_its_resolution_cancels_the_steps(client, container):
-    paging.build(container)
+    _hook_installed_once(container)
     assert (await client.post("/webhooks/alertmanager", json=fixture("001_firing_DBPrimaryDown.json"),
                               headers=AM)).status_code == 200
     assert await _pending_steps(container, 1) > 0
@@ -25,7 +32,7 @@ async def test_an_alert_born_incident_is_scheduled_and_its_resolution_cancels_th
 
 
 async def test_replay_with_the_escalation_hook_installed(client, container):
-    paging.build(container)
+    _hook_installed_once(container)
     for name in fixture_names():
         for _ in range(2):
             response = await client.post("/webhooks/alertmanager", json=fixture(name), headers=AM)
@@ -38,7 +45,7 @@ async def test_replay_with_the_escalation_hook_installed(client, container):
 async def test_pagerduty_acknowledge_stops_the_escalation(client, container):
     from tests.webhooks.support import PD_ROUTING_KEY
 
-    paging.build(container)
+    _hook_installed_once(container)
     trigger = {"routing_key": PD_ROUTING_KEY, "event_action": "trigger", "dedup_key": "db",
                "payload": {"summary": "DB down", "source": "db1", "severity": "critical"}}
     assert (await client.post("/v2/enqueue", json=trigger)).status_code == 202
