@@ -7,6 +7,8 @@ from typing import Any
 
 from sqlalchemy import select
 
+from escalation.ledger import policy_named
+from escalation.policy import Policy, PolicyError
 from storage.db import Database
 from storage.errors import InvalidInput, NotFound
 from storage.models import EscalationStep, Incident, Notification
@@ -47,16 +49,35 @@ async def notifications(db: Database, *, incident: int | None = None, person_id:
 
 
 async def escalations(db: Database, number: int) -> dict[str, Any]:
-    """The ledger of one incident: every step of every repeat, with its status and timing."""
+    """The ledger of one incident: every step of every repeat, with its status and timing, whom the policy
+    names for it (as the policy stands now) and the notifications it wrote."""
     async with db.sessions() as session:
         incident = await session.scalar(select(Incident).where(Incident.number == number))
         if incident is None:
             raise NotFound(f"there is no incident #{number}")
-        rows = await session.scalars(select(EscalationStep).where(EscalationStep.incident_id == incident.id)
-                                     .order_by(EscalationStep.repeat, EscalationStep.step))
-        steps = [{"repeat": r.repeat, "step": r.step, "level": r.step + 1, "status": r.status,
-                  "scheduled_at": _at(r.scheduled_at), "due_at": _at(r.due_at), "executed_at": _at(r.executed_at),
-                  "late_by_seconds": r.late_by_seconds, "executed_by": r.executed_by, "note": r.note}
-                 for r in rows]
+        rows = list(await session.scalars(select(EscalationStep).where(EscalationStep.incident_id == incident.id)
+                                          .order_by(EscalationStep.repeat, EscalationStep.step)))
+        written: dict[int, list[dict[str, Any]]] = {}
+        if rows:
+            for n in await session.scalars(select(Notification).where(
+                    Notification.step_id.in_([r.id for r in rows])).order_by(Notification.id)):
+                written.setdefault(n.step_id, []).append(notification_json(n, number))
+        policies: dict[str, Policy | None] = {}
+        for name in {r.policy for r in rows}:
+            try:
+                policies[name] = await policy_named(session, name)
+            except PolicyError:
+                policies[name] = None
+        steps = []
+        for r in rows:
+            policy = policies[r.policy]
+            planned = policy.steps[r.step] if policy and r.step < len(policy.steps) else None
+            steps.append({"repeat": r.repeat, "step": r.step, "level": r.step + 1, "status": r.status,
+                          "scheduled_at": _at(r.scheduled_at), "due_at": _at(r.due_at),
+                          "executed_at": _at(r.executed_at), "late_by_seconds": r.late_by_seconds,
+                          "executed_by": r.executed_by, "note": r.note,
+                          "targets": [str(t) for t in planned.targets] if planned else [],
+                          "channels": list(planned.channels) if planned else [],
+                          "notifications": written.get(r.id, [])})
     return {"incident": number, "policy": incident.escalation_policy, "level": incident.escalation_level,
             "steps": steps}
