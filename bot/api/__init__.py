@@ -19,7 +19,9 @@ ROUTES = (
     ("/api/incidents/{number}/escalate", "POST", e.escalate_incident),
     ("/api/incidents/{number}/cancel", "POST", e.cancel_incident),
     ("/api/incidents/{number}/notes", "POST", e.add_note),
+    ("/api/incidents/{number}/escalations", "GET", e.incident_escalations),
     ("/api/alerts", "GET", e.list_alerts),
+    ("/api/notifications", "GET", e.list_notifications),
     ("/api/metrics", "GET", e.incident_metrics),
 )
 

@@ -1,4 +1,5 @@
-"""REST API endpoints: list, show, declare and act on incidents; alerts; MTTA/MTTR metrics."""
+"""REST API endpoints: list, show, declare and act on incidents; alerts; MTTA/MTTR metrics; the escalation
+ledger and the notification outbox."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -16,6 +18,8 @@ from bot.api.render import render_alert_json, render_detail_json, render_inciden
 from bot.container import Container
 from bot.webhooks.http import DATABASE_FAILURES, HttpError, error_response, parse_json, read_body, unavailable
 from bot.webhooks.shape import clean, document
+from escalation import queries as paging_queries
+from escalation.policy import CHANNELS
 from storage import directory, stats
 from storage.actors import Actor
 from storage.errors import (
@@ -26,6 +30,7 @@ from storage.errors import (
     TocsinError,
     UnknownActor,
 )
+from storage.models import NOTIFICATION_STATUSES, Person
 from storage.queries import MAX_PAGE, IncidentFilter
 from storage.roles import Permission, allows
 from storage.states import ACTIVE, Severity, Status
@@ -239,3 +244,47 @@ async def incident_metrics(request: Request, container: Container, actor: Actor)
     window = parse_window(raw)
     result = await stats.compute(container.db, container.clock.now(), window, request.query_params.get("team") or None)
     return JSONResponse(render_stats_json(result, raw))
+
+
+async def _person_id(container: Container, raw: str | None) -> int | None:
+    """A person filter: their id, or their email address."""
+    if not raw:
+        return None
+    if raw.isdigit() and len(raw) <= 9:
+        return int(raw)
+    if "@" not in raw:
+        raise HttpError(400, "invalid_input", "person: expected a person id or an email address")
+    async with container.db.sessions() as session:
+        person_id = await session.scalar(select(Person.id).where(Person.email == raw.strip()))
+    if person_id is None:
+        raise HttpError(400, "invalid_input", f"person: there is no person with email {raw.strip()!r}")
+    return person_id
+
+
+async def list_notifications(request: Request, container: Container, actor: Actor) -> Response:
+    """Notifications (pages and notices), newest first, filtered by incident, person, channel and status."""
+    await _require_view(container, actor)
+    q = request.query_params
+    incident = q.get("incident") or None
+    if incident is not None and not (incident.isdigit() and len(incident) <= 9):
+        raise HttpError(400, "invalid_input", "incident: expected an incident number")
+    channel = (q.get("channel") or "").lower() or None
+    if channel is not None and channel not in CHANNELS:
+        raise HttpError(400, "invalid_input", f"channel: {channel!r} is not one of {', '.join(CHANNELS)}")
+    status = (q.get("status") or "").upper() or None
+    if status is not None and status not in NOTIFICATION_STATUSES:
+        raise HttpError(400, "invalid_input", f"status: {status.lower()!r} is not one of "
+                        f"{', '.join(s.lower() for s in NOTIFICATION_STATUSES)}")
+    limit, offset = _int(request, "limit", 50), _int(request, "offset", 0)
+    if not 1 <= limit <= paging_queries.MAX_PAGE:
+        raise HttpError(400, "invalid_input", f"limit: expected 1..{paging_queries.MAX_PAGE}")
+    found = await paging_queries.notifications(
+        container.db, incident=int(incident) if incident else None, person_id=await _person_id(container, q.get("person")),
+        channel=channel, status=status, limit=limit, offset=offset)
+    return JSONResponse({"notifications": found})
+
+
+async def incident_escalations(request: Request, container: Container, actor: Actor) -> Response:
+    """The incident's escalation ledger: every (repeat, step), its timing and status, and its notifications."""
+    await _require_view(container, actor)
+    return JSONResponse(await paging_queries.escalations(container.db, _number(request)))

@@ -93,6 +93,32 @@ SCHEMAS: Doc = {
         "by_service": {"additionalProperties": _ref("Durations")},
         "by_severity": {"additionalProperties": _ref("Durations")},
         "counts": {"type": "object", "properties": {"by_status": OBJECT, "by_severity": OBJECT}}}},
+    "Notification": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "incident": {"type": "integer"}, "kind": {"enum": ["page", "notice"]},
+        "reason": {"type": "string", "description": "step:<repeat>:<step>, overdue:<repeat>:<step>, or the "
+                                                   "closing notice's reason"},
+        "target": {"type": "string", "description": "team_channel, role:<role>, person:<email> or assignee"},
+        "person_id": {"type": ["integer", "null"]}, "channel": {"enum": ["slack", "telegram", "email", "webhook"]},
+        "address": TEXT, "status": {"enum": ["PENDING", "SENT", "FAILED", "CANCELLED"]},
+        "attempts": {"type": "integer"}, "next_attempt_at": {"type": ["string", "null"], "format": "date-time"},
+        "sent_at": {"type": ["string", "null"], "format": "date-time"}, "last_error": {"type": ["string", "null"]},
+        "reference": {"type": ["string", "null"]}, "thread": {"type": ["string", "null"]},
+        "note": {"type": ["string", "null"]}, "created_at": {"type": "string", "format": "date-time"}}},
+    "EscalationStep": {"type": "object", "properties": {
+        "repeat": {"type": "integer"}, "step": {"type": "integer", "description": "0-based; level is step + 1"},
+        "level": {"type": "integer"}, "status": {"enum": ["PENDING", "EXECUTED", "CANCELLED", "SKIPPED", "FAILED"]},
+        "scheduled_at": {"type": "string", "format": "date-time"},
+        "due_at": {"type": "string", "format": "date-time", "description": "Moves only when a snooze holds the step"},
+        "executed_at": {"type": ["string", "null"], "format": "date-time"},
+        "late_by_seconds": {"type": ["number", "null"], "description": "null when run early by hand"},
+        "executed_by": {"type": ["string", "null"]}, "note": {"type": ["string", "null"]},
+        "targets": {"type": "array", "items": TEXT, "description": "Whom the policy names for the step now"},
+        "channels": {"type": "array", "items": TEXT},
+        "notifications": {"type": "array", "items": _ref("Notification")}}},
+    "Escalations": {"type": "object", "properties": {
+        "incident": {"type": "integer"}, "policy": {"type": ["string", "null"]},
+        "level": {"type": "integer", "description": "The last level that paged (0: none yet)"},
+        "steps": {"type": "array", "items": _ref("EscalationStep")}}},
     "IngestResult": {"type": "object", "properties": {
         "status": TEXT, "integration": TEXT, "incidents": {"type": "array", "items": {"type": "integer"}},
         "opened": {"type": "array", "items": {"type": "integer"}}, "fired": {"type": "integer"},
@@ -157,6 +183,23 @@ PATHS: Doc = {
     "/api/incidents/{number}/escalate": _action("Escalate now"),
     "/api/incidents/{number}/cancel": _action("Cancel", "reason"),
     "/api/incidents/{number}/notes": _action("Add a note to the timeline", "text", required=True, status="201"),
+    "/api/incidents/{number}/escalations": {"get": {
+        "summary": "The incident's escalation ledger: every step of every repeat with its notifications",
+        "tags": ["escalation"], "security": TOKEN, "parameters": [NUMBER],
+        "responses": {"200": _json(_ref("Escalations"), "The ledger, by repeat then step"),
+                      **_errors(*API_ERRORS, 404)}}},
+    "/api/notifications": {"get": {
+        "summary": "Notifications (pages and notices), newest first", "tags": ["escalation"], "security": TOKEN,
+        "parameters": [_query("incident", {"type": "integer"}, "Only this incident's"),
+                       _query("person", TEXT, "Only this person's: their id or email address"),
+                       _query("channel", {"enum": ["slack", "telegram", "email", "webhook"]}, "Only this channel"),
+                       _query("status", {"enum": ["pending", "sent", "failed", "cancelled"]},
+                              "Only this status (any case)"),
+                       _query("limit", {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}, "Page size"),
+                       _query("offset", {"type": "integer", "minimum": 0, "default": 0}, "Page start")],
+        "responses": {"200": _json({"type": "object", "properties": {
+            "notifications": {"type": "array", "items": _ref("Notification")}}}, "A page of notifications"),
+            **_errors(*API_ERRORS)}}},
     "/api/alerts": {"get": {
         "summary": "Alerts, newest first", "tags": ["alerts"], "security": TOKEN,
         "parameters": [_query("incident", {"type": "integer"}, "Only this incident's"),
@@ -196,7 +239,8 @@ PATHS: Doc = {
 SPEC: Doc = {
     "openapi": "3.1.0",
     "info": {"title": "Tocsin sidecar API", "version": "1",
-             "description": "Incidents, alerts and metrics; monitoring webhooks. Errors are {error, detail}."},
+             "description": "Incidents, alerts, metrics, escalations and notifications; monitoring webhooks. "
+                            "Errors are {error, detail}."},
     "paths": PATHS,
     "components": {"schemas": SCHEMAS, "securitySchemes": {
         "apiToken": {"type": "http", "scheme": "bearer", "description": "An api_tokens entry of the config file"},
