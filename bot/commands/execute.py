@@ -6,11 +6,14 @@ Every surface (Slack, Telegram, the shell) calls ``execute``; none of them decid
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import date, datetime, timedelta
+from typing import Any
 
 from bot.commands.grammar import Command, UsageError, help_text, parse
 from bot.commands.reply import Reply
 from bot.container import Container
+from escalation import queries as paging_queries
+from escalation.texts import ago_seconds
 from storage import directory, linking, stats
 from storage.actors import Actor, Source
 from storage.errors import TocsinError, UnknownActor
@@ -130,7 +133,37 @@ async def _show(container: Container, actor: Actor, command: Command, mentions: 
 async def _timeline(container: Container, actor: Actor, command: Command, mentions: MentionResolver | None) -> Reply:
     view = await container.queries.get(command.number)
     entries = await container.queries.timeline(command.number)
-    return Reply(f"Timeline of {view.ref} {view.title}", incident=view, timeline=tuple(entries))
+    ledger = await paging_queries.escalations(container.db, command.number)
+    today = container.clock.now().date()
+    return Reply(f"Timeline of {view.ref} {view.title}", incident=view, timeline=tuple(entries),
+                 ledger=tuple(_ledger_line(step, today) for step in ledger["steps"]))
+
+
+def _ledger_line(step: dict[str, Any], today: date) -> str:
+    """One escalation step, e.g. "step 2 (role:team_lead) due 03:15 UTC: executed 12s late, 1 notification
+    (1 sent)", "... cancelled: incident acknowledged" or "... pending"."""
+    due = datetime.fromisoformat(step["due_at"])
+    when = f"{due:%H:%M} UTC" if due.date() == today else f"{due:%d %b %H:%M} UTC"
+    head = f"step {step['level']}" + (f" of repeat {step['repeat']}" if step["repeat"] else "")
+    head += f" ({', '.join(step['targets'])})" if step["targets"] else ""
+    status, note = step["status"], step["note"]
+    if status == "PENDING":
+        outcome = "pending"
+    elif status == "EXECUTED":
+        late = step["late_by_seconds"]
+        by = (step["executed_by"] or "").rpartition(" for ")[2] or "hand"
+        outcome = (f"run early by {by}" if late is None else "executed on time" if late < 1
+                   else f"executed {ago_seconds(late)} late")
+    else:
+        outcome = status.lower() + (f": {note}" if note else "")
+    sent: dict[str, int] = {}
+    for n in step["notifications"]:
+        sent[n["status"].lower()] = sent.get(n["status"].lower(), 0) + 1
+    if sent:
+        total = sum(sent.values())
+        outcome += f", {total} notification{'s' if total != 1 else ''} (" + \
+            ", ".join(f"{count} {word}" for word, count in sorted(sent.items())) + ")"
+    return f"{head} due {when}: {outcome}"
 
 
 @handles("list")

@@ -13,6 +13,7 @@ class Reply:
     incident: IncidentView | None = None
     incidents: tuple[IncidentView, ...] = ()
     timeline: tuple[TimelineEntry, ...] = ()
+    ledger: tuple[str, ...] = ()  # "/incident timeline": one plain line per escalation step, in ledger order
     ephemeral: bool = True
     error: bool = False
     open_modal: bool = False  # Slack: "/incident declare" with no title opens the declare form

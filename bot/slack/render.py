@@ -180,6 +180,9 @@ def render_reply(reply: Reply, *, quiet: bool = False) -> dict[str, Any]:
         for start in range(0, min(len(lines), 40), 20):  # a section holds at most 3000 characters
             chunk = "\n".join(lines[start:start + 20])[:2900]
             blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": chunk}})
+    if reply.ledger:
+        ledger = "\n".join(["*Escalation steps*", *(escape(line) for line in reply.ledger[:40])])[:2900]
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": ledger}})
     kind = "ephemeral" if reply.ephemeral or reply.error or quiet else "in_channel"
     return {"text": text[:3000], "blocks": blocks, "response_type": kind}
 

@@ -100,6 +100,8 @@ def render_reply_html(reply: Reply) -> str:
         parts.append("\n".join(render_incident_line(v) for v in reply.incidents))
     if reply.timeline:
         parts.append("\n".join(render_timeline_line(e) for e in reply.timeline[-30:]))
+    if reply.ledger:
+        parts.append("\n".join(["<b>Escalation steps</b>", *(escape(line) for line in reply.ledger[:30])]))
     return _clip("\n\n".join(parts))
 
 
