@@ -65,6 +65,10 @@ def setup(container: Container) -> Surface:
 
 def setup_ledger_only(container: Container) -> Surface:
     """For ``tocsin sidecar``: keep the ledger and outbox right for changes made here (declares from
-    webhooks, acknowledgements from the API), without running the timer or the dispatcher."""
-    build(container)
+    webhooks, acknowledgements from the API), without running the timer or the dispatcher.
+
+    Only the hook: no observer on the change bus, so the sidecar's hot path builds no incident views
+    that nobody would read. The serve process learns of new steps from PostgreSQL's NOTIFY or its timer.
+    """
+    container.incidents.hooks.append(Escalation(container.incidents, container.senders))
     return Surface("escalation ledger", "on (the scheduler runs in tocsin serve)")

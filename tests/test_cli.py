@@ -114,4 +114,5 @@ def test_sidecar_keeps_the_escalation_ledger_but_runs_no_scheduler_or_chat(tmp_p
     assert statuses["escalation ledger"].startswith("on")
     assert not {"slack", "telegram", "scheduler"} & set(statuses)
     assert [s.components for s in app.state.surfaces if s.name == "escalation ledger"] == [[]]
-    assert container.incidents.hooks, "the ledger hook schedules steps for incidents the sidecar opens"
+    assert len(container.incidents.hooks) == 1, "the ledger hook schedules steps for incidents the sidecar opens"
+    assert not container.bus.observed, "nothing listens in the sidecar, so no views are built for nobody"
