@@ -86,8 +86,11 @@ async def test_acknowledge_then_resolve_sends_one_notice_each(container, people,
     await container.incidents.acknowledge(1, people.slack("team_lead"))  # a no-op: no second notice
     await container.incidents.resolve(1, people.slack("responder"))
     await tick(seconds=1)
-    texts = [s.page.text for s in senders["slack"].sent if s.page.kind == "notice"]
-    assert len(texts) == 2 and "acknowledged by Responder" in texts[0] and "resolved" in texts[1]
+    texts = sorted(s.page.text for s in senders["slack"].sent if s.page.kind == "notice")
+    # Pacing is off in these tests, so the two notices may go out concurrently; order per destination
+    # comes from pacing (tests/escalation/test_dispatcher.py), not from this test.
+    assert len(texts) == 2
+    assert sum("acknowledged by Responder" in t for t in texts) == 1 and sum("resolved" in t for t in texts) == 1
 
 
 async def test_manual_escalate_runs_the_next_step_now(container, people, paging, tick, senders):
