@@ -7,6 +7,8 @@ from collections.abc import Callable
 
 import pytest
 
+from escalation.dispatcher import Dispatcher
+from escalation.engine import Escalation
 from storage.ports import DeliveryError
 from tests.escalation.fakes import RecordingSender
 
@@ -20,15 +22,17 @@ def senders(container) -> dict[str, RecordingSender]:
 
 @pytest.fixture
 def tick(container, clock, http, senders) -> Callable:
-    """Move the clock, run the due steps with the engine the app installed, deliver the outbox."""
-    paging = container.extras["paging"]
-    paging.dispatcher.limits = {}
+    """Move the clock, run the due steps and deliver the outbox, as ``tocsin serve`` does beside the sidecar
+    (whose app keeps the ledger through its hook only)."""
+    escalation = Escalation(container.incidents, container.senders)
+    dispatcher = Dispatcher(container.db, container.clock, container.senders)
+    dispatcher.limits = {}
 
     async def run(**delta: float) -> int:
         clock.advance(**delta)
-        ran = await paging.escalation.run_due()
+        ran = await escalation.run_due()
         await container.bus.drain()
-        await paging.dispatcher.drain()
+        await dispatcher.drain()
         return ran
 
     return run
