@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from starlette.applications import Starlette
 
 from bot import api, health, paging, slack, telegram, webhooks
+from bot.api.errors import HANDLERS as API_ERRORS
 from bot.config_file import apply as apply_config
 from bot.container import Container
 from bot.surface import Surface
@@ -61,7 +62,7 @@ def create_app(container: Container, setups: Sequence[Setup] = EVERYTHING, migra
             await container.close()
 
     routes = [route for surface in surfaces for route in surface.routes]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers=API_ERRORS)
     app.state.container = container
     app.state.surfaces = surfaces
     return app

@@ -240,7 +240,8 @@ SPEC: Doc = {
     "openapi": "3.1.0",
     "info": {"title": "Tocsin sidecar API", "version": "1",
              "description": "Incidents, alerts, metrics, escalations and notifications; monitoring webhooks. "
-                            "Errors are {error, detail}."},
+                            "Errors are {error, detail}. Under /api/, a path not described here answers 404 not_found and "
+                            "a method not described for a path 405 method_not_allowed, with an Allow header."},
     "paths": PATHS,
     "components": {"schemas": SCHEMAS, "securitySchemes": {
         "apiToken": {"type": "http", "scheme": "bearer", "description": "An api_tokens entry of the config file"},
