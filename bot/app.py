@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 
 from starlette.applications import Starlette
 
-from bot import api, health, paging, slack, telegram, webhooks
+from bot import api, health, housekeeping, paging, slack, telegram, webhooks
 from bot.api.errors import HANDLERS as API_ERRORS
 from bot.config_file import apply as apply_config
 from bot.container import Container
@@ -24,7 +24,7 @@ _HTTP: tuple[Setup, ...] = (health.setup, webhooks.setup, api.setup)
 #: but with the escalation ledger hook, so incidents it opens or acknowledges are escalated by ``serve``.
 SIDECAR: tuple[Setup, ...] = (*_HTTP, paging.setup_ledger_only)
 #: Everything: ``tocsin serve``.
-EVERYTHING: tuple[Setup, ...] = (*_HTTP, slack.setup, telegram.setup, paging.setup)
+EVERYTHING: tuple[Setup, ...] = (*_HTTP, slack.setup, telegram.setup, paging.setup, housekeeping.setup)
 
 
 async def prepare(container: Container, migrate: bool = True) -> None:

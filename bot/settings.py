@@ -29,6 +29,7 @@ class Settings:
     public_url: str | None = None
     max_body_bytes: int = 1024 * 1024
     scheduler: bool = True
+    receipt_retention_hours: int = 24
     slack_bot_token: str | None = field(default=None, repr=False)
     slack_signing_secret: str | None = field(default=None, repr=False)
     slack_app_token: str | None = field(default=None, repr=False)
@@ -63,6 +64,7 @@ class Settings:
             public_url=get("TOCSIN_PUBLIC_URL"),
             max_body_bytes=int(get("TOCSIN_MAX_BODY_BYTES") or 1024 * 1024),
             scheduler=_flag(get("TOCSIN_SCHEDULER"), True),
+            receipt_retention_hours=int(get("TOCSIN_RECEIPT_RETENTION_HOURS") or 24),
             slack_bot_token=get("SLACK_BOT_TOKEN"),
             slack_signing_secret=get("SLACK_SIGNING_SECRET"),
             slack_app_token=get("SLACK_APP_TOKEN"),

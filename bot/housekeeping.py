@@ -1,0 +1,82 @@
+"""Housekeeping: forget inbound receipts (Slack retries, Telegram updates) older than the retention.
+
+Every ``tocsin serve`` process prunes, each in short transactions of at most ``BATCH`` rows; on
+PostgreSQL, rows another process is deleting at the same moment are skipped, not waited for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select, tuple_
+
+from bot.container import Container
+from bot.surface import Surface
+from storage.clock import Clock
+from storage.db import Database
+from storage.models import InboundReceipt
+
+log = logging.getLogger(__name__)
+
+BATCH = 1000
+INTERVAL = 600.0  # seconds between prunes; the first runs at start-up
+
+
+async def prune_receipts(db: Database, before: datetime, batch: int = BATCH) -> int:
+    """Delete receipts received before ``before``, ``batch`` rows per transaction; how many went."""
+    total = 0
+    while True:
+        oldest = (select(InboundReceipt.source, InboundReceipt.key)
+                  .where(InboundReceipt.received_at < before)
+                  .limit(batch).with_for_update(skip_locked=True))
+        async with db.transaction() as session:
+            result = await session.execute(
+                delete(InboundReceipt).where(tuple_(InboundReceipt.source, InboundReceipt.key).in_(oldest)))
+        total += result.rowcount
+        if result.rowcount < batch:
+            return total
+
+
+class ReceiptPruner:
+    """A process component: prunes at start and every ``interval`` seconds; a failure waits for the next."""
+
+    def __init__(self, db: Database, clock: Clock, retention: timedelta, interval: float = INTERVAL) -> None:
+        self.db, self.clock, self.retention, self.interval = db, clock, retention, interval
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def prune(self) -> int:
+        """One prune; a failure is logged (its kind only: messages may carry connection details) and ignored."""
+        try:
+            deleted = await prune_receipts(self.db, self.clock.now() - self.retention)
+        except Exception as exc:
+            log.warning("pruning inbound receipts failed (%s); trying again in %ss", type(exc).__name__,
+                        int(self.interval))
+            return 0
+        if deleted:
+            log.info("pruned %d inbound receipts older than %s", deleted, self.retention)
+        return deleted
+
+    async def _run(self) -> None:
+        while True:
+            await self.prune()
+            await asyncio.sleep(self.interval)
+
+
+def setup(container: Container) -> Surface:
+    retention = timedelta(hours=container.settings.receipt_retention_hours)
+    pruner = ReceiptPruner(container.db, container.clock, retention)
+    container.extras["housekeeping"] = pruner
+    return Surface("housekeeping", f"on (inbound receipts kept {retention.total_seconds() / 3600:g}h)",
+                   components=[pruner])

@@ -1,0 +1,95 @@
+"""Inbound receipts older than the retention are pruned by tocsin serve; recent ones keep deduplicating."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from bot.app import create_app
+from bot.housekeeping import ReceiptPruner, prune_receipts
+from bot.slack import receipts
+from bot.telegram import store
+from storage.db import Database
+from storage.models import InboundReceipt
+
+DAY = timedelta(hours=24)
+
+
+async def _count(db: Database) -> int:
+    async with db.sessions() as session:
+        return await session.scalar(select(func.count()).select_from(InboundReceipt))
+
+
+async def test_receipts_older_than_the_retention_go_and_recent_ones_stay(container, clock):
+    db = container.db
+    assert await store.first_receipt(db, "1001", clock.now())
+    assert await receipts.claim(db, "event:EvOld", clock.now())
+    clock.advance(hours=23)
+    assert await store.first_receipt(db, "1002", clock.now())
+    assert await receipts.claim(db, "event:EvRecent", clock.now())
+    clock.advance(hours=2)
+
+    assert await ReceiptPruner(db, clock, DAY).prune() == 2
+
+    assert not await store.first_receipt(db, "1002", clock.now()), "a recent Telegram update is still a repeat"
+    assert not await receipts.claim(db, "event:EvRecent", clock.now()), "a recent Slack event is still a repeat"
+    assert await store.first_receipt(db, "1001", clock.now()), "the old update was forgotten"
+    assert await receipts.claim(db, "event:EvOld", clock.now()), "the old event was forgotten"
+
+
+async def test_pruning_deletes_in_batches_until_none_are_old(container, clock):
+    for n in range(25):
+        await store.first_receipt(container.db, str(n), clock.now())
+    clock.advance(hours=25)
+    await store.first_receipt(container.db, "fresh", clock.now())
+    assert await prune_receipts(container.db, clock.now() - DAY, batch=10) == 25
+    assert await _count(container.db) == 1
+
+
+async def test_serve_prunes_at_start(container, clock):
+    await store.first_receipt(container.db, "old", clock.now())
+    clock.advance(hours=30)
+    await store.first_receipt(container.db, "new", clock.now())
+    app = create_app(container, migrate=False)  # tocsin serve's surfaces; chat is off without tokens
+    assert "housekeeping" in [s.name for s in app.state.surfaces]
+    async with app.router.lifespan_context(app):
+        for _ in range(100):
+            if await _count(container.db) == 1:
+                break
+            await asyncio.sleep(0.02)
+    assert await _count(container.db) == 1
+    assert await store.first_receipt(container.db, "old", clock.now())
+
+
+async def test_a_database_failure_is_logged_without_the_password_and_retried(clock, caplog):
+    broken = Database("postgresql://tocsin:s3cret-pw@127.0.0.1:1/tocsin")
+    pruner = ReceiptPruner(broken, clock, DAY, interval=0.01)
+    with caplog.at_level(logging.WARNING, logger="bot.housekeeping"):
+        await pruner.start()
+        for _ in range(200):
+            if len(caplog.records) >= 2:
+                break
+            await asyncio.sleep(0.02)
+        still_running = not pruner._task.done()
+        await pruner.stop()
+    await broken.dispose()
+    assert still_running, "a failed prune must not end the component"
+    assert len(caplog.records) >= 2, "it tries again"
+    assert "pruning inbound receipts failed" in caplog.text and "s3cret-pw" not in caplog.text
+
+
+async def test_two_processes_pruning_one_postgres_at_once_delete_each_receipt_once(pg_url, clock):
+    first, second = Database(pg_url), Database(pg_url)  # two engines, as two serve processes have
+    try:
+        for n in range(300):
+            await store.first_receipt(first, str(n), clock.now())
+        clock.advance(hours=25)
+        deleted = await asyncio.gather(prune_receipts(first, clock.now() - DAY, batch=20),
+                                       prune_receipts(second, clock.now() - DAY, batch=20))
+        assert sum(deleted) == 300 and await _count(first) == 0
+    finally:
+        await first.dispose()
+        await second.dispose()
