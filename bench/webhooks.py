@@ -143,7 +143,8 @@ async def run_cell(urls: list[str], pids: list[int], size: int, concurrency: int
                    database: str | None = None) -> Cell:
     cell = Cell(size, concurrency)
     workload = Workload(size, uuid.uuid4().hex[:8])
-    bodies = workload.prepare(int(duration * 3000 / size) + 100)  # more than any run can send
+    # More than any run can send (2,000 requests/s or 20,000 alerts/s); the senders stop if it runs out.
+    bodies = workload.prepare(int(duration * min(2000, 20000 / size)) + 100)
     headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
     connector = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=30)) as http:
@@ -152,7 +153,9 @@ async def run_cell(urls: list[str], pids: list[int], size: int, concurrency: int
         async def sender(url: str) -> None:
             endpoint = f"{url}/webhooks/alertmanager"
             while time.perf_counter() < deadline:
-                body = next(queue)
+                body = next(queue, None)
+                if body is None:
+                    raise SystemExit("the prepared bodies ran out before the cell's end: raise the budget")
                 started = time.perf_counter()
                 async with http.post(endpoint, data=body, headers=headers) as response:
                     await response.read()

@@ -11,7 +11,7 @@ import asyncio
 import logging
 import os
 import socket
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from sqlalchemy import exists, select
@@ -52,26 +52,44 @@ class Escalation:
 
     # -- the transaction hook -----------------------------------------------------------------
 
-    async def on_change(self, session: AsyncSession, incident: Incident, event: IncidentEvent) -> None:
-        """Schedule, cancel, hold or run steps in the transaction of the incident change."""
-        kind = event.kind
-        if kind == "declared":
-            await session.refresh(incident, ["team"])
-            await ledger.schedule(session, incident, event.at)
-        elif kind in CLOSING:
-            await ledger.cancel_pending(session, incident.id, f"incident {kind}")
-            await outbox.cancel_unsent_pages(session, incident.id, f"incident {kind} before it was sent")
-            await outbox.write_closing_notices(session, incident.id, kind,
-                                               texts.closing(incident, kind, event.actor_name), event.at)
-        elif kind == "snoozed" and incident.snoozed_until is not None:
+    async def on_changes(self, session: AsyncSession, changes: Sequence[tuple[Incident, IncidentEvent]]) -> None:
+        """Schedule, cancel, hold or run steps in the transaction of the incident changes.
+
+        A batch of alerts can declare or resolve many incidents at once: those are handled together."""
+        declared = [incident for incident, event in changes if event.kind == "declared"]
+        closing: dict[str, list[tuple[Incident, IncidentEvent]]] = {}
+        woken = bool(declared)
+        if declared:
+            await ledger.schedule_all(session, declared, changes[0][1].at)
+        for incident, event in changes:
+            if event.kind in CLOSING:
+                closing.setdefault(event.kind, []).append((incident, event))
+            elif event.kind != "declared":
+                woken = await self._on_change(session, incident, event) or woken
+        for kind, closed in closing.items():
+            await self._close(session, kind, closed)
+        if woken or closing:
+            await wakeup.notify(session)
+
+    async def _close(self, session: AsyncSession, kind: str, closed: list[tuple[Incident, IncidentEvent]]) -> None:
+        """Acknowledged, resolved or cancelled: no more steps or unsent pages; tell whoever was paged."""
+        ids = [incident.id for incident, _ in closed]
+        await ledger.cancel_pending(session, ids, f"incident {kind}")
+        await outbox.cancel_unsent_pages(session, ids, f"incident {kind} before it was sent")
+        messages = {incident.id: texts.closing(incident, kind, event.actor_name) for incident, event in closed}
+        await outbox.write_closing_notices(session, messages, kind, closed[0][1].at)
+
+    async def _on_change(self, session: AsyncSession, incident: Incident, event: IncidentEvent) -> bool:
+        """A snooze or a hand escalation; whether it gave the timer or the dispatcher work."""
+        if event.kind == "snoozed" and incident.snoozed_until is not None:
             await ledger.hold_until(session, incident.id, incident.snoozed_until)
-        elif kind == "escalated" and event.actor_source != Source.SCHEDULER.value:
+        elif event.kind == "escalated" and event.actor_source != Source.SCHEDULER.value:
             step = await ledger.next_pending(session, incident.id)
             if step is not None:
                 await self.page(session, incident, step, event.at, by=event.actor_name or "hand")
         else:
-            return
-        await wakeup.notify(session)
+            return False
+        return True
 
     async def adopt(self, limit: int = 200) -> int:
         """Write the ledger of open incidents that have none (declared by a process without the hook,

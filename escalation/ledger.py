@@ -6,17 +6,21 @@ lock, inside the transaction of the change that caused it.
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
+from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from escalation.policy import DEFAULT_POLICY, Policy, PolicyError, cycle, from_row, select_policy
-from storage.models import EscalationPolicy, EscalationStep, Incident
+from storage.models import EscalationPolicy, EscalationStep, Incident, Team
 
 log = logging.getLogger(__name__)
 
 PENDING, EXECUTED, CANCELLED, SKIPPED, FAILED = "PENDING", "EXECUTED", "CANCELLED", "SKIPPED", "FAILED"
+STEPS = EscalationStep.__table__
 
 
 async def load_policies(session: AsyncSession) -> list[Policy]:
@@ -36,34 +40,45 @@ async def policy_named(session: AsyncSession, name: str | None) -> Policy:
     return from_row(row.name, row.match, row.steps, row.repeat, row.description) if row else DEFAULT_POLICY
 
 
-async def policy_for(session: AsyncSession, incident: Incident) -> Policy:
-    """The policy that applies to ``incident``: its team's, else the first that matches, else the default."""
-    team = incident.team
-    return select_policy(await load_policies(session), incident.severity, incident.service,
-                         team.name if team else None, incident.labels or {},
-                         team.escalation_policy if team else None)
-
-
-async def schedule(session: AsyncSession, incident: Incident, now: datetime) -> list[EscalationStep]:
+async def schedule(session: AsyncSession, incident: Incident, now: datetime) -> int:
     """Write the whole ledger of a newly declared incident: every step of every repeat."""
-    policy = await policy_for(session, incident)
-    incident.escalation_policy = policy.name
-    start, rows = incident.created_at, []
-    for repeat in range(policy.repeat + 1):
-        for index, step in enumerate(policy.steps):
-            due = start + cycle(policy) * repeat + step.after
-            rows.append(EscalationStep(incident_id=incident.id, policy=policy.name, repeat=repeat, step=index,
-                                       scheduled_at=due, due_at=due, status=PENDING, created_at=now))
-    session.add_all(rows)
-    await session.flush()
-    return rows
+    return await schedule_all(session, [incident], now)
 
 
-async def cancel_pending(session: AsyncSession, incident_id: int, why: str) -> int:
-    """Mark every PENDING step of the incident CANCELLED (acknowledge, resolve, cancel)."""
+async def schedule_all(session: AsyncSession, incidents: Sequence[Incident], now: datetime) -> int:
+    """``schedule`` for several incidents at once (a batch of alerts can open many): the teams and the
+    policies are read once, and the steps and the chosen policies written in one statement each."""
+    team_ids = {i.team_id for i in incidents if i.team_id is not None}
+    teams = {t.id: t for t in await session.scalars(select(Team).where(Team.id.in_(team_ids)))} if team_ids else {}
+    policies = await load_policies(session)
+    rows, chosen = [], defaultdict(list)
+    for incident in incidents:
+        team = teams.get(incident.team_id) if incident.team_id is not None else None
+        set_committed_value(incident, "team", team)  # what refreshing the relation would load, read once
+        policy = select_policy(policies, incident.severity, incident.service, team.name if team else None,
+                               incident.labels or {}, team.escalation_policy if team else None)
+        chosen[policy.name].append(incident)
+        start = incident.created_at
+        for repeat in range(policy.repeat + 1):
+            for index, step in enumerate(policy.steps):
+                due = start + cycle(policy) * repeat + step.after
+                rows.append({"incident_id": incident.id, "policy": policy.name, "repeat": repeat, "step": index,
+                             "scheduled_at": due, "due_at": due, "status": PENDING, "created_at": now})
+    if rows:
+        await session.execute(insert(STEPS), rows)
+    for name, chosen_by in chosen.items():
+        await session.execute(update(Incident).where(Incident.id.in_([i.id for i in chosen_by]))
+                              .values(escalation_policy=name).execution_options(synchronize_session=False))
+        for incident in chosen_by:
+            set_committed_value(incident, "escalation_policy", name)
+    return len(rows)
+
+
+async def cancel_pending(session: AsyncSession, incident_ids: Sequence[int], why: str) -> int:
+    """Mark every PENDING step of the incidents CANCELLED (acknowledge, resolve, cancel)."""
     result = await session.execute(
         update(EscalationStep)
-        .where(EscalationStep.incident_id == incident_id, EscalationStep.status == PENDING)
+        .where(EscalationStep.incident_id.in_(incident_ids), EscalationStep.status == PENDING)
         .values(status=CANCELLED, note=why)
         .execution_options(synchronize_session=False)
     )

@@ -4,7 +4,7 @@ dispatcher. The unique (incident, reason, target, channel) makes every notificat
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
 from sqlalchemy import select, update
@@ -30,11 +30,11 @@ async def write(session: AsyncSession, incident_id: int, reason: str, planned: I
     return rows
 
 
-async def cancel_unsent_pages(session: AsyncSession, incident_id: int, why: str) -> int:
-    """Pages not yet handed to a sender will never go out: the incident no longer needs them."""
+async def cancel_unsent_pages(session: AsyncSession, incident_ids: Sequence[int], why: str) -> int:
+    """Pages not yet handed to a sender will never go out: the incidents no longer need them."""
     result = await session.execute(
         update(Notification)
-        .where(Notification.incident_id == incident_id, Notification.kind == "page",
+        .where(Notification.incident_id.in_(incident_ids), Notification.kind == "page",
                Notification.status == PENDING, Notification.claimed_at.is_(None))
         .values(status=CANCELLED, note=why)
         .execution_options(synchronize_session=False)
@@ -42,26 +42,30 @@ async def cancel_unsent_pages(session: AsyncSession, incident_id: int, why: str)
     return result.rowcount or 0
 
 
-async def write_closing_notices(session: AsyncSession, incident_id: int, kind: str, message: str,
+async def write_closing_notices(session: AsyncSession, messages: Mapping[int, str], kind: str,
                                 now: datetime) -> list[Notification]:
-    """A one-line notice to every destination already paged (sent, or in a sender's hands), in its thread."""
+    """A one-line notice (``messages[incident id]``) to every destination already paged (sent, or in a
+    sender's hands) about each incident, in its thread."""
     pages = await session.scalars(
         select(Notification)
-        .where(Notification.incident_id == incident_id, Notification.kind == "page",
+        .where(Notification.incident_id.in_(messages), Notification.kind == "page",
                (Notification.status == SENT) | ((Notification.status == PENDING) & Notification.claimed_at.isnot(None)))
         .order_by(Notification.id)
     )
-    latest: dict[tuple[str, str], Notification] = {}
+    latest: dict[tuple[int, str, str], Notification] = {}
     for page in pages:
-        latest[(page.target, page.channel)] = page
+        latest[(page.incident_id, page.target, page.channel)] = page
+    if not latest:
+        return []
     reason = f"closing:{kind}"
     already = set((await session.execute(
-        select(Notification.target, Notification.channel)
-        .where(Notification.incident_id == incident_id, Notification.reason == reason))).all())
+        select(Notification.incident_id, Notification.target, Notification.channel)
+        .where(Notification.incident_id.in_(messages), Notification.reason == reason))).all())
     rows = [
-        Notification(incident_id=incident_id, parent_id=p.id, kind="notice", reason=reason, target=p.target,
-                     person_id=p.person_id, channel=p.channel, address=p.address, topic=p.topic, message=message,
-                     status=PENDING, attempts=0, next_attempt_at=now, created_at=now)
+        Notification(incident_id=p.incident_id, parent_id=p.id, kind="notice", reason=reason, target=p.target,
+                     person_id=p.person_id, channel=p.channel, address=p.address, topic=p.topic,
+                     message=messages[p.incident_id], status=PENDING, attempts=0, next_attempt_at=now,
+                     created_at=now)
         for key, p in latest.items() if key not in already
     ]
     session.add_all(rows)

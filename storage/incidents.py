@@ -46,6 +46,17 @@ class Unit:
     views: bool = True
 
 
+@dataclass(frozen=True)
+class NewEvent:
+    """An event to append to an incident's timeline (see ``IncidentService.record_all``)."""
+
+    incident: Incident
+    principal: Principal
+    kind: str
+    text: str | None = None
+    data: dict[str, Any] | None = None
+
+
 def _fmt(when: datetime | None) -> str:
     return when.strftime("%Y-%m-%d %H:%M UTC") if when else "an unknown time"
 
@@ -103,28 +114,38 @@ class IncidentService:
         publish: bool = True,
     ) -> IncidentEvent:
         """Append a timeline event, run the hooks and queue the change for the surfaces."""
-        event = IncidentEvent(
-            incident_id=incident.id,
-            kind=kind,
-            actor_person_id=principal.person_id,
-            actor_source=principal.actor.source.value,
-            actor_external_id=principal.actor.external_id,
-            actor_name=principal.name,
-            text=text,
-            data=data or {},
-            at=unit.now,
-        )
-        unit.session.add(event)
-        incident.updated_at = max(unit.now, incident.created_at)
+        entry = NewEvent(incident, principal, kind, text, data)
+        return (await self.record_all(unit, [entry], publish))[0]
+
+    async def record_all(self, unit: Unit, entries: Sequence[NewEvent], publish: bool = True
+                         ) -> list[IncidentEvent]:
+        """``record`` for several incidents at once: one INSERT of the events, the hooks called once."""
+        events = []
+        for entry in entries:
+            principal, incident = entry.principal, entry.incident
+            events.append(IncidentEvent(
+                incident_id=incident.id,
+                kind=entry.kind,
+                actor_person_id=principal.person_id,
+                actor_source=principal.actor.source.value,
+                actor_external_id=principal.actor.external_id,
+                actor_name=principal.name,
+                text=entry.text,
+                data=entry.data or {},
+                at=unit.now,
+            ))
+            incident.updated_at = max(unit.now, incident.created_at)
+        unit.session.add_all(events)
         await unit.session.flush()
+        changed = [(entry.incident, event) for entry, event in zip(entries, events, strict=True)]
         for hook in self.hooks:
-            await hook.on_change(unit.session, incident, event)
+            await hook.on_changes(unit.session, changed)
         if publish and (unit.views or self.bus.observed):
-            view = await full_view(unit.session, incident)
-            unit.changes.append(
-                IncidentChange(view, kind, principal.name, principal.actor.source.value, text, event.data)
-            )
-        return event
+            for entry, event in zip(entries, events, strict=True):
+                view = await full_view(unit.session, entry.incident)
+                unit.changes.append(IncidentChange(view, entry.kind, entry.principal.name,
+                                                   entry.principal.actor.source.value, entry.text, event.data))
+        return events
 
     async def authorise(self, unit: Unit, principal: Principal, team_id: int | None, permission: Permission) -> None:
         role = await directory.role_in(unit.session, principal, team_id)
@@ -229,20 +250,28 @@ class IncidentService:
         self, unit: Unit, incident: Incident, principal: Principal, target: Status, text: str | None = None
     ) -> tuple[bool, str]:
         """Move ``incident`` to ``target`` (already locked and authorised). Returns (changed, message)."""
-        current = Status(incident.status)
-        ref = f"#{incident.number}"
-        if current is target and target is not Status.ESCALATING:
+        entry = self.moved(unit, incident, principal, target, text)
+        if entry is None:
             return False, self._already(incident, target)
+        await self.record_all(unit, [entry])
+        return True, f"#{incident.number} {entry.kind} by {principal.name}"
+
+    def moved(self, unit: Unit, incident: Incident, principal: Principal, target: Status,
+              text: str | None = None) -> NewEvent | None:
+        """Apply the state change to the row; the timeline entry to record, or None if already there."""
+        current = Status(incident.status)
+        if current is target and target is not Status.ESCALATING:
+            return None
         if current is not target and not can_transition(current, target):
-            raise InvalidTransition(f"{ref} cannot be {target.value}: {refusal_reason(current, target)}")
+            raise InvalidTransition(f"#{incident.number} cannot be {target.value}: "
+                                    f"{refusal_reason(current, target)}")
         incident.status = target.value
         if target is Status.ACKNOWLEDGED:
             incident.acknowledged_at, incident.acknowledged_by_id = unit.now, principal.person_id
         elif target.is_final:
             incident.resolved_at, incident.resolved_by_id = unit.now, principal.person_id
         kind = {Status.ESCALATING: "escalated"}.get(target, target.value)
-        await self.record(unit, incident, principal, kind, text)
-        return True, f"{ref} {kind} by {principal.name}"
+        return NewEvent(incident, principal, kind, text)
 
     def _already(self, incident: Incident, status: Status) -> str:
         if status is Status.ACKNOWLEDGED:

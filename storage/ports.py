@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,7 +23,9 @@ log = logging.getLogger(__name__)
 
 
 class TransactionHook(Protocol):
-    async def on_change(self, session: AsyncSession, incident: Incident, event: IncidentEvent) -> None: ...
+    """Called with every event a transaction appends (several at once when a batch of alerts lands)."""
+
+    async def on_changes(self, session: AsyncSession, changes: Sequence[tuple[Incident, IncidentEvent]]) -> None: ...
 
 
 class ChangeObserver(Protocol):

@@ -32,7 +32,7 @@ from bot.webhooks.http import (
 from bot.webhooks.metrics import metrics_of
 from bot.webhooks.pagerduty import parse_pagerduty
 from bot.webhooks.shape import ShapeError
-from storage.ingest import AlertIngest, Delivery, IngestResult, Route
+from storage.ingest import AlertIngest, Delivery, GroupCommit, IngestResult, Route
 
 log = logging.getLogger(__name__)
 
@@ -58,10 +58,11 @@ def route_for(container: Container, integration: IntegrationConfig) -> Route:
                  routing.team_label, routing.services)
 
 
-def ingest_of(container: Container) -> AlertIngest:
+def ingest_of(container: Container) -> GroupCommit:
+    """The process's ingest: concurrent deliveries share transactions (group commit)."""
     ingest = container.extras.get("ingest")
     if ingest is None:
-        ingest = container.extras["ingest"] = AlertIngest(container.incidents)
+        ingest = container.extras["ingest"] = GroupCommit(AlertIngest(container.incidents))
     return ingest
 
 
@@ -162,7 +163,7 @@ async def handle_pagerduty_event(request: Request) -> Response:
         route = route_for(container, integration)
         ingest = ingest_of(container)
         if event.action == "acknowledge":
-            result = await ingest.acknowledge(event.delivery.group_key or "", route)
+            result = await ingest.alerts.acknowledge(event.delivery.group_key or "", route)
         else:
             result = await ingest.ingest(event.delivery, route)
     except HttpError as exc:

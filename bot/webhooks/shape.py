@@ -94,9 +94,13 @@ def when(value: Any, field: str) -> datetime | None:
         raise ShapeError(field, f"{value[:40]!r} is out of range") from None
 
 
+#: The largest count a column holds (a 32-bit integer); a larger one is stored as this.
+MAX_COUNT = 2**31 - 1
+
+
 def count(value: Any, field: str) -> int:
     if value is None:
         return 0
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ShapeError(field, "expected a whole number >= 0")
-    return value
+    return min(value, MAX_COUNT)  # "+2147483647 more" says it; a 503 for ever would lose the delivery

@@ -10,10 +10,12 @@ and last-seen time and publishes nothing. On PostgreSQL a transaction-scoped adv
 serialises concurrent deliveries of one group; the partial unique index on open dedup keys and the
 retry of the whole delivery are the second line of defence.
 
-``model`` holds what a delivery is (no database); ``apply`` applies one in one transaction.
+``model`` holds what a delivery is (no database); ``apply`` applies deliveries in one transaction;
+``batch`` lets concurrent deliveries share that transaction (group commit).
 """
 
 from storage.ingest.apply import ATTEMPTS, RETRYABLE_SQLSTATES, AlertIngest, is_retryable
+from storage.ingest.batch import GroupCommit
 from storage.ingest.model import (
     SEVERITY_MAP,
     AlertIn,
@@ -27,6 +29,6 @@ from storage.ingest.model import (
 )
 
 __all__ = [
-    "ATTEMPTS", "RETRYABLE_SQLSTATES", "SEVERITY_MAP", "AlertIn", "AlertIngest", "Delivery", "IngestResult",
+    "ATTEMPTS", "RETRYABLE_SQLSTATES", "SEVERITY_MAP", "AlertIn", "AlertIngest", "Delivery", "GroupCommit", "IngestResult",
     "Route", "bounded", "digest", "is_retryable", "label_fingerprint", "severity_of",
 ]

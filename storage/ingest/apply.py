@@ -1,17 +1,19 @@
-"""Applying a delivery: one transaction, as few statements as the guarantees allow.
+"""Applying deliveries: one transaction, as few statements as the guarantees allow, however many arrive.
 
-Per group: lock the group, read its open incident (row-locked) and the rows of the alerts named in the
-payload as plain tuples, decide every alert's new state in Python, then write: the incident (one
-INSERT ... RETURNING that also draws its number) when the group opens one, the new alert rows in one
-multi-row INSERT, the changed ones in one executemany UPDATE, and one timeline event. Alert rows never
-enter the ORM session, so there is no identity-map work and nothing stale for the view to read.
+Deliveries that arrive together (``batch.GroupCommit``) are applied in one transaction, set-based over
+all their groups: lock every group, read their open incidents (row-locked) and the rows of the alerts
+they name as plain tuples, decide every alert's new state in Python in arrival order, then write: the
+new incidents in one INSERT ... RETURNING (that also draws their numbers), the new alert rows in one
+multi-row INSERT, the changed ones in one UPDATE, and the timeline events in one INSERT. So a
+transaction costs about the same number of statements for one delivery as for sixty. Alert rows never
+enter the ORM session: no identity-map work, nothing stale for the view to read.
 """
 
 from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -22,7 +24,7 @@ from sqlalchemy.orm import raiseload
 
 from storage.actors import Source
 from storage.directory import Principal
-from storage.incidents import IncidentService, Unit
+from storage.incidents import IncidentService, NewEvent, Unit
 from storage.ingest.model import (
     _RANK,
     AlertIn,
@@ -38,10 +40,12 @@ from storage.models import Alert, Incident, Team
 from storage.states import ACTIVE, Severity, Status
 
 ATTEMPTS = 3
-#: PostgreSQL errors worth retrying the whole delivery for: deadlock, serialization failure.
+#: PostgreSQL errors worth retrying the whole transaction for: deadlock, serialization failure.
 RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
 ACTIVE_STATUSES = tuple(s.value for s in ACTIVE)
 ALERTS = Alert.__table__
+#: PostgreSQL: one advisory lock per group, taken in the order given (the caller sorts).
+_LOCK_GROUPS_PG = "SELECT pg_advisory_xact_lock(k) FROM unnest(%(keys)s::bigint[]) AS k"
 #: PostgreSQL: every changed row in one statement, the new values passed as arrays.
 _UPDATE_ALERTS_PG = text("""
     UPDATE alert SET status = v.status, starts_at = v.starts_at, ends_at = v.ends_at,
@@ -61,7 +65,7 @@ _UPDATE_ALERT = (
 
 @dataclass
 class _Row:
-    """An alert row's mutable state (existing: ``id`` set; new in this delivery: ``alert`` set)."""
+    """An alert row's mutable state (existing: ``id`` set; new in this transaction: ``alert`` set)."""
 
     id: int | None
     status: str
@@ -74,15 +78,38 @@ class _Row:
 
 
 @dataclass
+class _Part:
+    """The alerts one delivery brought to one group."""
+
+    index: int  # the delivery's place in the batch, and so of its result
+    delivery: Delivery
+    alerts: list[AlertIn] = field(default_factory=list)
+
+
+@dataclass
 class _GroupWork:
-    """The alerts of one group in one delivery, and what happened to its incident."""
+    """One group's alerts from every delivery of the batch, in arrival order, and what they did."""
 
     key: str
-    alerts: list[AlertIn]
+    dedup_key: str
+    route: Route
+    parts: list[_Part] = field(default_factory=list)
     incident: Incident | None = None
+    rows: dict[str, _Row] = field(default_factory=dict)  # fingerprint -> row
     opened: bool = False
     fired: list[str] = field(default_factory=list)
     resolved: list[str] = field(default_factory=list)
+    truncated: int | None = None  # the latest grouped delivery's count of alerts it left out
+    opener: int | None = None  # the delivery whose alert opens the incident, if one opens
+    closer: int | None = None  # the last delivery that resolved one of its alerts
+
+    def alerts(self) -> Iterator[AlertIn]:
+        for part in self.parts:
+            yield from part.alerts
+
+    @property
+    def source(self) -> str:
+        return self.route.integration[:32]
 
 
 def is_retryable(exc: BaseException) -> bool:
@@ -91,8 +118,27 @@ def is_retryable(exc: BaseException) -> bool:
     return isinstance(exc, DBAPIError) and getattr(exc.orig, "sqlstate", None) in RETRYABLE_SQLSTATES
 
 
+def _plan(items: Sequence[tuple[Delivery, Route]]) -> dict[str, _GroupWork]:
+    """Every group the deliveries touch, by dedup key, each with its parts in arrival order."""
+    groups: dict[str, _GroupWork] = {}
+    for index, (delivery, route) in enumerate(items):
+        parts: dict[str, _Part] = {}
+        for alert in delivery.alerts:
+            key = route.group_of(delivery, alert)
+            dedup_key = route.dedup_key(key)
+            work = groups.get(dedup_key)
+            if work is None:
+                work = groups[dedup_key] = _GroupWork(key, dedup_key, route)
+            part = parts.get(dedup_key)
+            if part is None:
+                part = parts[dedup_key] = _Part(index, delivery)
+                work.parts.append(part)
+            part.alerts.append(alert)
+    return groups
+
+
 class AlertIngest:
-    """Applies deliveries to incidents; one transaction per delivery, changes published after commit."""
+    """Applies deliveries to incidents, in one transaction per batch; changes published after commit."""
 
     def __init__(self, incidents: IncidentService, team_ttl: float = 30.0) -> None:
         self.incidents = incidents
@@ -101,11 +147,17 @@ class AlertIngest:
 
     async def ingest(self, delivery: Delivery, route: Route) -> IngestResult:
         """Apply a delivery: open, join, repeat, resolve or ignore each of its alerts."""
+        return (await self.ingest_all([(delivery, route)]))[0]
+
+    async def ingest_all(self, items: Sequence[tuple[Delivery, Route]]) -> list[IngestResult]:
+        """Apply several deliveries in one transaction, as if one after the other; a result for each."""
         for attempt in range(ATTEMPTS):
+            results = [IngestResult() for _ in items]
             try:
                 async with self.incidents.unit() as unit:
                     unit.views = False  # only the bus reads this unit's changes
-                    return await self._apply(unit, delivery, route)
+                    await self._apply(unit, _plan(items), results)
+                return results
             except DBAPIError as exc:  # a concurrent writer won a race: start again from its result
                 if attempt == ATTEMPTS - 1 or not is_retryable(exc):
                     raise
@@ -114,10 +166,11 @@ class AlertIngest:
     async def acknowledge(self, key: str, route: Route) -> IngestResult:
         """Acknowledge the open incident of a group (PagerDuty's ``acknowledge`` event)."""
         result = IngestResult()
+        dedup_key = route.dedup_key(key)
         async with self.incidents.unit() as unit:
             unit.views = False
-            await self._lock_groups(unit, [route.dedup_key(key)])
-            incident = await self._open_incident_of(unit, route.dedup_key(key))
+            await self._lock_groups(unit, [dedup_key])
+            incident = (await self._open_incidents(unit, [dedup_key])).get(dedup_key)
             if incident is not None:
                 result.touched(incident.number)
                 principal = Principal(route.actor, None)
@@ -126,87 +179,105 @@ class AlertIngest:
                     result.acknowledged += 1
         return result
 
-    # -- one delivery -------------------------------------------------------------------------
+    # -- one transaction ----------------------------------------------------------------------
 
-    async def _apply(self, unit: Unit, delivery: Delivery, route: Route) -> IngestResult:
-        result = IngestResult()
-        groups: dict[str, _GroupWork] = {}
-        for alert in delivery.alerts:
-            key = route.group_of(delivery, alert)
-            groups.setdefault(key, _GroupWork(key, [])).alerts.append(alert)
-        await self._lock_groups(unit, [route.dedup_key(k) for k in groups])
-        for work in groups.values():
-            await self._apply_group(unit, delivery, route, work, result)
-        return result
+    async def _apply(self, unit: Unit, groups: dict[str, _GroupWork], results: list[IngestResult]) -> None:
+        if not groups:
+            return
+        works = list(groups.values())
+        await self._lock_groups(unit, groups)
+        incidents = await self._open_incidents(unit, list(groups))
+        for work in works:
+            work.incident = incidents.get(work.dedup_key)
+        await self._load_rows(unit, works)
+        last_resolved = await self._last_resolutions(unit, works)
+        for work in works:
+            self._decide(unit, work, last_resolved, results)
+        await self._write(unit, works)
+        for work in works:
+            if work.incident is not None:
+                for part in work.parts:
+                    results[part.index].touched(work.incident.number)
+        await self._announce(unit, works, results)
 
     async def _lock_groups(self, unit: Unit, keys: Iterable[str]) -> None:
         if not self.incidents.db.is_postgres:
             # The Python driver only opens SQLite's transaction at the first write, so reads before it are
             # not isolated from another process. Writing first takes the database's write lock now (waiting
-            # for another writer), making the whole delivery one serialised transaction.
+            # for another writer), making the whole batch one serialised transaction.
             await unit.session.execute(text("UPDATE incident SET id = id WHERE 0"))
             return
+        # One statement for every group, in a fixed order so that two transactions never deadlock; the
+        # driver's own SQL, with nothing to compile or cache.
+        lock_ids = sorted({int.from_bytes(hashlib.sha256(k.encode()).digest()[:8], "big", signed=True)
+                           for k in keys})
         connection = await unit.session.connection()
-        for key in sorted(set(keys)):  # a fixed order, so two deliveries never deadlock
-            lock_id = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big", signed=True)
-            # The driver's own SQL: nothing to compile or cache for the statement every delivery starts with.
-            await connection.exec_driver_sql("SELECT pg_advisory_xact_lock(%(id)s)", {"id": lock_id})
+        await connection.exec_driver_sql(_LOCK_GROUPS_PG, {"keys": lock_ids})
 
-    async def _open_incident_of(self, unit: Unit, dedup_key: str) -> Incident | None:
-        return await unit.session.scalar(
+    async def _open_incidents(self, unit: Unit, dedup_keys: list[str]) -> dict[str, Incident]:
+        found = await unit.session.scalars(
             select(Incident)
-            .where(Incident.dedup_key == dedup_key, Incident.status.in_(ACTIVE_STATUSES))
+            .where(Incident.dedup_key.in_(dedup_keys), Incident.status.in_(ACTIVE_STATUSES))
             .options(raiseload("*"))  # the view loads relations after the lock; joins here would be stale
             .with_for_update(of=Incident)
             .execution_options(populate_existing=True)
         )
+        return {incident.dedup_key: incident for incident in found if incident.dedup_key}
 
-    async def _apply_group(
-        self, unit: Unit, delivery: Delivery, route: Route, work: _GroupWork, result: IngestResult
-    ) -> None:
-        work.incident = await self._open_incident_of(unit, route.dedup_key(work.key))
-        rows = await self._rows_in(unit, work.incident, {a.fingerprint for a in work.alerts})
-        last_resolved = await self._last_resolutions(
-            unit, route, {a.fingerprint for a in work.alerts if a.firing and a.fingerprint not in rows})
-        for alert in work.alerts:  # in payload order: the same alert twice in one payload is a repeat
-            row = rows.get(alert.fingerprint)
-            if alert.firing:
-                new = self._fire(unit, work, alert, row, last_resolved, result)
-                if new is not None:
-                    rows[alert.fingerprint] = new
-            else:
-                self._resolve(unit, work, alert, row, result)
-        await self._write(unit, delivery, route, work, rows)
-        if work.incident is not None:
-            result.touched(work.incident.number)
-            if delivery.group_key and delivery.truncated != work.incident.truncated_alerts:
-                work.incident.truncated_alerts = max(delivery.truncated, 0)
-            await self._announce(unit, route, work, result)
+    async def _load_rows(self, unit: Unit, works: list[_GroupWork]) -> None:
+        """The rows of the named alerts in each group's open incident, in one query for the batch."""
+        by_incident = {w.incident.id: w for w in works if w.incident is not None}
+        if not by_incident:
+            return
+        fingerprints = {a.fingerprint for w in by_incident.values() for a in w.alerts()}
+        c = ALERTS.c
+        found = await unit.session.execute(
+            select(c.id, c.incident_id, c.fingerprint, c.status, c.starts_at, c.ends_at, c.occurrence_count)
+            .where(c.incident_id.in_(by_incident), c.fingerprint.in_(fingerprints))
+        )
+        for id_, incident_id, fp, status, starts, ends, count in found:
+            by_incident[incident_id].rows[fp] = _Row(id_, status, starts, ends, count)
 
-    async def _rows_in(self, unit: Unit, incident: Incident | None, fingerprints: set[str]) -> dict[str, _Row]:
-        if incident is None:
+    async def _last_resolutions(self, unit: Unit, works: list[_GroupWork]) -> dict[tuple[str, str], datetime]:
+        """When each alert new to its group last resolved (any incident), to recognise late retries."""
+        wanted = {(w.source, a.fingerprint) for w in works for a in w.alerts()
+                  if a.firing and a.fingerprint not in w.rows}
+        if not wanted:
             return {}
         c = ALERTS.c
         found = await unit.session.execute(
-            select(c.id, c.fingerprint, c.status, c.starts_at, c.ends_at, c.occurrence_count)
-            .where(c.incident_id == incident.id, c.fingerprint.in_(fingerprints))
+            select(c.source, c.fingerprint, func.max(c.ends_at))
+            .where(c.fingerprint.in_({fp for _, fp in wanted}), c.source.in_({s for s, _ in wanted}),
+                   c.status == "resolved")
+            .group_by(c.source, c.fingerprint)
         )
-        return {fp: _Row(id_, status, starts, ends, count) for id_, fp, status, starts, ends, count in found}
+        return {(source, fp): ends for source, fp, ends in found if ends is not None}
 
-    async def _last_resolutions(self, unit: Unit, route: Route, fingerprints: set[str]) -> dict[str, datetime]:
-        """When each fingerprint last resolved (any incident), to recognise late retries of old firings."""
-        if not fingerprints:
-            return {}
-        c = ALERTS.c
-        found = await unit.session.execute(
-            select(c.fingerprint, func.max(c.ends_at))
-            .where(c.fingerprint.in_(fingerprints), c.source == route.integration[:32], c.status == "resolved")
-            .group_by(c.fingerprint)
-        )
-        return {fp: ends for fp, ends in found if ends is not None}
+    # -- deciding, in Python ------------------------------------------------------------------
+
+    def _decide(self, unit: Unit, work: _GroupWork, last_resolved: dict[tuple[str, str], datetime],
+                results: list[IngestResult]) -> None:
+        """Each alert of the group in arrival order: the same alert twice is a repeat."""
+        for part in work.parts:
+            result = results[part.index]
+            for alert in part.alerts:
+                row = work.rows.get(alert.fingerprint)
+                if alert.firing:
+                    new = self._fire(unit, work, alert, row, last_resolved.get((work.source, alert.fingerprint)),
+                                     result)
+                    if new is not None:
+                        work.rows[alert.fingerprint] = new
+                        work.opener = part.index if work.opener is None else work.opener
+                elif self._resolve(unit, work, alert, row, result):
+                    work.closer = part.index
+                    assert row is not None and row.ends_at is not None
+                    key = (work.source, alert.fingerprint)
+                    last_resolved[key] = max(row.ends_at, last_resolved.get(key, row.ends_at))
+            if part.delivery.group_key:
+                work.truncated = max(part.delivery.truncated, 0)
 
     def _fire(self, unit: Unit, work: _GroupWork, alert: AlertIn, row: _Row | None,
-              last_resolved: dict[str, datetime], result: IngestResult) -> _Row | None:
+              resolved_at: datetime | None, result: IngestResult) -> _Row | None:
         starts = alert.starts_at or unit.now
         if row is not None:
             if row.status == "firing":
@@ -222,7 +293,6 @@ class AlertIngest:
                 result.fired += 1
             row.last_seen_at, row.dirty = unit.now, True
             return None
-        resolved_at = last_resolved.get(alert.fingerprint)
         if resolved_at is not None and starts <= resolved_at:
             result.stale += 1  # older than its resolution: reopens nothing
             return None
@@ -231,31 +301,36 @@ class AlertIngest:
         return _Row(None, "firing", starts, None, 1, unit.now, alert=alert)
 
     def _resolve(self, unit: Unit, work: _GroupWork, alert: AlertIn, row: _Row | None,
-                 result: IngestResult) -> None:
+                 result: IngestResult) -> bool:
+        """Whether the alert resolved now (not a repeat, not unknown)."""
         if row is None:
             result.ignored += 1  # never seen firing, or its incident was closed by hand
-            return
+            return False
         row.last_seen_at, row.dirty = unit.now, True
         if row.status == "resolved":
             result.deduplicated += 1
-            return
+            return False
         ends = alert.ends_at or unit.now
         row.status, row.ends_at = "resolved", max(ends, row.starts_at)
         work.resolved.append(alert.fingerprint)
         result.resolved += 1
+        return True
 
-    async def _write(self, unit: Unit, delivery: Delivery, route: Route, work: _GroupWork,
-                     rows: Mapping[str, _Row]) -> None:
-        """Persist the group's decisions: at most one INSERT of new rows and one UPDATE of changed ones."""
-        new = [(fp, r) for fp, r in rows.items() if r.id is None]
-        if new and work.incident is None:
-            work.incident = await self._open(unit, delivery, route, work)
-            work.opened = True
+    # -- writing ------------------------------------------------------------------------------
+
+    async def _write(self, unit: Unit, works: list[_GroupWork]) -> None:
+        """Persist every decision: one INSERT of incidents, one of new alert rows, one UPDATE of changed ones."""
+        opening = [w for w in works if w.incident is None and any(r.id is None for r in w.rows.values())]
+        if opening:
+            await self._open(unit, opening)
+        for work in works:
+            incident = work.incident
+            if incident is not None and work.truncated is not None and work.truncated != incident.truncated_alerts:
+                incident.truncated_alerts = work.truncated
+        new = [_new_row(unit, w, fp, r) for w in works for fp, r in w.rows.items() if r.id is None]
         if new:
-            assert work.incident is not None
-            await unit.session.execute(insert(ALERTS), [
-                _new_row(unit, route, work.incident.id, fp, r) for fp, r in new])
-        changed = [r for r in rows.values() if r.id is not None and r.dirty]
+            await unit.session.execute(insert(ALERTS), new)
+        changed = [r for w in works for r in w.rows.values() if r.id is not None and r.dirty]
         if not changed:
             return
         if self.incidents.db.is_postgres:
@@ -268,29 +343,32 @@ class AlertIngest:
                 {"row_id": r.id, "status": r.status, "starts_at": r.starts_at, "ends_at": r.ends_at,
                  "occurrence_count": r.occurrence_count, "last_seen_at": r.last_seen_at} for r in changed])
 
-    # -- opening and announcing ---------------------------------------------------------------
-
     def _number(self) -> Any:
         """The next incident number as SQL inside the INSERT (as ``IncidentService.next_number`` draws it)."""
         if self.incidents.db.is_postgres:
             return func.nextval("incident_number_seq")
         return select(func.coalesce(func.max(Incident.number), 0) + 1).scalar_subquery()
 
-    async def _open(self, unit: Unit, delivery: Delivery, route: Route, work: _GroupWork) -> Incident:
-        """A new incident for the group, in one INSERT ... RETURNING; its "declared" event waits for its alerts."""
-        firing = [a for a in work.alerts if a.firing]
-        severity = max((a.severity for a in firing), key=_RANK.__getitem__, default=Severity.MEDIUM)
-        labels = common_labels(firing)
-        team_id = await self._team_for(unit, route, firing)
-        values = dict(
-            number=self._number(),
-            title=(delivery.title or title_of(firing[0], route)).strip()[:500] or "Alert",
-            status=Status.OPEN.value, severity=severity.value, service=service_of(firing)[:200] or None,
-            team_id=team_id, labels=labels, dedup_key=route.dedup_key(work.key),
-            group_key=bounded(work.key, 1000), source=Source.WEBHOOK.value, created_at=unit.now,
-            updated_at=unit.now, truncated_alerts=max(delivery.truncated, 0),
-        )
-        return (await unit.session.scalars(insert(Incident).values(**values).returning(Incident))).one()
+    async def _open(self, unit: Unit, works: list[_GroupWork]) -> None:
+        """New incidents for the groups, in one INSERT ... RETURNING; numbered in arrival order."""
+        values = []
+        for work in works:
+            firing = [a for a in work.alerts() if a.firing]
+            assert work.opener is not None
+            first = next(p.delivery for p in work.parts if p.index == work.opener)
+            severity = max((a.severity for a in firing), key=_RANK.__getitem__, default=Severity.MEDIUM)
+            values.append(dict(
+                title=(first.title or title_of(firing[0], work.route)).strip()[:500] or "Alert",
+                status=Status.OPEN.value, severity=severity.value, service=service_of(firing)[:200] or None,
+                team_id=await self._team_for(unit, work.route, firing), labels=common_labels(firing),
+                dedup_key=work.dedup_key, group_key=bounded(work.key, 1000), source=Source.WEBHOOK.value,
+                created_at=unit.now, updated_at=unit.now, truncated_alerts=work.truncated or 0,
+            ))
+        opened = await unit.session.scalars(
+            insert(Incident).values(number=self._number()).returning(Incident, sort_by_parameter_order=True),
+            values)
+        for work, incident in zip(works, opened.all(), strict=True):
+            work.incident, work.opened = incident, True
 
     async def _team_for(self, unit: Unit, route: Route, alerts: list[AlertIn]) -> int | None:
         """The team label, else the service map, else the integration's team (unknown names fall through)."""
@@ -314,42 +392,67 @@ class AlertIngest:
             self._teams[name] = (team_id, time.monotonic() + self.team_ttl)
         return team_id
 
-    async def _announce(self, unit: Unit, route: Route, work: _GroupWork, result: IngestResult) -> None:
-        """One timeline event (and so one published change) per incident per delivery, none for repeats."""
-        incident, principal = work.incident, Principal(route.actor, None)
-        assert incident is not None
-        if work.opened:
-            await self.incidents.record(unit, incident, principal, "declared", incident.title,
-                                        {"severity": incident.severity, "source": route.integration,
-                                         "alerts": len(work.fired)})
-            result.opened.append((incident.number, incident.severity))
-            return
-        if not (work.fired or work.resolved):
-            return
-        firing, resolved = await self._counts(unit, incident)
-        data = {"firing": firing, "resolved": resolved, "fired": work.fired, "cleared": work.resolved}
-        if firing == 0 and route.auto_resolve and incident.status != Status.RESOLVED.value:
-            await self.incidents.transition(unit, incident, principal, Status.RESOLVED,
-                                            f"all {resolved} alerts resolved")
-            result.auto_resolved.append(incident.number)
-            return
-        kind = "alert_fired" if not work.resolved else "alert_resolved" if not work.fired else "alerts_changed"
-        await self.incidents.record(unit, incident, principal, kind, f"{firing} firing, {resolved} resolved", data)
+    # -- announcing ---------------------------------------------------------------------------
 
-    async def _counts(self, unit: Unit, incident: Incident) -> tuple[int, int]:
+    async def _announce(self, unit: Unit, works: list[_GroupWork], results: list[IngestResult]) -> None:
+        """One timeline event (and so one published change) per incident per batch, none for repeats."""
+        changed = [w for w in works if w.incident is not None and not w.opened and (w.fired or w.resolved)]
+        counts = await self._counts(unit, [w.incident.id for w in changed if w.incident is not None])
+        entries = []
+        for work in works:
+            incident, principal = work.incident, Principal(work.route.actor, None)
+            if incident is None:
+                continue
+            if work.opened:
+                entries.append(NewEvent(incident, principal, "declared", incident.title,
+                                             {"severity": incident.severity, "source": work.route.integration,
+                                              "alerts": len(work.fired)}))
+                results[work.opener or 0].opened.append((incident.number, incident.severity))
+                if work.resolved and not any(r.status == "firing" for r in work.rows.values()):
+                    # fired and cleared within one transaction: as if the deliveries had come one by one
+                    self._auto_resolve(unit, work, len(work.rows), entries, results)
+                continue
+            if not (work.fired or work.resolved):
+                continue
+            firing, resolved = counts.get((incident.id, "firing"), 0), counts.get((incident.id, "resolved"), 0)
+            if firing == 0 and work.route.auto_resolve:
+                self._auto_resolve(unit, work, resolved, entries, results)
+                continue
+            data = {"firing": firing, "resolved": resolved, "fired": work.fired, "cleared": work.resolved}
+            kind = "alert_fired" if not work.resolved else "alert_resolved" if not work.fired else "alerts_changed"
+            entries.append(NewEvent(incident, principal, kind, f"{firing} firing, {resolved} resolved", data))
+        if entries:
+            await self.incidents.record_all(unit, entries)
+
+    def _auto_resolve(self, unit: Unit, work: _GroupWork, resolved: int, entries: list[NewEvent],
+                      results: list[IngestResult]) -> None:
+        """Every alert of the incident has resolved: so has the incident (when the integration says so)."""
+        incident = work.incident
+        if incident is None or not work.route.auto_resolve or incident.status == Status.RESOLVED.value:
+            return
+        entry = self.incidents.moved(unit, incident, Principal(work.route.actor, None), Status.RESOLVED,
+                                     f"all {resolved} alerts resolved")
+        if entry is not None:
+            entries.append(entry)
+            results[work.closer or 0].auto_resolved.append(incident.number)
+
+    async def _counts(self, unit: Unit, incident_ids: list[int]) -> dict[tuple[int, str], int]:
+        """Firing and resolved alerts of each incident, after this transaction's writes."""
+        if not incident_ids:
+            return {}
         c = ALERTS.c
         found = await unit.session.execute(
-            select(c.status, func.count()).where(c.incident_id == incident.id).group_by(c.status))
-        counts = {status: n for status, n in found}
-        return counts.get("firing", 0), counts.get("resolved", 0)
+            select(c.incident_id, c.status, func.count())
+            .where(c.incident_id.in_(incident_ids)).group_by(c.incident_id, c.status))
+        return {(incident_id, status): n for incident_id, status, n in found}
 
 
-def _new_row(unit: Unit, route: Route, incident_id: int, fingerprint: str, row: _Row) -> dict[str, Any]:
-    alert = row.alert
-    assert alert is not None
+def _new_row(unit: Unit, work: _GroupWork, fingerprint: str, row: _Row) -> dict[str, Any]:
+    alert, incident = row.alert, work.incident
+    assert alert is not None and incident is not None
     return {
-        "fingerprint": fingerprint, "incident_id": incident_id, "status": row.status, "labels": alert.labels,
+        "fingerprint": fingerprint, "incident_id": incident.id, "status": row.status, "labels": alert.labels,
         "annotations": alert.annotations, "starts_at": row.starts_at, "ends_at": row.ends_at,
-        "source": route.integration[:32], "generator_url": alert.generator_url,
+        "source": work.source, "generator_url": alert.generator_url,
         "occurrence_count": row.occurrence_count, "last_seen_at": row.last_seen_at, "created_at": unit.now,
     }

@@ -235,3 +235,11 @@ async def test_lone_surrogates_and_nul_in_keys_are_stored_not_refused(client, co
                                  headers={**AM, "Content-Type": "application/json"})
     assert response.status_code == 200, response.text
     assert (await container.queries.get(1)).labels["oddkey"] == "lone ? surrogate"
+
+
+async def test_an_absurd_truncated_alerts_count_is_stored_as_the_largest_count_not_refused(client, container):
+    body = {**FIRING, "truncatedAlerts": 10**20}  # past any integer column: a database error would be a 503 for ever
+    response = await client.post("/webhooks/alertmanager", json=body, headers=AM)
+    assert response.status_code == 200
+    incident = await container.queries.get(response.json()["opened"][0])
+    assert incident.truncated_alerts == 2**31 - 1
