@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import raiseload
@@ -31,6 +31,7 @@ from storage.viewbuild import full_view
 from storage.views import ActionResult, IncidentChange
 
 MAX_SNOOZE = timedelta(hours=24)
+EVENTS = IncidentEvent.__table__
 RELATIONS = ["team", "created_by", "assignee", "acknowledged_by", "resolved_by"]
 
 
@@ -120,29 +121,38 @@ class IncidentService:
     async def record_all(self, unit: Unit, entries: Sequence[NewEvent], publish: bool = True
                          ) -> list[IncidentEvent]:
         """``record`` for several incidents at once: one INSERT of the events, the hooks called once."""
-        events = []
+        rows = self.event_rows(unit, entries)
+        # Core, not the ORM: nobody reads an event's id, and a flush would cost more than the INSERT.
+        await unit.session.execute(insert(EVENTS), rows)
+        return await self.recorded(unit, entries, rows, publish)
+
+    def event_rows(self, unit: Unit, entries: Sequence[NewEvent]) -> list[dict[str, Any]]:
+        """The incident_event rows of ``entries``; each incident's ``updated_at`` moves to now."""
+        rows = []
         for entry in entries:
             principal, incident = entry.principal, entry.incident
-            events.append(IncidentEvent(
-                incident_id=incident.id,
-                kind=entry.kind,
-                actor_person_id=principal.person_id,
-                actor_source=principal.actor.source.value,
-                actor_external_id=principal.actor.external_id,
-                actor_name=principal.name,
-                text=entry.text,
-                data=entry.data or {},
-                at=unit.now,
-            ))
+            rows.append({"incident_id": incident.id, "kind": entry.kind, "actor_person_id": principal.person_id,
+                         "actor_source": principal.actor.source.value,
+                         "actor_external_id": principal.actor.external_id, "actor_name": principal.name,
+                         "text": entry.text, "data": entry.data or {}, "at": unit.now})
             incident.updated_at = max(unit.now, incident.created_at)
-        unit.session.add_all(events)
-        await unit.session.flush()
+        return rows
+
+    async def recorded(self, unit: Unit, entries: Sequence[NewEvent], rows: Sequence[dict[str, Any]],
+                       publish: bool = True, detached: bool = False) -> list[IncidentEvent]:
+        """Run the hooks and queue the views for events already inserted (``rows``). ``detached``: the
+        entries' incidents are copies outside the session, so the views read the rows afresh."""
+        events = [IncidentEvent(**row) for row in rows]  # what the hooks read; never added to the session
         changed = [(entry.incident, event) for entry, event in zip(entries, events, strict=True)]
         for hook in self.hooks:
             await hook.on_changes(unit.session, changed)
         if publish and (unit.views or self.bus.observed):
             for entry, event in zip(entries, events, strict=True):
-                view = await full_view(unit.session, entry.incident)
+                incident = entry.incident
+                if detached:
+                    incident = await unit.session.get(Incident, incident.id, populate_existing=True)
+                    assert incident is not None
+                view = await full_view(unit.session, incident)
                 unit.changes.append(IncidentChange(view, entry.kind, entry.principal.name,
                                                    entry.principal.actor.source.value, entry.text, event.data))
         return events

@@ -25,6 +25,7 @@ from sqlalchemy.orm import raiseload
 from storage.actors import Source
 from storage.directory import Principal
 from storage.incidents import IncidentService, NewEvent, Unit
+from storage.ingest import pg
 from storage.ingest.model import (
     _RANK,
     AlertIn,
@@ -44,17 +45,7 @@ ATTEMPTS = 3
 RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
 ACTIVE_STATUSES = tuple(s.value for s in ACTIVE)
 ALERTS = Alert.__table__
-#: PostgreSQL: one advisory lock per group, taken in the order given (the caller sorts).
-_LOCK_GROUPS_PG = "SELECT pg_advisory_xact_lock(k) FROM unnest(%(keys)s::bigint[]) AS k"
-#: PostgreSQL: every changed row in one statement, the new values passed as arrays.
-_UPDATE_ALERTS_PG = text("""
-    UPDATE alert SET status = v.status, starts_at = v.starts_at, ends_at = v.ends_at,
-                     occurrence_count = v.occurrence_count, last_seen_at = v.last_seen_at
-    FROM unnest(CAST(:ids AS integer[]), CAST(:statuses AS varchar[]), CAST(:starts AS timestamptz[]),
-                CAST(:ends AS timestamptz[]), CAST(:counts AS integer[]), CAST(:seen AS timestamptz[]))
-         AS v(id, status, starts_at, ends_at, occurrence_count, last_seen_at)
-    WHERE alert.id = v.id""")
-#: SQLite: the same as one executemany.
+#: SQLite: every changed row in one executemany (PostgreSQL: ``pg.UPDATE_ALERTS``).
 _UPDATE_ALERT = (
     update(ALERTS)
     .where(ALERTS.c.id == bindparam("row_id"))
@@ -100,6 +91,7 @@ class _GroupWork:
     fired: list[str] = field(default_factory=list)
     resolved: list[str] = field(default_factory=list)
     truncated: int | None = None  # the latest grouped delivery's count of alerts it left out
+    changed: bool = False  # the incident row itself changed ("+N more", state, time)
     opener: int | None = None  # the delivery whose alert opens the incident, if one opens
     closer: int | None = None  # the last delivery that resolved one of its alerts
 
@@ -142,6 +134,7 @@ class AlertIngest:
 
     def __init__(self, incidents: IncidentService, team_ttl: float = 30.0) -> None:
         self.incidents = incidents
+        self.pg = incidents.db.is_postgres  # PostgreSQL: the statements go through the driver (see ``pg``)
         self.team_ttl = team_ttl
         self._teams: dict[str, tuple[int, float]] = {}  # lower-case name -> (id, expiry on the monotonic clock)
 
@@ -170,7 +163,7 @@ class AlertIngest:
         async with self.incidents.unit() as unit:
             unit.views = False
             await self._lock_groups(unit, [dedup_key])
-            incident = (await self._open_incidents(unit, [dedup_key])).get(dedup_key)
+            incident = (await self._open_incidents_orm(unit, [dedup_key])).get(dedup_key)
             if incident is not None:
                 result.touched(incident.number)
                 principal = Principal(route.actor, None)
@@ -211,10 +204,17 @@ class AlertIngest:
         # driver's own SQL, with nothing to compile or cache.
         lock_ids = sorted({int.from_bytes(hashlib.sha256(k.encode()).digest()[:8], "big", signed=True)
                            for k in keys})
-        connection = await unit.session.connection()
-        await connection.exec_driver_sql(_LOCK_GROUPS_PG, {"keys": lock_ids})
+        await (await pg.driver(unit.session)).execute(pg.LOCK_GROUPS, [lock_ids])
 
     async def _open_incidents(self, unit: Unit, dedup_keys: list[str]) -> dict[str, Incident]:
+        """The open incident of each group, row-locked (on PostgreSQL, copies outside the session)."""
+        if not self.pg:
+            return await self._open_incidents_orm(unit, dedup_keys)
+        rows = await pg.fetch(await pg.driver(unit.session), pg.OPEN_INCIDENTS, [dedup_keys, list(ACTIVE_STATUSES)])
+        incidents = [pg.incident_of(row) for row in rows]
+        return {incident.dedup_key: incident for incident in incidents if incident.dedup_key}
+
+    async def _open_incidents_orm(self, unit: Unit, dedup_keys: list[str]) -> dict[str, Incident]:
         found = await unit.session.scalars(
             select(Incident)
             .where(Incident.dedup_key.in_(dedup_keys), Incident.status.in_(ACTIVE_STATUSES))
@@ -231,10 +231,14 @@ class AlertIngest:
             return
         fingerprints = {a.fingerprint for w in by_incident.values() for a in w.alerts()}
         c = ALERTS.c
-        found = await unit.session.execute(
-            select(c.id, c.incident_id, c.fingerprint, c.status, c.starts_at, c.ends_at, c.occurrence_count)
-            .where(c.incident_id.in_(by_incident), c.fingerprint.in_(fingerprints))
-        )
+        found: Iterable[Any]
+        if self.pg:
+            found = await pg.fetch(await pg.driver(unit.session), pg.ROWS, [list(by_incident), list(fingerprints)])
+        else:
+            found = await unit.session.execute(
+                select(c.id, c.incident_id, c.fingerprint, c.status, c.starts_at, c.ends_at, c.occurrence_count)
+                .where(c.incident_id.in_(by_incident), c.fingerprint.in_(fingerprints))
+            )
         for id_, incident_id, fp, status, starts, ends, count in found:
             by_incident[incident_id].rows[fp] = _Row(id_, status, starts, ends, count)
 
@@ -244,13 +248,16 @@ class AlertIngest:
                   if a.firing and a.fingerprint not in w.rows}
         if not wanted:
             return {}
-        c = ALERTS.c
-        found = await unit.session.execute(
-            select(c.source, c.fingerprint, func.max(c.ends_at))
-            .where(c.fingerprint.in_({fp for _, fp in wanted}), c.source.in_({s for s, _ in wanted}),
-                   c.status == "resolved")
-            .group_by(c.source, c.fingerprint)
-        )
+        c, fingerprints, sources = ALERTS.c, list({fp for _, fp in wanted}), list({s for s, _ in wanted})
+        found: Iterable[Any]
+        if self.pg:
+            found = await pg.fetch(await pg.driver(unit.session), pg.LAST_RESOLUTIONS, [fingerprints, sources])
+        else:
+            found = await unit.session.execute(
+                select(c.source, c.fingerprint, func.max(c.ends_at))
+                .where(c.fingerprint.in_(fingerprints), c.source.in_(sources), c.status == "resolved")
+                .group_by(c.source, c.fingerprint)
+            )
         return {(source, fp): ends for source, fp, ends in found if ends is not None}
 
     # -- deciding, in Python ------------------------------------------------------------------
@@ -326,18 +333,20 @@ class AlertIngest:
         for work in works:
             incident = work.incident
             if incident is not None and work.truncated is not None and work.truncated != incident.truncated_alerts:
-                incident.truncated_alerts = work.truncated
+                incident.truncated_alerts, work.changed = work.truncated, True
         new = [_new_row(unit, w, fp, r) for w in works for fp, r in w.rows.items() if r.id is None]
-        if new:
+        if new and self.pg:
+            await pg.insert_many(await pg.driver(unit.session), pg.INSERT_ALERT, new, json=("labels", "annotations"))
+        elif new:
             await unit.session.execute(insert(ALERTS), new)
         changed = [r for w in works for r in w.rows.values() if r.id is not None and r.dirty]
         if not changed:
             return
-        if self.incidents.db.is_postgres:
-            await unit.session.execute(_UPDATE_ALERTS_PG, {
-                "ids": [r.id for r in changed], "statuses": [r.status for r in changed],
-                "starts": [r.starts_at for r in changed], "ends": [r.ends_at for r in changed],
-                "counts": [r.occurrence_count for r in changed], "seen": [r.last_seen_at for r in changed]})
+        if self.pg:
+            await (await pg.driver(unit.session)).execute(pg.UPDATE_ALERTS, [
+                [r.id for r in changed], [r.status for r in changed], [r.starts_at for r in changed],
+                [r.ends_at for r in changed], [r.occurrence_count for r in changed],
+                [r.last_seen_at for r in changed]])
         else:
             await unit.session.execute(_UPDATE_ALERT, [
                 {"row_id": r.id, "status": r.status, "starts_at": r.starts_at, "ends_at": r.ends_at,
@@ -345,8 +354,6 @@ class AlertIngest:
 
     def _number(self) -> Any:
         """The next incident number as SQL inside the INSERT (as ``IncidentService.next_number`` draws it)."""
-        if self.incidents.db.is_postgres:
-            return func.nextval("incident_number_seq")
         return select(func.coalesce(func.max(Incident.number), 0) + 1).scalar_subquery()
 
     async def _open(self, unit: Unit, works: list[_GroupWork]) -> None:
@@ -364,10 +371,16 @@ class AlertIngest:
                 dedup_key=work.dedup_key, group_key=bounded(work.key, 1000), source=Source.WEBHOOK.value,
                 created_at=unit.now, updated_at=unit.now, truncated_alerts=work.truncated or 0,
             ))
-        opened = await unit.session.scalars(
-            insert(Incident).values(number=self._number()).returning(Incident, sort_by_parameter_order=True),
-            values)
-        for work, incident in zip(works, opened.all(), strict=True):
+        if self.pg:
+            drawn = await pg.insert_many(await pg.driver(unit.session), pg.INSERT_INCIDENT,
+                                         [dict(v) for v in values], json=("labels",), returning=True)
+            opened = [Incident(**v, id=id_, number=number, escalation_level=0)
+                      for v, (id_, number) in zip(values, drawn, strict=True)]
+        else:
+            opened = list(await unit.session.scalars(
+                insert(Incident).values(number=self._number()).returning(Incident, sort_by_parameter_order=True),
+                values))
+        for work, incident in zip(works, opened, strict=True):
             work.incident, work.opened = incident, True
 
     async def _team_for(self, unit: Unit, route: Route, alerts: list[AlertIn]) -> int | None:
@@ -421,8 +434,23 @@ class AlertIngest:
             data = {"firing": firing, "resolved": resolved, "fired": work.fired, "cleared": work.resolved}
             kind = "alert_fired" if not work.resolved else "alert_resolved" if not work.fired else "alerts_changed"
             entries.append(NewEvent(incident, principal, kind, f"{firing} firing, {resolved} resolved", data))
+        if not self.pg:
+            if entries:
+                await self.incidents.record_all(unit, entries)
+            return
+        rows = self.incidents.event_rows(unit, entries)  # moves updated_at
+        conn = await pg.driver(unit.session)
+        # Written back: "+N more", and every incident with news but a bare declaration (its row is as inserted).
+        touched = {id(e.incident) for e in entries if e.kind != "declared"}
+        changed = [w.incident for w in works if w.incident is not None and (w.changed or id(w.incident) in touched)]
+        if changed:
+            await conn.execute(pg.UPDATE_INCIDENTS, [
+                [i.id for i in changed], [i.status for i in changed], [i.resolved_at for i in changed],
+                [i.resolved_by_id for i in changed], [i.updated_at for i in changed],
+                [i.truncated_alerts for i in changed]])
         if entries:
-            await self.incidents.record_all(unit, entries)
+            await pg.insert_many(conn, pg.INSERT_EVENT, [dict(r) for r in rows], json=("data",))
+            await self.incidents.recorded(unit, entries, rows, detached=True)
 
     def _auto_resolve(self, unit: Unit, work: _GroupWork, resolved: int, entries: list[NewEvent],
                       results: list[IngestResult]) -> None:
@@ -441,9 +469,13 @@ class AlertIngest:
         if not incident_ids:
             return {}
         c = ALERTS.c
-        found = await unit.session.execute(
-            select(c.incident_id, c.status, func.count())
-            .where(c.incident_id.in_(incident_ids)).group_by(c.incident_id, c.status))
+        found: Iterable[Any]
+        if self.pg:
+            found = await pg.fetch(await pg.driver(unit.session), pg.COUNTS, [incident_ids])
+        else:
+            found = await unit.session.execute(
+                select(c.incident_id, c.status, func.count())
+                .where(c.incident_id.in_(incident_ids)).group_by(c.incident_id, c.status))
         return {(incident_id, status): n for incident_id, status, n in found}
 
 

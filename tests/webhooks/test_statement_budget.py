@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import psycopg
 import pytest
 from sqlalchemy import event
 
@@ -29,9 +30,24 @@ def _delivery(status: str, size: int) -> Delivery:
 
 
 class Counter:
-    def __init__(self, container) -> None:
+    """Round trips to the database: on PostgreSQL at the driver (the ingest sends most statements straight
+    through psycopg; a pipelined executemany counts once), on SQLite as SQLAlchemy sends them."""
+
+    def __init__(self, container, monkeypatch) -> None:
         self.statements: list[str] = []
-        event.listen(container.db.engine.sync_engine, "before_cursor_execute", self._count)
+        if container.db.is_postgres:
+            for name in ("execute", "executemany"):
+                original = getattr(psycopg.AsyncCursor, name)
+                monkeypatch.setattr(psycopg.AsyncCursor, name, self._counting(original))
+        else:
+            event.listen(container.db.engine.sync_engine, "before_cursor_execute", self._count)
+
+    def _counting(self, original):
+        async def counted(cursor, query, *args, **kwargs):
+            if str(query) != ";":  # the pool's liveness check on checkout, not the ingest's
+                self.statements.append(str(query))
+            return await original(cursor, query, *args, **kwargs)
+        return counted
 
     def _count(self, conn, cursor, statement, parameters, context, executemany) -> None:
         self.statements.append(statement)
@@ -42,10 +58,10 @@ class Counter:
 
 
 @pytest.mark.parametrize("size", [1, 20])
-async def test_statements_per_delivery_without_observers(container, people, size):
+async def test_statements_per_delivery_without_observers(container, people, size, monkeypatch):
     ingest = AlertIngest(IncidentService(container.db, ChangeBus(), container.clock))
     await ingest.ingest(_delivery("firing", 1), Route("warm-up", team="payments"))  # team id now cached
-    counter = Counter(container)
+    counter = Counter(container, monkeypatch)
 
     opened = await ingest.ingest(_delivery("firing", size), ROUTE)
     assert len(opened.opened) == 1 and counter.take() == 6  # lock, incident, last resolutions, incident, alerts, event
@@ -55,15 +71,18 @@ async def test_statements_per_delivery_without_observers(container, people, size
     assert resolved.auto_resolved and counter.take() == 7  # ... alerts UPDATE, counts, incident, event
 
 
-async def test_with_an_observer_the_view_is_built_and_every_change_heard(container, people):
+async def test_with_an_observer_the_view_is_built_and_every_change_heard(container, people, monkeypatch):
     bus = ChangeBus()
     bus.subscribe(recorder := RecordingObserver())
     ingest = AlertIngest(IncidentService(container.db, bus, container.clock))
     await ingest.ingest(_delivery("firing", 1), Route("warm-up", team="payments"))
-    counter = Counter(container)
+    counter = Counter(container, monkeypatch)
 
     await ingest.ingest(_delivery("firing", 3), ROUTE)
-    assert counter.take() == 6 + 2  # and the view: relations, first alerts (all of them, so counted there)
+    # and the view: relations, first alerts (all of them, so counted there); on PostgreSQL the ingest's
+    # incidents are copies outside the session, so the view first reads the row afresh
+    view = 3 if container.db.is_postgres else 2
+    assert counter.take() == 6 + view
     await ingest.ingest(_delivery("firing", 3), ROUTE)  # a repeat: nothing to tell
     await ingest.ingest(_delivery("resolved", 3), ROUTE)
     await bus.drain()
@@ -74,13 +93,14 @@ async def test_with_an_observer_the_view_is_built_and_every_change_heard(contain
     assert [a.occurrence_count for a in resolved.alerts] == [2, 2, 2]
 
 
-async def test_a_view_of_more_alerts_than_it_shows_still_counts_them_all(container, people):
+async def test_a_view_of_more_alerts_than_it_shows_still_counts_them_all(container, people, monkeypatch):
     bus = ChangeBus()
     bus.subscribe(recorder := RecordingObserver())
     ingest = AlertIngest(IncidentService(container.db, bus, container.clock))
-    counter = Counter(container)
+    counter = Counter(container, monkeypatch)
     await ingest.ingest(_delivery("firing", 12), ROUTE)
-    assert counter.take() == 7 + 3  # the team lookup, and the view asks for the counts as well
+    view = 4 if container.db.is_postgres else 3  # the view asks for the counts as well
+    assert counter.take() == 7 + view  # with the team lookup
     await ingest.ingest(_delivery("resolved", 1), ROUTE)
     await bus.drain()
     declared, changed = (c.incident for c in recorder.changes)
