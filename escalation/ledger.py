@@ -5,16 +5,18 @@ lock, inside the transaction of the change that caused it.
 
 from __future__ import annotations
 
+import json
 import logging
-from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from escalation.policy import DEFAULT_POLICY, Policy, PolicyError, cycle, from_row, select_policy
+from storage import pgdriver
 from storage.models import EscalationPolicy, EscalationStep, Incident, Team
 
 log = logging.getLogger(__name__)
@@ -25,14 +27,33 @@ STEPS = EscalationStep.__table__
 
 async def load_policies(session: AsyncSession) -> list[Policy]:
     """The policies ``tocsin config apply`` stored, in file order."""
-    rows = await session.scalars(select(EscalationPolicy).order_by(EscalationPolicy.position, EscalationPolicy.id))
+    if pgdriver.is_postgres(session):
+        rows = await pgdriver.fetch(await pgdriver.driver(session), _POLICIES_PG, ())
+    else:
+        p = EscalationPolicy
+        rows = list(await session.execute(select(p.name, p.match, p.steps, p.repeat, p.description)
+                                          .order_by(p.position, p.id)))
     policies = []
-    for r in rows:
+    for name, match, steps, repeat, description in rows:
         try:
-            policies.append(from_row(r.name, r.match, r.steps, r.repeat, r.description))
+            policies.append(_parsed(name, match, steps, repeat, description))
         except PolicyError as exc:  # never let a bad row stop incidents from being declared
-            log.error("escalation policy %r in the database is invalid and ignored: %s", r.name, exc)
+            log.error("escalation policy %r in the database is invalid and ignored: %s", name, exc)
     return policies
+
+
+_POLICIES_PG = "SELECT name, match, steps, repeat, description FROM escalation_policy ORDER BY position, id"
+_PARSED: dict[str, Policy] = {}  # a row's content -> its policy: parsing is the costly part of reading them
+
+
+def _parsed(name: str, match: dict[str, Any], steps: dict[str, Any], repeat: int, description: str | None) -> Policy:
+    key = json.dumps([name, match, steps, repeat, description], sort_keys=True, default=str)
+    policy = _PARSED.get(key)
+    if policy is None:
+        if len(_PARSED) > 256:
+            _PARSED.clear()
+        policy = _PARSED[key] = from_row(name, match, steps, repeat, description)
+    return policy
 
 
 async def policy_named(session: AsyncSession, name: str | None) -> Policy:
@@ -48,41 +69,67 @@ async def schedule(session: AsyncSession, incident: Incident, now: datetime) -> 
 async def schedule_all(session: AsyncSession, incidents: Sequence[Incident], now: datetime) -> int:
     """``schedule`` for several incidents at once (a batch of alerts can open many): the teams and the
     policies are read once, and the steps and the chosen policies written in one statement each."""
-    team_ids = {i.team_id for i in incidents if i.team_id is not None}
-    teams = {t.id: t for t in await session.scalars(select(Team).where(Team.id.in_(team_ids)))} if team_ids else {}
+    pg = pgdriver.is_postgres(session)
+    team_ids = list({i.team_id for i in incidents if i.team_id is not None})
+    teams: dict[int, tuple[str, str | None]] = {}
+    if team_ids and pg:
+        found = await pgdriver.fetch(await pgdriver.driver(session), _TEAMS_PG, [team_ids])
+        teams = {id_: (name, policy) for id_, name, policy in found}
+    elif team_ids:
+        found = await session.execute(select(Team.id, Team.name, Team.escalation_policy).where(Team.id.in_(team_ids)))
+        teams = {id_: (name, policy) for id_, name, policy in found}
     policies = await load_policies(session)
-    rows, chosen = [], defaultdict(list)
+    rows, chosen = [], []
     for incident in incidents:
-        team = teams.get(incident.team_id) if incident.team_id is not None else None
-        set_committed_value(incident, "team", team)  # what refreshing the relation would load, read once
-        policy = select_policy(policies, incident.severity, incident.service, team.name if team else None,
-                               incident.labels or {}, team.escalation_policy if team else None)
-        chosen[policy.name].append(incident)
+        team_name, team_policy = teams.get(incident.team_id, (None, None)) if incident.team_id else (None, None)
+        policy = select_policy(policies, incident.severity, incident.service, team_name, incident.labels or {},
+                               team_policy)
+        chosen.append((incident, policy.name))
         start = incident.created_at
         for repeat in range(policy.repeat + 1):
             for index, step in enumerate(policy.steps):
                 due = start + cycle(policy) * repeat + step.after
                 rows.append({"incident_id": incident.id, "policy": policy.name, "repeat": repeat, "step": index,
                              "scheduled_at": due, "due_at": due, "status": PENDING, "created_at": now})
-    if rows:
-        await session.execute(insert(STEPS), rows)
-    for name, chosen_by in chosen.items():
-        await session.execute(update(Incident).where(Incident.id.in_([i.id for i in chosen_by]))
-                              .values(escalation_policy=name).execution_options(synchronize_session=False))
-        for incident in chosen_by:
-            set_committed_value(incident, "escalation_policy", name)
+    if pg:
+        conn = await pgdriver.driver(session)
+        if rows:
+            await pgdriver.insert_many(conn, _INSERT_STEP_PG, rows)
+        await conn.execute(_SET_POLICIES_PG, [[i.id for i, _ in chosen], [name for _, name in chosen]])
+    else:
+        if rows:
+            await session.execute(insert(STEPS), rows)
+        for name in {name for _, name in chosen}:
+            await session.execute(update(Incident).where(Incident.id.in_([i.id for i, n in chosen if n == name]))
+                                  .values(escalation_policy=name).execution_options(synchronize_session=False))
+    for incident, name in chosen:
+        set_committed_value(incident, "escalation_policy", name)
     return len(rows)
+
+
+_TEAMS_PG = "SELECT id, name, escalation_policy FROM team WHERE id = ANY(%s::integer[])"
+_INSERT_STEP_PG = (
+    "INSERT INTO escalation_step (incident_id, policy, repeat, step, scheduled_at, due_at, status, created_at) "
+    "VALUES (%(incident_id)s, %(policy)s, %(repeat)s, %(step)s, %(scheduled_at)s, %(due_at)s, %(status)s, "
+    "%(created_at)s)")
+_SET_POLICIES_PG = ("UPDATE incident SET escalation_policy = v.policy FROM unnest(%s::integer[], %s::varchar[]) "
+                    "AS v(id, policy) WHERE incident.id = v.id")
+_CANCEL_PENDING_PG = ("UPDATE escalation_step SET status = 'CANCELLED', note = %s "
+                      "WHERE incident_id = ANY(%s::integer[]) AND status = 'PENDING'")
 
 
 async def cancel_pending(session: AsyncSession, incident_ids: Sequence[int], why: str) -> int:
     """Mark every PENDING step of the incidents CANCELLED (acknowledge, resolve, cancel)."""
+    if pgdriver.is_postgres(session):
+        cursor = await (await pgdriver.driver(session)).execute(_CANCEL_PENDING_PG, [why, list(incident_ids)])
+        return cursor.rowcount or 0
     result = await session.execute(
         update(EscalationStep)
         .where(EscalationStep.incident_id.in_(incident_ids), EscalationStep.status == PENDING)
         .values(status=CANCELLED, note=why)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount or 0
+    return result.rowcount or 0  # type: ignore[attr-defined]
 
 
 async def hold_until(session: AsyncSession, incident_id: int, until: datetime) -> None:

@@ -11,6 +11,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from escalation.plan import Planned
+from storage import pgdriver
 from storage.models import Notification
 
 PENDING, SENT, FAILED, CANCELLED = "PENDING", "SENT", "FAILED", "CANCELLED"
@@ -30,8 +31,17 @@ async def write(session: AsyncSession, incident_id: int, reason: str, planned: I
     return rows
 
 
+_CANCEL_UNSENT_PG = ("UPDATE notification SET status = 'CANCELLED', note = %s WHERE incident_id = ANY(%s::integer[]) "
+                     "AND kind = 'page' AND status = 'PENDING' AND claimed_at IS NULL")
+_ANY_PAGED_PG = ("SELECT EXISTS (SELECT 1 FROM notification WHERE incident_id = ANY(%s::integer[]) AND kind = 'page' "
+                 "AND (status = 'SENT' OR (status = 'PENDING' AND claimed_at IS NOT NULL)))")
+
+
 async def cancel_unsent_pages(session: AsyncSession, incident_ids: Sequence[int], why: str) -> int:
     """Pages not yet handed to a sender will never go out: the incidents no longer need them."""
+    if pgdriver.is_postgres(session):
+        cursor = await (await pgdriver.driver(session)).execute(_CANCEL_UNSENT_PG, [why, list(incident_ids)])
+        return cursor.rowcount or 0
     result = await session.execute(
         update(Notification)
         .where(Notification.incident_id.in_(incident_ids), Notification.kind == "page",
@@ -46,6 +56,10 @@ async def write_closing_notices(session: AsyncSession, messages: Mapping[int, st
                                 now: datetime) -> list[Notification]:
     """A one-line notice (``messages[incident id]``) to every destination already paged (sent, or in a
     sender's hands) about each incident, in its thread."""
+    if pgdriver.is_postgres(session):  # most incidents close before anyone was paged: ask that cheaply first
+        (paged,), = await pgdriver.fetch(await pgdriver.driver(session), _ANY_PAGED_PG, [list(messages)])
+        if not paged:
+            return []
     pages = await session.scalars(
         select(Notification)
         .where(Notification.incident_id.in_(messages), Notification.kind == "page",

@@ -13,9 +13,10 @@ import logging
 from collections.abc import Callable
 
 import psycopg
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage import pgdriver
 
 log = logging.getLogger(__name__)
 
@@ -24,8 +25,8 @@ CHANNEL = "tocsin_escalation"
 
 async def notify(session: AsyncSession) -> None:
     """Tell every listening process, when this transaction commits, that there is work."""
-    if session.bind.dialect.name == "postgresql":
-        await session.execute(text(f"NOTIFY {CHANNEL}"))
+    if pgdriver.is_postgres(session):
+        await (await pgdriver.driver(session)).execute(f"NOTIFY {CHANNEL}")
 
 
 class Listener:

@@ -11,11 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from psycopg import AsyncConnection
-from psycopg.types.json import Jsonb
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from storage.models import Incident
+from storage.pgdriver import driver, fetch, insert_many
+
+__all__ = ["driver", "fetch", "incident_of", "insert_many"]
 
 INCIDENT_COLUMNS = tuple(c.name for c in Incident.__table__.columns)
 
@@ -57,36 +56,7 @@ INSERT_EVENT = (
     "%(actor_external_id)s, %(actor_name)s, %(text)s, %(data)s, %(at)s)")
 
 
-async def driver(session: AsyncSession) -> AsyncConnection[Any]:
-    """The psycopg connection under the session, inside the session's transaction."""
-    connection = await session.connection()
-    raw = await connection.get_raw_connection()
-    return raw.driver_connection  # type: ignore[return-value]
-
-
-async def fetch(conn: AsyncConnection[Any], query: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-    cursor = await conn.execute(query, params)  # type: ignore[arg-type]
-    return await cursor.fetchall()
-
-
 def incident_of(row: Sequence[Any]) -> Incident:
     """An ``Incident`` carrying a row's values, outside the session: the hooks and the rules read it, and
     what changes on it is written back with ``UPDATE_INCIDENTS``."""
     return Incident(**dict(zip(INCIDENT_COLUMNS, row, strict=True)))
-
-
-async def insert_many(conn: AsyncConnection[Any], query: str, rows: list[dict[str, Any]],
-                      json: Sequence[str] = (), returning: bool = False) -> list[tuple[Any, ...]]:
-    """One pipelined round of INSERTs; with ``returning``, each row's RETURNING values in order."""
-    for row in rows:
-        for name in json:
-            row[name] = Jsonb(row[name])
-    cursor = conn.cursor()
-    await cursor.executemany(query, rows, returning=returning)  # type: ignore[arg-type]
-    if not returning:
-        return []
-    out = []
-    while True:
-        out.append(await cursor.fetchone())
-        if not cursor.nextset():
-            return [r for r in out if r is not None]
