@@ -19,8 +19,10 @@ __all__ = ["driver", "fetch", "incident_of", "insert_many"]
 INCIDENT_COLUMNS = tuple(c.name for c in Incident.__table__.columns)
 
 LOCK_GROUPS = "SELECT pg_advisory_xact_lock(k) FROM unnest(%s::bigint[]) AS k"
-OPEN_INCIDENTS = (f"SELECT {', '.join(INCIDENT_COLUMNS)} FROM incident "
-                  "WHERE dedup_key = ANY(%s::varchar[]) AND status = ANY(%s::varchar[]) FOR UPDATE")
+#: The statuses are literals, as in the partial unique index on open dedup keys, so that even a prepared
+#: statement's generic plan can use that index (a parameter there cannot prove the index's predicate).
+OPEN_INCIDENTS = (f"SELECT {', '.join(INCIDENT_COLUMNS)} FROM incident WHERE dedup_key = ANY(%s::varchar[]) "
+                  "AND status IN ('open', 'escalating', 'acknowledged') FOR UPDATE")
 ROWS = ("SELECT id, incident_id, fingerprint, status, starts_at, ends_at, occurrence_count FROM alert "
         "WHERE incident_id = ANY(%s::integer[]) AND fingerprint = ANY(%s::varchar[])")
 LAST_RESOLUTIONS = ("SELECT source, fingerprint, max(ends_at) FROM alert WHERE fingerprint = ANY(%s::varchar[]) "

@@ -8,6 +8,7 @@ once per changed incident and the observer still hears every real change.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import psycopg
@@ -15,8 +16,9 @@ import pytest
 from sqlalchemy import event
 
 from storage.incidents import IncidentService
-from storage.ingest import AlertIn, AlertIngest, Delivery, Route
+from storage.ingest import AlertIn, AlertIngest, Delivery, Route, pg
 from storage.ports import ChangeBus, RecordingObserver
+from storage.states import ACTIVE
 
 ROUTE = Route("alertmanager", team="payments")
 STARTS = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)
@@ -106,3 +108,19 @@ async def test_a_view_of_more_alerts_than_it_shows_still_counts_them_all(contain
     declared, changed = (c.incident for c in recorder.changes)
     assert (declared.alerts_firing, declared.alerts_resolved, len(declared.alerts)) == (12, 0, 10)
     assert (changed.alerts_firing, changed.alerts_resolved, len(changed.alerts)) == (11, 1, 10)
+
+
+def test_the_open_incident_query_names_exactly_the_active_statuses():
+    named = set(re.findall(r"'(\w+)'", pg.OPEN_INCIDENTS.split("status IN", 1)[1]))
+    assert named == {s.value for s in ACTIVE}
+
+
+async def test_finding_a_group_s_open_incident_uses_the_open_dedup_key_index_even_when_prepared(pg_url):
+    """A prepared statement soon runs a generic plan: it must still find the group's open incident through
+    the partial unique index, not by reading every open incident (the cost would grow with them)."""
+    async with await psycopg.AsyncConnection.connect(pg_url.replace("postgresql+psycopg", "postgresql")) as conn:
+        await conn.execute("SET plan_cache_mode = force_generic_plan")
+        await conn.execute("PREPARE open_incidents AS " + pg.OPEN_INCIDENTS.replace("%s", "$1"))
+        plan = "\n".join(r[0] for r in await (await conn.execute(
+            "EXPLAIN EXECUTE open_incidents(ARRAY['alertmanager:a', 'alertmanager:b'])")).fetchall())
+    assert "uq_incident_open_dedup_key" in plan, plan
