@@ -95,7 +95,8 @@ async def schedule_all(session: AsyncSession, incidents: Sequence[Incident], now
         conn = await pgdriver.driver(session)
         if rows:
             await pgdriver.insert_many(conn, _INSERT_STEP_PG, rows)
-        await conn.execute(_SET_POLICIES_PG, [[i.id for i, _ in chosen], [name for _, name in chosen]])
+        await conn.execute(_SET_POLICIES_PG, [[i.id for i, _ in chosen], [name for _, name in chosen]],
+                           prepare=False)
     else:
         if rows:
             await session.execute(insert(STEPS), rows)
@@ -121,7 +122,7 @@ _CANCEL_PENDING_PG = ("UPDATE escalation_step SET status = 'CANCELLED', note = %
 async def cancel_pending(session: AsyncSession, incident_ids: Sequence[int], why: str) -> int:
     """Mark every PENDING step of the incidents CANCELLED (acknowledge, resolve, cancel)."""
     if pgdriver.is_postgres(session):
-        cursor = await (await pgdriver.driver(session)).execute(_CANCEL_PENDING_PG, [why, list(incident_ids)])
+        cursor = await (await pgdriver.driver(session)).execute(_CANCEL_PENDING_PG, [why, list(incident_ids)], prepare=False)
         return cursor.rowcount or 0
     result = await session.execute(
         update(EscalationStep)

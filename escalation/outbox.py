@@ -40,7 +40,7 @@ _ANY_PAGED_PG = ("SELECT EXISTS (SELECT 1 FROM notification WHERE incident_id = 
 async def cancel_unsent_pages(session: AsyncSession, incident_ids: Sequence[int], why: str) -> int:
     """Pages not yet handed to a sender will never go out: the incidents no longer need them."""
     if pgdriver.is_postgres(session):
-        cursor = await (await pgdriver.driver(session)).execute(_CANCEL_UNSENT_PG, [why, list(incident_ids)])
+        cursor = await (await pgdriver.driver(session)).execute(_CANCEL_UNSENT_PG, [why, list(incident_ids)], prepare=False)
         return cursor.rowcount or 0
     result = await session.execute(
         update(Notification)
@@ -57,7 +57,8 @@ async def write_closing_notices(session: AsyncSession, messages: Mapping[int, st
     """A one-line notice (``messages[incident id]``) to every destination already paged (sent, or in a
     sender's hands) about each incident, in its thread."""
     if pgdriver.is_postgres(session):  # most incidents close before anyone was paged: ask that cheaply first
-        (paged,), = await pgdriver.fetch(await pgdriver.driver(session), _ANY_PAGED_PG, [list(messages)])
+        (paged,), = await pgdriver.fetch(await pgdriver.driver(session), _ANY_PAGED_PG, [list(messages)],
+                                          prepare=False)
         if not paged:
             return []
     pages = await session.scalars(

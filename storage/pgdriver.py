@@ -2,7 +2,9 @@
 
 For the few hot paths (webhook ingest and the escalation ledger it writes) where SQLAlchemy's
 per-statement work cost three to four times the driver's own. Statement texts are fixed (arrays, never
-expanding IN lists), so psycopg prepares each once per connection and PostgreSQL plans it once.
+expanding IN lists), so psycopg prepares each once per connection. A prepared statement soon runs a
+generic plan, blind to how many values an array holds: statements whose best plan depends on that (a
+few fingerprints among a million alerts) pass ``prepare=False`` and are planned for their values.
 """
 
 from __future__ import annotations
@@ -26,8 +28,9 @@ async def driver(session: AsyncSession) -> AsyncConnection[Any]:
     return raw.driver_connection  # type: ignore[return-value]
 
 
-async def fetch(conn: AsyncConnection[Any], query: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-    cursor = await conn.execute(query, params)  # type: ignore[arg-type]
+async def fetch(conn: AsyncConnection[Any], query: str, params: Sequence[Any], *, prepare: bool | None = None
+                ) -> list[tuple[Any, ...]]:
+    cursor = await conn.execute(query, params, prepare=prepare)  # type: ignore[arg-type]
     return await cursor.fetchall()
 
 

@@ -233,7 +233,7 @@ class AlertIngest:
         c = ALERTS.c
         found: Iterable[Any]
         if self.pg:
-            found = await pg.fetch(await pg.driver(unit.session), pg.ROWS, [list(by_incident), list(fingerprints)])
+            found = await pg.fetch(await pg.driver(unit.session), pg.ROWS, [list(by_incident), list(fingerprints)], prepare=False)
         else:
             found = await unit.session.execute(
                 select(c.id, c.incident_id, c.fingerprint, c.status, c.starts_at, c.ends_at, c.occurrence_count)
@@ -251,7 +251,7 @@ class AlertIngest:
         c, fingerprints, sources = ALERTS.c, list({fp for _, fp in wanted}), list({s for s, _ in wanted})
         found: Iterable[Any]
         if self.pg:
-            found = await pg.fetch(await pg.driver(unit.session), pg.LAST_RESOLUTIONS, [fingerprints, sources])
+            found = await pg.fetch(await pg.driver(unit.session), pg.LAST_RESOLUTIONS, [fingerprints, sources], prepare=False)
         else:
             found = await unit.session.execute(
                 select(c.source, c.fingerprint, func.max(c.ends_at))
@@ -346,7 +346,7 @@ class AlertIngest:
             await (await pg.driver(unit.session)).execute(pg.UPDATE_ALERTS, [
                 [r.id for r in changed], [r.status for r in changed], [r.starts_at for r in changed],
                 [r.ends_at for r in changed], [r.occurrence_count for r in changed],
-                [r.last_seen_at for r in changed]])
+                [r.last_seen_at for r in changed]], prepare=False)
         else:
             await unit.session.execute(_UPDATE_ALERT, [
                 {"row_id": r.id, "status": r.status, "starts_at": r.starts_at, "ends_at": r.ends_at,
@@ -447,7 +447,7 @@ class AlertIngest:
             await conn.execute(pg.UPDATE_INCIDENTS, [
                 [i.id for i in changed], [i.status for i in changed], [i.resolved_at for i in changed],
                 [i.resolved_by_id for i in changed], [i.updated_at for i in changed],
-                [i.truncated_alerts for i in changed]])
+                [i.truncated_alerts for i in changed]], prepare=False)
         if entries:
             await pg.insert_many(conn, pg.INSERT_EVENT, [dict(r) for r in rows], json=("data",))
             await self.incidents.recorded(unit, entries, rows, detached=True)
@@ -471,7 +471,7 @@ class AlertIngest:
         c = ALERTS.c
         found: Iterable[Any]
         if self.pg:
-            found = await pg.fetch(await pg.driver(unit.session), pg.COUNTS, [incident_ids])
+            found = await pg.fetch(await pg.driver(unit.session), pg.COUNTS, [incident_ids], prepare=False)
         else:
             found = await unit.session.execute(
                 select(c.incident_id, c.status, func.count())
