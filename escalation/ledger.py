@@ -94,7 +94,7 @@ async def schedule_all(session: AsyncSession, incidents: Sequence[Incident], now
     if pg:
         conn = await pgdriver.driver(session)
         if rows:
-            await pgdriver.insert_many(conn, _INSERT_STEP_PG, rows)
+            await pgdriver.insert_rows(conn, "escalation_step", _STEP_ROW, rows)
         await conn.execute(_SET_POLICIES_PG, [[i.id for i, _ in chosen], [name for _, name in chosen]],
                            prepare=False)
     else:
@@ -109,10 +109,8 @@ async def schedule_all(session: AsyncSession, incidents: Sequence[Incident], now
 
 
 _TEAMS_PG = "SELECT id, name, escalation_policy FROM team WHERE id = ANY(%s::integer[])"
-_INSERT_STEP_PG = (
-    "INSERT INTO escalation_step (incident_id, policy, repeat, step, scheduled_at, due_at, status, created_at) "
-    "VALUES (%(incident_id)s, %(policy)s, %(repeat)s, %(step)s, %(scheduled_at)s, %(due_at)s, %(status)s, "
-    "%(created_at)s)")
+_STEP_ROW = {"incident_id": "integer", "policy": "varchar", "repeat": "integer", "step": "integer",
+             "scheduled_at": "timestamptz", "due_at": "timestamptz", "status": "varchar", "created_at": "timestamptz"}
 _SET_POLICIES_PG = ("UPDATE incident SET escalation_policy = v.policy FROM unnest(%s::integer[], %s::varchar[]) "
                     "AS v(id, policy) WHERE incident.id = v.id")
 _CANCEL_PENDING_PG = ("UPDATE escalation_step SET status = 'CANCELLED', note = %s "

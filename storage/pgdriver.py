@@ -9,7 +9,7 @@ few fingerprints among a million alerts) pass ``prepare=False`` and are planned 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from psycopg import AsyncConnection
@@ -22,10 +22,14 @@ def is_postgres(session: AsyncSession) -> bool:
 
 
 async def driver(session: AsyncSession) -> AsyncConnection[Any]:
-    """The psycopg connection under the session, inside the session's transaction."""
-    connection = await session.connection()
-    raw = await connection.get_raw_connection()
-    return raw.driver_connection  # type: ignore[return-value]
+    """The psycopg connection under the session, inside the session's transaction (kept in the session's
+    ``info``: a session of ours lives for one transaction on one connection)."""
+    conn = session.info.get("pg_driver")
+    if conn is None:
+        connection = await session.connection()
+        raw = await connection.get_raw_connection()
+        conn = session.info["pg_driver"] = raw.driver_connection
+    return conn  # type: ignore[no-any-return]
 
 
 async def fetch(conn: AsyncConnection[Any], query: str, params: Sequence[Any], *, prepare: bool | None = None
@@ -34,18 +38,18 @@ async def fetch(conn: AsyncConnection[Any], query: str, params: Sequence[Any], *
     return await cursor.fetchall()
 
 
-async def insert_many(conn: AsyncConnection[Any], query: str, rows: list[dict[str, Any]],
-                      json: Sequence[str] = (), returning: bool = False) -> list[tuple[Any, ...]]:
-    """One pipelined round of INSERTs; with ``returning``, each row's RETURNING values in order."""
-    for row in rows:
-        for name in json:
-            row[name] = Jsonb(row[name])
-    cursor = conn.cursor()
-    await cursor.executemany(query, rows, returning=returning)  # type: ignore[arg-type]
-    if not returning:
-        return []
-    out = []
-    while True:
-        out.append(await cursor.fetchone())
-        if not cursor.nextset():
-            return [r for r in out if r is not None]
+async def insert_rows(conn: AsyncConnection[Any], table: str, columns: Mapping[str, str],
+                      rows: Sequence[Mapping[str, Any]], *, computed: Mapping[str, str] | None = None,
+                      returning: str | None = None) -> list[tuple[Any, ...]]:
+    """Every row in one ``INSERT ... SELECT FROM unnest(arrays)``, in the rows' order: one statement (and
+    one plan) however many rows, where an executemany costs the driver a pipeline and a round per row.
+    ``columns`` maps each column to its PostgreSQL type; ``computed`` adds columns whose value is SQL
+    (a sequence's next value, drawn in row order)."""
+    names, computed = list(columns), dict(computed or {})
+    arrays = [[Jsonb(row[n]) if columns[n] == "jsonb" else row[n] for row in rows] for n in names]
+    unnest = ", ".join(f"%s::{columns[n]}[]" for n in names)
+    query = (f"INSERT INTO {table} ({', '.join([*computed, *names])}) "
+             f"SELECT {', '.join([*computed.values(), *names])} FROM unnest({unnest}) WITH ORDINALITY "
+             f"AS v({', '.join(names)}, ord) ORDER BY ord" + (f" RETURNING {returning}" if returning else ""))
+    cursor = await conn.execute(query, arrays)  # type: ignore[arg-type]
+    return await cursor.fetchall() if returning else []

@@ -336,7 +336,7 @@ class AlertIngest:
                 incident.truncated_alerts, work.changed = work.truncated, True
         new = [_new_row(unit, w, fp, r) for w in works for fp, r in w.rows.items() if r.id is None]
         if new and self.pg:
-            await pg.insert_many(await pg.driver(unit.session), pg.INSERT_ALERT, new, json=("labels", "annotations"))
+            await pg.insert_rows(await pg.driver(unit.session), "alert", pg.ALERT_ROW, new)
         elif new:
             await unit.session.execute(insert(ALERTS), new)
         changed = [r for w in works for r in w.rows.values() if r.id is not None and r.dirty]
@@ -372,10 +372,10 @@ class AlertIngest:
                 created_at=unit.now, updated_at=unit.now, truncated_alerts=work.truncated or 0,
             ))
         if self.pg:
-            drawn = await pg.insert_many(await pg.driver(unit.session), pg.INSERT_INCIDENT,
-                                         [dict(v) for v in values], json=("labels",), returning=True)
+            drawn = await pg.insert_rows(await pg.driver(unit.session), "incident", pg.INCIDENT_ROW, values,
+                                         computed=pg.NEXT_NUMBER, returning="id, number")
             opened = [Incident(**v, id=id_, number=number, escalation_level=0)
-                      for v, (id_, number) in zip(values, drawn, strict=True)]
+                      for v, (id_, number) in zip(values, drawn, strict=True)]  # RETURNING keeps the rows' order
         else:
             opened = list(await unit.session.scalars(
                 insert(Incident).values(number=self._number()).returning(Incident, sort_by_parameter_order=True),
@@ -449,7 +449,7 @@ class AlertIngest:
                 [i.resolved_by_id for i in changed], [i.updated_at for i in changed],
                 [i.truncated_alerts for i in changed]], prepare=False)
         if entries:
-            await pg.insert_many(conn, pg.INSERT_EVENT, [dict(r) for r in rows], json=("data",))
+            await pg.insert_rows(conn, "incident_event", pg.EVENT_ROW, rows)
             await self.incidents.recorded(unit, entries, rows, detached=True)
 
     def _auto_resolve(self, unit: Unit, work: _GroupWork, resolved: int, entries: list[NewEvent],

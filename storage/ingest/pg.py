@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from storage.models import Incident
-from storage.pgdriver import driver, fetch, insert_many
+from storage.pgdriver import driver, fetch, insert_rows
 
-__all__ = ["driver", "fetch", "incident_of", "insert_many"]
+__all__ = ["driver", "fetch", "incident_of", "insert_rows"]
 
 INCIDENT_COLUMNS = tuple(c.name for c in Incident.__table__.columns)
 
@@ -27,16 +27,20 @@ ROWS = ("SELECT id, incident_id, fingerprint, status, starts_at, ends_at, occurr
         "WHERE incident_id = ANY(%s::integer[]) AND fingerprint = ANY(%s::varchar[])")
 LAST_RESOLUTIONS = ("SELECT source, fingerprint, max(ends_at) FROM alert WHERE fingerprint = ANY(%s::varchar[]) "
                     "AND source = ANY(%s::varchar[]) AND status = 'resolved' GROUP BY source, fingerprint")
-INSERT_INCIDENT = (
-    "INSERT INTO incident (number, title, status, severity, service, team_id, labels, dedup_key, group_key, "
-    "source, created_at, updated_at, truncated_alerts, escalation_level) VALUES (nextval('incident_number_seq'), "
-    "%(title)s, %(status)s, %(severity)s, %(service)s, %(team_id)s, %(labels)s, %(dedup_key)s, %(group_key)s, "
-    "%(source)s, %(created_at)s, %(updated_at)s, %(truncated_alerts)s, 0) RETURNING id, number")
-INSERT_ALERT = (
-    "INSERT INTO alert (fingerprint, incident_id, status, labels, annotations, starts_at, ends_at, source, "
-    "generator_url, occurrence_count, last_seen_at, created_at) VALUES (%(fingerprint)s, %(incident_id)s, "
-    "%(status)s, %(labels)s, %(annotations)s, %(starts_at)s, %(ends_at)s, %(source)s, %(generator_url)s, "
-    "%(occurrence_count)s, %(last_seen_at)s, %(created_at)s)")
+#: The columns the ingest writes, with their PostgreSQL types (``pgdriver.insert_rows``).
+INCIDENT_ROW = {"title": "varchar", "status": "varchar", "severity": "varchar", "service": "varchar",
+                "team_id": "integer", "labels": "jsonb", "dedup_key": "varchar", "group_key": "varchar",
+                "source": "varchar", "created_at": "timestamptz", "updated_at": "timestamptz",
+                "truncated_alerts": "integer"}
+ALERT_ROW = {"fingerprint": "varchar", "incident_id": "integer", "status": "varchar", "labels": "jsonb",
+             "annotations": "jsonb", "starts_at": "timestamptz", "ends_at": "timestamptz", "source": "varchar",
+             "generator_url": "varchar", "occurrence_count": "integer", "last_seen_at": "timestamptz",
+             "created_at": "timestamptz"}
+EVENT_ROW = {"incident_id": "integer", "kind": "varchar", "actor_person_id": "integer", "actor_source": "varchar",
+             "actor_external_id": "varchar", "actor_name": "varchar", "text": "text", "data": "jsonb",
+             "at": "timestamptz"}
+#: Drawn in row order, so incidents opened together are numbered in arrival order.
+NEXT_NUMBER = {"number": "nextval('incident_number_seq')"}
 UPDATE_ALERTS = """
     UPDATE alert SET status = v.status, starts_at = v.starts_at, ends_at = v.ends_at,
                      occurrence_count = v.occurrence_count, last_seen_at = v.last_seen_at
@@ -52,10 +56,7 @@ UPDATE_INCIDENTS = """
     FROM unnest(%s::integer[], %s::varchar[], %s::timestamptz[], %s::integer[], %s::timestamptz[],
                 %s::integer[]) AS v(id, status, resolved_at, resolved_by_id, updated_at, truncated_alerts)
     WHERE incident.id = v.id"""
-INSERT_EVENT = (
-    "INSERT INTO incident_event (incident_id, kind, actor_person_id, actor_source, actor_external_id, actor_name, "
-    "text, data, at) VALUES (%(incident_id)s, %(kind)s, %(actor_person_id)s, %(actor_source)s, "
-    "%(actor_external_id)s, %(actor_name)s, %(text)s, %(data)s, %(at)s)")
+
 
 
 def incident_of(row: Sequence[Any]) -> Incident:
