@@ -10,8 +10,9 @@ and last-seen time and publishes nothing. On PostgreSQL a transaction-scoped adv
 serialises concurrent deliveries of one group; the partial unique index on open dedup keys and the
 retry of the whole delivery are the second line of defence.
 
-``model`` holds what a delivery is (no database); ``apply`` applies deliveries in one transaction;
-``batch`` lets concurrent deliveries share that transaction (group commit).
+``model`` holds what a delivery is and ``decide`` what a batch of them does (no database); ``apply``
+applies them in one transaction (``pg``: its PostgreSQL statements); ``batch`` lets concurrent
+deliveries share that transaction (group commit).
 """
 
 from storage.ingest.apply import ATTEMPTS, RETRYABLE_SQLSTATES, AlertIngest, is_retryable

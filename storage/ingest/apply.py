@@ -2,19 +2,19 @@
 
 Deliveries that arrive together (``batch.GroupCommit``) are applied in one transaction, set-based over
 all their groups: lock every group, read their open incidents (row-locked) and the rows of the alerts
-they name as plain tuples, decide every alert's new state in Python in arrival order, then write: the
-new incidents in one INSERT ... RETURNING (that also draws their numbers), the new alert rows in one
-multi-row INSERT, the changed ones in one UPDATE, and the timeline events in one INSERT. So a
+they name as plain tuples, decide every alert's new state in Python in arrival order (``decide``),
+then write: the new incidents in one INSERT ... RETURNING (that also draws their numbers), the new
+alert rows in one multi-row INSERT, the changed ones in one UPDATE, the timeline events in one INSERT. So a
 transaction costs about the same number of statements for one delivery as for sixty. Alert rows never
-enter the ORM session: no identity-map work, nothing stale for the view to read.
+enter the ORM session: no identity-map work, nothing stale for the view to read. On PostgreSQL the
+statements go through the driver (``pg``); SQLite takes the portable SQLAlchemy path.
 """
 
 from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -26,6 +26,7 @@ from storage.actors import Source
 from storage.directory import Principal
 from storage.incidents import IncidentService, NewEvent, Unit
 from storage.ingest import pg
+from storage.ingest.decide import GroupWork, Row, decide, new_row, plan
 from storage.ingest.model import (
     _RANK,
     AlertIn,
@@ -54,79 +55,10 @@ _UPDATE_ALERT = (
 )
 
 
-@dataclass
-class _Row:
-    """An alert row's mutable state (existing: ``id`` set; new in this transaction: ``alert`` set)."""
-
-    id: int | None
-    status: str
-    starts_at: datetime
-    ends_at: datetime | None
-    occurrence_count: int
-    last_seen_at: datetime | None = None
-    alert: AlertIn | None = None
-    dirty: bool = False
-
-
-@dataclass
-class _Part:
-    """The alerts one delivery brought to one group."""
-
-    index: int  # the delivery's place in the batch, and so of its result
-    delivery: Delivery
-    alerts: list[AlertIn] = field(default_factory=list)
-
-
-@dataclass
-class _GroupWork:
-    """One group's alerts from every delivery of the batch, in arrival order, and what they did."""
-
-    key: str
-    dedup_key: str
-    route: Route
-    parts: list[_Part] = field(default_factory=list)
-    incident: Incident | None = None
-    rows: dict[str, _Row] = field(default_factory=dict)  # fingerprint -> row
-    opened: bool = False
-    fired: list[str] = field(default_factory=list)
-    resolved: list[str] = field(default_factory=list)
-    truncated: int | None = None  # the latest grouped delivery's count of alerts it left out
-    changed: bool = False  # the incident row itself changed ("+N more", state, time)
-    opener: int | None = None  # the delivery whose alert opens the incident, if one opens
-    closer: int | None = None  # the last delivery that resolved one of its alerts
-
-    def alerts(self) -> Iterator[AlertIn]:
-        for part in self.parts:
-            yield from part.alerts
-
-    @property
-    def source(self) -> str:
-        return self.route.integration[:32]
-
-
 def is_retryable(exc: BaseException) -> bool:
     if isinstance(exc, IntegrityError):
         return True
     return isinstance(exc, DBAPIError) and getattr(exc.orig, "sqlstate", None) in RETRYABLE_SQLSTATES
-
-
-def _plan(items: Sequence[tuple[Delivery, Route]]) -> dict[str, _GroupWork]:
-    """Every group the deliveries touch, by dedup key, each with its parts in arrival order."""
-    groups: dict[str, _GroupWork] = {}
-    for index, (delivery, route) in enumerate(items):
-        parts: dict[str, _Part] = {}
-        for alert in delivery.alerts:
-            key = route.group_of(delivery, alert)
-            dedup_key = route.dedup_key(key)
-            work = groups.get(dedup_key)
-            if work is None:
-                work = groups[dedup_key] = _GroupWork(key, dedup_key, route)
-            part = parts.get(dedup_key)
-            if part is None:
-                part = parts[dedup_key] = _Part(index, delivery)
-                work.parts.append(part)
-            part.alerts.append(alert)
-    return groups
 
 
 class AlertIngest:
@@ -149,7 +81,7 @@ class AlertIngest:
             try:
                 async with self.incidents.unit() as unit:
                     unit.views = False  # only the bus reads this unit's changes
-                    await self._apply(unit, _plan(items), results)
+                    await self._apply(unit, plan(items), results)
                 return results
             except DBAPIError as exc:  # a concurrent writer won a race: start again from its result
                 if attempt == ATTEMPTS - 1 or not is_retryable(exc):
@@ -174,7 +106,7 @@ class AlertIngest:
 
     # -- one transaction ----------------------------------------------------------------------
 
-    async def _apply(self, unit: Unit, groups: dict[str, _GroupWork], results: list[IngestResult]) -> None:
+    async def _apply(self, unit: Unit, groups: dict[str, GroupWork], results: list[IngestResult]) -> None:
         if not groups:
             return
         works = list(groups.values())
@@ -185,7 +117,7 @@ class AlertIngest:
         await self._load_rows(unit, works)
         last_resolved = await self._last_resolutions(unit, works)
         for work in works:
-            self._decide(unit, work, last_resolved, results)
+            decide(unit.now, work, last_resolved, results)
         await self._write(unit, works)
         for work in works:
             if work.incident is not None:
@@ -224,7 +156,7 @@ class AlertIngest:
         )
         return {incident.dedup_key: incident for incident in found if incident.dedup_key}
 
-    async def _load_rows(self, unit: Unit, works: list[_GroupWork]) -> None:
+    async def _load_rows(self, unit: Unit, works: list[GroupWork]) -> None:
         """The rows of the named alerts in each group's open incident, in one query for the batch."""
         by_incident = {w.incident.id: w for w in works if w.incident is not None}
         if not by_incident:
@@ -240,9 +172,9 @@ class AlertIngest:
                 .where(c.incident_id.in_(by_incident), c.fingerprint.in_(fingerprints))
             )
         for id_, incident_id, fp, status, starts, ends, count in found:
-            by_incident[incident_id].rows[fp] = _Row(id_, status, starts, ends, count)
+            by_incident[incident_id].rows[fp] = Row(id_, status, starts, ends, count)
 
-    async def _last_resolutions(self, unit: Unit, works: list[_GroupWork]) -> dict[tuple[str, str], datetime]:
+    async def _last_resolutions(self, unit: Unit, works: list[GroupWork]) -> dict[tuple[str, str], datetime]:
         """When each alert new to its group last resolved (any incident), to recognise late retries."""
         wanted = {(w.source, a.fingerprint) for w in works for a in w.alerts()
                   if a.firing and a.fingerprint not in w.rows}
@@ -260,72 +192,9 @@ class AlertIngest:
             )
         return {(source, fp): ends for source, fp, ends in found if ends is not None}
 
-    # -- deciding, in Python ------------------------------------------------------------------
-
-    def _decide(self, unit: Unit, work: _GroupWork, last_resolved: dict[tuple[str, str], datetime],
-                results: list[IngestResult]) -> None:
-        """Each alert of the group in arrival order: the same alert twice is a repeat."""
-        for part in work.parts:
-            result = results[part.index]
-            for alert in part.alerts:
-                row = work.rows.get(alert.fingerprint)
-                if alert.firing:
-                    new = self._fire(unit, work, alert, row, last_resolved.get((work.source, alert.fingerprint)),
-                                     result)
-                    if new is not None:
-                        work.rows[alert.fingerprint] = new
-                        work.opener = part.index if work.opener is None else work.opener
-                elif self._resolve(unit, work, alert, row, result):
-                    work.closer = part.index
-                    assert row is not None and row.ends_at is not None
-                    key = (work.source, alert.fingerprint)
-                    last_resolved[key] = max(row.ends_at, last_resolved.get(key, row.ends_at))
-            if part.delivery.group_key:
-                work.truncated = max(part.delivery.truncated, 0)
-
-    def _fire(self, unit: Unit, work: _GroupWork, alert: AlertIn, row: _Row | None,
-              resolved_at: datetime | None, result: IngestResult) -> _Row | None:
-        starts = alert.starts_at or unit.now
-        if row is not None:
-            if row.status == "firing":
-                result.deduplicated += 1
-                row.occurrence_count += 1
-            elif row.ends_at is not None and starts <= row.ends_at:
-                result.stale += 1  # a retry of the firing this alert already resolved
-                return None
-            else:
-                row.status, row.starts_at, row.ends_at = "firing", starts, None
-                row.occurrence_count += 1
-                work.fired.append(alert.fingerprint)
-                result.fired += 1
-            row.last_seen_at, row.dirty = unit.now, True
-            return None
-        if resolved_at is not None and starts <= resolved_at:
-            result.stale += 1  # older than its resolution: reopens nothing
-            return None
-        work.fired.append(alert.fingerprint)
-        result.fired += 1
-        return _Row(None, "firing", starts, None, 1, unit.now, alert=alert)
-
-    def _resolve(self, unit: Unit, work: _GroupWork, alert: AlertIn, row: _Row | None,
-                 result: IngestResult) -> bool:
-        """Whether the alert resolved now (not a repeat, not unknown)."""
-        if row is None:
-            result.ignored += 1  # never seen firing, or its incident was closed by hand
-            return False
-        row.last_seen_at, row.dirty = unit.now, True
-        if row.status == "resolved":
-            result.deduplicated += 1
-            return False
-        ends = alert.ends_at or unit.now
-        row.status, row.ends_at = "resolved", max(ends, row.starts_at)
-        work.resolved.append(alert.fingerprint)
-        result.resolved += 1
-        return True
-
     # -- writing ------------------------------------------------------------------------------
 
-    async def _write(self, unit: Unit, works: list[_GroupWork]) -> None:
+    async def _write(self, unit: Unit, works: list[GroupWork]) -> None:
         """Persist every decision: one INSERT of incidents, one of new alert rows, one UPDATE of changed ones."""
         opening = [w for w in works if w.incident is None and any(r.id is None for r in w.rows.values())]
         if opening:
@@ -334,7 +203,7 @@ class AlertIngest:
             incident = work.incident
             if incident is not None and work.truncated is not None and work.truncated != incident.truncated_alerts:
                 incident.truncated_alerts, work.changed = work.truncated, True
-        new = [_new_row(unit, w, fp, r) for w in works for fp, r in w.rows.items() if r.id is None]
+        new = [new_row(unit.now, w, fp, r) for w in works for fp, r in w.rows.items() if r.id is None]
         if new and self.pg:
             await pg.insert_rows(await pg.driver(unit.session), "alert", pg.ALERT_ROW, new)
         elif new:
@@ -356,7 +225,7 @@ class AlertIngest:
         """The next incident number as SQL inside the INSERT (as ``IncidentService.next_number`` draws it)."""
         return select(func.coalesce(func.max(Incident.number), 0) + 1).scalar_subquery()
 
-    async def _open(self, unit: Unit, works: list[_GroupWork]) -> None:
+    async def _open(self, unit: Unit, works: list[GroupWork]) -> None:
         """New incidents for the groups, in one INSERT ... RETURNING; numbered in arrival order."""
         values = []
         for work in works:
@@ -407,7 +276,7 @@ class AlertIngest:
 
     # -- announcing ---------------------------------------------------------------------------
 
-    async def _announce(self, unit: Unit, works: list[_GroupWork], results: list[IngestResult]) -> None:
+    async def _announce(self, unit: Unit, works: list[GroupWork], results: list[IngestResult]) -> None:
         """One timeline event (and so one published change) per incident per batch, none for repeats."""
         changed = [w for w in works if w.incident is not None and not w.opened and (w.fired or w.resolved)]
         counts = await self._counts(unit, [w.incident.id for w in changed if w.incident is not None])
@@ -452,7 +321,7 @@ class AlertIngest:
             await pg.insert_rows(conn, "incident_event", pg.EVENT_ROW, rows)
             await self.incidents.recorded(unit, entries, rows, detached=True)
 
-    def _auto_resolve(self, unit: Unit, work: _GroupWork, resolved: int, entries: list[NewEvent],
+    def _auto_resolve(self, unit: Unit, work: GroupWork, resolved: int, entries: list[NewEvent],
                       results: list[IngestResult]) -> None:
         """Every alert of the incident has resolved: so has the incident (when the integration says so)."""
         incident = work.incident
@@ -477,14 +346,3 @@ class AlertIngest:
                 select(c.incident_id, c.status, func.count())
                 .where(c.incident_id.in_(incident_ids)).group_by(c.incident_id, c.status))
         return {(incident_id, status): n for incident_id, status, n in found}
-
-
-def _new_row(unit: Unit, work: _GroupWork, fingerprint: str, row: _Row) -> dict[str, Any]:
-    alert, incident = row.alert, work.incident
-    assert alert is not None and incident is not None
-    return {
-        "fingerprint": fingerprint, "incident_id": incident.id, "status": row.status, "labels": alert.labels,
-        "annotations": alert.annotations, "starts_at": row.starts_at, "ends_at": row.ends_at,
-        "source": work.source, "generator_url": alert.generator_url,
-        "occurrence_count": row.occurrence_count, "last_seen_at": row.last_seen_at, "created_at": unit.now,
-    }
