@@ -20,8 +20,8 @@ def setup(container: Container) -> Surface:
         return Surface.off("slack", "set SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP mode)")
 
     from bot.slack.app import EVENTS_PATH, SlackConnection, build, route
-    from bot.slack.cards import CardSweeper
     from bot.slack.sender import SlackSender
+    from bot.sweep import CardSweeper
 
     app, runtime = build(container)
     container.bus.subscribe(runtime.cards)
@@ -30,7 +30,7 @@ def setup(container: Container) -> Surface:
     mode = "Socket Mode" if settings.slack_app_token else f"HTTP mode at POST {EVENTS_PATH}"
     surface = Surface("slack", f"on ({mode})")
     surface.components.append(SlackConnection(app, runtime, surface, settings.slack_app_token))
-    surface.components.append(CardSweeper(runtime.cards, container.db))
+    surface.components.append(CardSweeper(runtime.cards, container.db, name="slack card"))
     if not settings.slack_app_token:
         surface.routes.append(route(app))
     return surface

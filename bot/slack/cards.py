@@ -17,6 +17,7 @@ from bot.pacing import Coalescer
 from bot.slack import refs, scopes
 from bot.slack.outbound import FAILED, SlackOut
 from bot.slack.render import render_card, render_change_line, version
+from bot.sweep import changed_since
 from storage.clock import Clock
 from storage.db import Database
 from storage.queries import IncidentQueries
@@ -80,7 +81,7 @@ class CardSync:
     async def sweep(self, since: datetime | None) -> datetime | None:
         """Catch up with changes made by other processes (e.g. webhooks taken by ``tocsin sidecar``), which
         this process's change bus never sees: post missing cards, refresh stale ones. Returns the new mark."""
-        rows = await refs.changed_since(self.db, since)
+        rows = await changed_since(self.db, since)
         for number, _ in rows:
             self._enqueue(number, partial(self._reconcile, number))
         return rows[-1][1] if rows else since
@@ -142,26 +143,3 @@ class CardSync:
             await asyncio.gather(*list(self._workers.values()), return_exceptions=True)
             await self.coalescer.drain()
 
-
-class CardSweeper:
-    """Runs ``CardSync.sweep`` every ``interval`` seconds for the life of the process."""
-
-    def __init__(self, cards: CardSync, db: Database, interval: float = 10.0) -> None:
-        self.cards, self.db, self.interval = cards, db, interval
-        self._task: asyncio.Task[None] | None = None
-
-    async def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run(await refs.latest_change(self.db)))
-
-    async def _run(self, mark: datetime | None) -> None:
-        while True:
-            await asyncio.sleep(self.interval)
-            try:
-                mark = await self.cards.sweep(mark)
-            except Exception:
-                log.exception("slack card sweep failed")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from storage.db import Database
-from storage.models import ChatMessageRef, Incident
+from storage.models import ChatMessageRef
 
 PLATFORM = "slack"
 
@@ -30,16 +30,3 @@ async def copies(db: Database, incident_id: int) -> list[ChatMessageRef]:
             ChatMessageRef.kind.in_(("card", "page"))).order_by(ChatMessageRef.id))
         return list(rows.all())
 
-
-async def changed_since(db: Database, since: datetime | None, limit: int = 200) -> list[tuple[int, datetime]]:
-    """(number, updated_at) of incidents changed at or after ``since`` (oldest first), by any process."""
-    query = select(Incident.number, Incident.updated_at).order_by(Incident.updated_at).limit(limit)
-    if since is not None:
-        query = query.where(Incident.updated_at >= since)
-    async with db.sessions() as session:
-        return [(number, at) for number, at in (await session.execute(query)).all()]
-
-
-async def latest_change(db: Database) -> datetime | None:
-    async with db.sessions() as session:
-        return await session.scalar(select(func.max(Incident.updated_at)))

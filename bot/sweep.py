@@ -1,0 +1,63 @@
+"""Catching up with other processes: every surface's cards follow changes this process's bus never saw.
+
+An incident opened from a webhook by ``tocsin sidecar``, or changed by another replica, only reaches
+this process through the database. Each surface's card syncer has a ``sweep(mark)`` that reconciles the
+incidents changed since ``mark``; ``CardSweeper`` runs it every few seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime
+from typing import Protocol
+
+from sqlalchemy import func, select
+
+from storage.db import Database
+from storage.models import Incident
+
+log = logging.getLogger(__name__)
+Mark = datetime | None
+
+
+class Sweeps(Protocol):
+    async def sweep(self, since: Mark) -> Mark: ...
+
+
+async def changed_since(db: Database, since: Mark, limit: int = 200) -> list[tuple[int, datetime]]:
+    """(number, updated_at) of incidents changed at or after ``since`` (oldest first), by any process."""
+    query = select(Incident.number, Incident.updated_at).order_by(Incident.updated_at).limit(limit)
+    if since is not None:
+        query = query.where(Incident.updated_at >= since)
+    async with db.sessions() as session:
+        return [(number, at) for number, at in (await session.execute(query)).all()]
+
+
+async def latest_change(db: Database) -> Mark:
+    async with db.sessions() as session:
+        return await session.scalar(select(func.max(Incident.updated_at)))
+
+
+class CardSweeper:
+    """Runs ``cards.sweep`` every ``interval`` seconds for the life of the process (a Component)."""
+
+    def __init__(self, cards: Sweeps, db: Database, interval: float = 10.0, *, name: str = "card") -> None:
+        self.cards, self.db, self.interval, self.name = cards, db, interval, name
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run(await latest_change(self.db)))
+
+    async def _run(self, mark: Mark) -> None:
+        while True:
+            await asyncio.sleep(self.interval)
+            try:
+                mark = await self.cards.sweep(mark)
+            except Exception:
+                log.exception("%s sweep failed", self.name)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
