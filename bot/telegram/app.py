@@ -1,4 +1,5 @@
-"""Wiring: the python-telegram-bot Application, long polling or the webhook route, the card syncer and sender."""
+"""Wiring: the python-telegram-bot Application, long polling or the webhook route, the card syncer, its
+sweeper and the sender."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from bot.container import Container
 from bot.logs import RedactingFilter
 from bot.pacing import Limit
 from bot.surface import Surface
+from bot.sweep import CardSweeper, Mark
 from bot.telegram import store
 from bot.telegram.buttons import Buttons
 from bot.telegram.callback import CallbackCodec
@@ -79,7 +81,8 @@ class TelegramRuntime:
         self._retrying: asyncio.Task[None] | None = None
         self.retry_first = RETRY_FIRST
         routes = [Route(WEBHOOK_PATH, self.handle_webhook_request, methods=["POST"])] if self.webhook_url else []
-        self._surface = Surface("telegram", f"on ({self.mode})", routes=routes, components=[self])
+        sweeper = CardSweeper(self, container.db, name="telegram card")
+        self._surface = Surface("telegram", f"on ({self.mode})", routes=routes, components=[self, sweeper])
         self._register()
         container.bus.subscribe(self.cards)
         container.senders[TelegramSender.channel] = self.sender
@@ -155,6 +158,12 @@ class TelegramRuntime:
         if app.running:
             await app.stop()
         await app.shutdown()
+
+    async def sweep(self, since: Mark) -> Mark:
+        """Catch the cards up with other processes; while Telegram is out of reach, keep the mark for later."""
+        if not self.application.running:
+            return since
+        return await self.cards.sweep(since)
 
     async def drain(self) -> None:
         """Wait until every change is delivered and every card edit is done (shutdown, tests)."""

@@ -1,13 +1,17 @@
-"""Incident cards in Telegram: posted to the team's chat when declared, edited in place after every change."""
+"""Incident cards in Telegram: posted to the team's chat when declared, edited in place after every change,
+including changes made by other processes (``sweep``)."""
 
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 from telegram.error import BadRequest, TelegramError
 
 from bot.container import Container
 from bot.pacing import Coalescer
+from bot.slack.render import version
+from bot.sweep import Mark, changed_since
 from bot.telegram import store
 from bot.telegram.callback import CallbackCodec
 from bot.telegram.outbox import Outbox
@@ -24,24 +28,60 @@ class CardSync:
                  coalescer: Coalescer | None = None) -> None:
         self.container, self.outbox, self.codec = container, outbox, codec
         self.coalescer = coalescer or Coalescer()
-        self._to_post: set[int] = set()
+        self._to_post: set[int] = set()  # incident numbers declared in this process
+        self._changed: set[int] = set()  # incident numbers this process's bus reported changed
+        self._shown: dict[int, str] = {}  # incident number -> version its copies show
+        self._unpostable: set[tuple[int, str]] = set()
 
     async def incident_changed(self, change: IncidentChange) -> None:
-        incident = change.incident
+        number = change.incident.number
         if change.kind == "declared":
-            self._to_post.add(incident.id)
-        self.coalescer.submit(f"telegram:card:{incident.id}", lambda: self.sync(incident.number, incident.id))
+            self._to_post.add(number)
+        self._changed.add(number)
+        self._submit(number)
 
-    async def sync(self, number: int, incident_id: int) -> None:
-        """Post the card if it is new, then make every stored copy show the incident as it is now."""
+    async def sweep(self, since: Mark) -> Mark:
+        """Catch up with changes made by other processes (e.g. webhooks taken by ``tocsin sidecar``), which
+        this process's change bus never sees: post missing cards, refresh stale ones. Returns the new mark."""
+        rows = await changed_since(self.container.db, since)
+        for number, _ in rows:
+            self._submit(number)
+        return rows[-1][1] if rows else since
+
+    def _submit(self, number: int) -> None:
+        # One job per incident for the bus and the sweep alike: they can never post or edit concurrently.
+        self.coalescer.submit(f"telegram:card:{number}", partial(self.sync, number))
+
+    async def sync(self, number: int) -> None:
+        """Post the team's card if it is missing, then make every copy show the incident as it is now."""
+        declared, changed = number in self._to_post, number in self._changed
+        self._to_post.discard(number)
+        self._changed.discard(number)
         view = await self.container.queries.get(number)
-        posted = None
-        if incident_id in self._to_post:
-            self._to_post.discard(incident_id)
-            posted = await self.post(view)
-        for ref in await store.card_refs(self.container.db, view.id):
-            if (ref.chat_id, ref.message_id) != posted:
-                await self.edit(ref, view)
+        refs = await store.card_refs(self.container.db, view.id)
+        if declared or view.is_open:
+            await self._post_missing(view, refs)
+        if not changed and self._shown.get(number) == version(view):
+            return  # a sweep found nothing new: Telegram would answer "message is not modified"
+        self._shown[number] = version(view)
+        for ref in refs:
+            await self.edit(ref, view)
+
+    async def _post_missing(self, view: IncidentView, refs: list[store.CardRef]) -> None:
+        """Post the team's card unless it is there, another replica posts it, or it failed at this version."""
+        chat = view.team.telegram_chat_id if view.team else None
+        if chat is None or any(r.chat_id == chat and r.kind == "card" for r in refs):
+            return
+        if (view.number, version(view)) in self._unpostable:
+            return
+        claim = f"card:{view.id}:{chat}"
+        if not await store.first_receipt(self.container.db, claim, self.container.clock.now()):
+            return
+        if await self.post(view) is None:
+            self._unpostable.add((view.number, version(view)))
+            await store.forget_receipt(self.container.db, claim)  # a later change may try again
+        else:
+            self._shown[view.number] = version(view)
 
     async def post(self, view: IncidentView) -> tuple[int, int] | None:
         """Post the card to the team's group (and forum topic)."""

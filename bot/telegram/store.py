@@ -1,11 +1,12 @@
-"""What the Telegram surface remembers: updates seen, posted card copies, chat bindings, who started the bot."""
+"""What the Telegram surface remembers: updates seen and cards claimed, posted card copies, chat bindings,
+who started the bot."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from storage.db import Database
@@ -30,13 +31,21 @@ class ChatTeam:
 
 
 async def first_receipt(db: Database, key: str, now: datetime) -> bool:
-    """Record update ``key``; False if it was recorded before (Telegram redelivered it)."""
+    """Record ``key``; False if it was recorded before, by any process (Telegram redelivered an update, or
+    another replica is posting this card)."""
     try:
         async with db.transaction() as session:
             session.add(InboundReceipt(source=PLATFORM, key=key, received_at=now))
     except IntegrityError:
         return False
     return True
+
+
+async def forget_receipt(db: Database, key: str) -> None:
+    """Forget ``key``, so that it can be recorded again (a card that could not be posted is retried later)."""
+    async with db.transaction() as session:
+        await session.execute(delete(InboundReceipt).where(InboundReceipt.source == PLATFORM,
+                                                           InboundReceipt.key == key))
 
 
 async def save_ref(db: Database, incident_id: int, chat_id: int, message_id: int, now: datetime, *,
