@@ -26,12 +26,25 @@ class Sweeps(Protocol):
 
 
 async def changed_since(db: Database, since: Mark, limit: int = 200) -> list[tuple[int, datetime]]:
-    """(number, updated_at) of incidents changed at or after ``since`` (oldest first), by any process."""
-    query = select(Incident.number, Incident.updated_at).order_by(Incident.updated_at).limit(limit)
-    if since is not None:
-        query = query.where(Incident.updated_at >= since)
+    """(number, updated_at) of incidents changed at or after ``since`` (oldest first), by any process.
+
+    The instant ``since`` is read again whole (another transaction may have committed at that same
+    instant after the last sweep), then about ``limit`` newer changes, never stopping inside an instant:
+    a batch of alerts changes many incidents at one ``updated_at``, and a page cut inside it would leave
+    the mark there and the rest of the batch unread for ever."""
+    pick = select(Incident.number, Incident.updated_at).order_by(Incident.updated_at, Incident.number)
     async with db.sessions() as session:
-        return [(number, at) for number, at in (await session.execute(query)).all()]
+        rows: list[tuple[int, datetime]] = []
+        newer = pick.limit(limit)
+        if since is not None:
+            rows += (await session.execute(pick.where(Incident.updated_at == since))).tuples().all()
+            newer = newer.where(Incident.updated_at > since)
+        page = list((await session.execute(newer)).tuples().all())
+        if len(page) == limit:  # complete the page's last instant, however many it holds
+            last, seen = page[-1][1], {number for number, _ in page}
+            rest = await session.execute(pick.where(Incident.updated_at == last))
+            page += [(number, at) for number, at in rest.tuples().all() if number not in seen]
+    return rows + page
 
 
 async def latest_change(db: Database) -> Mark:
