@@ -119,3 +119,9 @@ class IncidentChange:
     actor_source: str
     text: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
+
+
+def version(view: IncidentView) -> str:
+    """Changes whenever the incident does: what a card shows, on any platform (a press on an older
+    rendering is a different press; a sweep edits only cards that show an older one)."""
+    return f"{int(view.updated_at.timestamp() * 1000)}-{view.status.value}-{view.escalation_level}"

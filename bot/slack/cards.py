@@ -16,12 +16,12 @@ from functools import partial
 from bot.pacing import Coalescer
 from bot.slack import refs, scopes
 from bot.slack.outbound import FAILED, SlackOut
-from bot.slack.render import render_card, render_change_line, version
+from bot.slack.render import render_card, render_change_line
 from bot.sweep import changed_since
 from storage.clock import Clock
 from storage.db import Database
 from storage.queries import IncidentQueries
-from storage.views import IncidentChange, IncidentView
+from storage.views import IncidentChange, IncidentView, version
 
 log = logging.getLogger(__name__)
 Job = Callable[[], Awaitable[None]]

@@ -12,7 +12,7 @@ from typing import Any
 from bot.commands.reply import Reply
 from bot.slack import ids
 from storage.states import Status
-from storage.views import IncidentChange, IncidentView, TimelineEntry
+from storage.views import IncidentChange, IncidentView, TimelineEntry, version
 
 Block = dict[str, Any]
 SEVERITY_MARK = {"critical": ":red_circle:", "high": ":large_orange_circle:", "medium": ":large_yellow_circle:",
@@ -29,11 +29,6 @@ def when(at: datetime) -> str:
     """A Slack date token: each reader sees their own time zone; the fallback is UTC."""
     fallback = at.strftime("%Y-%m-%d %H:%M UTC")
     return f"<!date^{int(at.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"
-
-
-def version(view: IncidentView) -> str:
-    """Changes whenever the incident does: a press on an older rendering is a different press."""
-    return f"{int(view.updated_at.timestamp() * 1000)}-{view.status.value}-{view.escalation_level}"
 
 
 def summary_text(view: IncidentView) -> str:

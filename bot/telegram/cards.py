@@ -10,13 +10,12 @@ from telegram.error import BadRequest, TelegramError
 
 from bot.container import Container
 from bot.pacing import Coalescer
-from bot.slack.render import version
 from bot.sweep import Mark, changed_since
 from bot.telegram import store
 from bot.telegram.callback import CallbackCodec
 from bot.telegram.outbox import Outbox
 from bot.telegram.render import render_card_html, render_card_keyboard
-from storage.views import IncidentChange, IncidentView
+from storage.views import IncidentChange, IncidentView, version
 
 log = logging.getLogger(__name__)
 
