@@ -7,7 +7,6 @@ PostgreSQL, rows another process is deleting at the same moment are skipped, not
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from datetime import datetime, timedelta
 
@@ -15,6 +14,7 @@ from sqlalchemy import delete, select, tuple_
 
 from bot.container import Container
 from bot.surface import Surface
+from storage.background import Background
 from storage.clock import Clock
 from storage.db import Database
 from storage.models import InboundReceipt
@@ -40,21 +40,11 @@ async def prune_receipts(db: Database, before: datetime, batch: int = BATCH) -> 
             return total
 
 
-class ReceiptPruner:
+class ReceiptPruner(Background):
     """A process component: prunes at start and every ``interval`` seconds; a failure waits for the next."""
 
     def __init__(self, db: Database, clock: Clock, retention: timedelta, interval: float = INTERVAL) -> None:
         self.db, self.clock, self.retention, self.interval = db, clock, retention, interval
-        self._task: asyncio.Task[None] | None = None
-
-    async def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run())
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
 
     async def prune(self) -> int:
         """One prune; a failure is logged (its kind only: messages may carry connection details) and ignored."""

@@ -14,6 +14,7 @@ from typing import Protocol
 
 from sqlalchemy import func, select
 
+from storage.background import Background
 from storage.db import Database
 from storage.models import Incident
 
@@ -52,17 +53,19 @@ async def latest_change(db: Database) -> Mark:
         return await session.scalar(select(func.max(Incident.updated_at)))
 
 
-class CardSweeper:
+class CardSweeper(Background):
     """Runs ``cards.sweep`` every ``interval`` seconds for the life of the process (a Component)."""
 
     def __init__(self, cards: Sweeps, db: Database, interval: float = 10.0, *, name: str = "card") -> None:
         self.cards, self.db, self.interval, self.name = cards, db, interval, name
-        self._task: asyncio.Task[None] | None = None
+        self._mark: Mark = None
 
     async def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run(await latest_change(self.db)))
+        self._mark = await latest_change(self.db)  # changes from now on; earlier ones were shown already
+        await super().start()
 
-    async def _run(self, mark: Mark) -> None:
+    async def _run(self) -> None:
+        mark = self._mark
         while True:
             await asyncio.sleep(self.interval)
             try:
@@ -70,7 +73,3 @@ class CardSweeper:
             except Exception:
                 log.exception("%s sweep failed", self.name)
 
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)

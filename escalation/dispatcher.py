@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.pacing import Limit, RateLimiter
 from escalation.metrics import NOTIFICATIONS
 from escalation.outbox import CANCELLED, FAILED, PENDING, SENT
+from storage.background import Background
 from storage.clock import Clock
 from storage.db import Database
 from storage.models import Incident, Notification
@@ -58,7 +59,7 @@ class Job:
     in_doubt: bool
 
 
-class Dispatcher:
+class Dispatcher(Background):
     """Sends what the outbox holds; ``run_once`` for tests, ``start``/``stop`` as a process component."""
 
     def __init__(self, db: Database, clock: Clock, senders: Mapping[str, Sender], *, lease: float = 120.0,
@@ -77,7 +78,6 @@ class Dispatcher:
         self._busy: set[tuple[str, str]] = set()  # destinations with a claimed row in this process
         self._wake = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
-        self._loop: asyncio.Task[None] | None = None
 
     # -- claiming -----------------------------------------------------------------------------
 
@@ -238,14 +238,8 @@ class Dispatcher:
         """Something was queued: look now rather than at the next timed wake."""
         self._wake.set()
 
-    async def start(self) -> None:
-        self._loop = asyncio.get_running_loop().create_task(self._run())
-
     async def stop(self) -> None:
-        if self._loop is not None:
-            self._loop.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._loop
+        await super().stop()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -8,7 +8,6 @@ timer's and dispatcher's bounded sleeps; this only makes it immediate.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 
@@ -17,6 +16,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import pgdriver
+from storage.background import Background
 
 log = logging.getLogger(__name__)
 
@@ -29,23 +29,13 @@ async def notify(session: AsyncSession) -> None:
         await (await pgdriver.driver(session)).execute(f"NOTIFY {CHANNEL}")
 
 
-class Listener:
+class Listener(Background):
     """A process component: LISTEN on its own connection and call ``wake`` for every notification."""
 
     def __init__(self, database_url: str, wake: Callable[[], None], retry: float = 5.0) -> None:
         self.conninfo = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
         self.wake, self.retry = wake, retry
-        self._task: asyncio.Task[None] | None = None
         self.listening = asyncio.Event()
-
-    async def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run())
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
 
     async def _run(self) -> None:
         while True:
