@@ -95,8 +95,8 @@ async def schedule_all(session: AsyncSession, incidents: Sequence[Incident], now
         conn = await pgdriver.driver(session)
         if rows:
             await pgdriver.insert_rows(conn, "escalation_step", _STEP_ROW, rows)
-        await conn.execute(_SET_POLICIES_PG, [[i.id for i, _ in chosen], [name for _, name in chosen]],
-                           prepare=False)
+        await pgdriver.update_rows(conn, "incident", {"escalation_policy": "varchar"},
+                                   [{"id": i.id, "escalation_policy": name} for i, name in chosen])
     else:
         if rows:
             await session.execute(insert(STEPS), rows)
@@ -111,24 +111,16 @@ async def schedule_all(session: AsyncSession, incidents: Sequence[Incident], now
 _TEAMS_PG = "SELECT id, name, escalation_policy FROM team WHERE id = ANY(%s::integer[])"
 _STEP_ROW = {"incident_id": "integer", "policy": "varchar", "repeat": "integer", "step": "integer",
              "scheduled_at": "timestamptz", "due_at": "timestamptz", "status": "varchar", "created_at": "timestamptz"}
-_SET_POLICIES_PG = ("UPDATE incident SET escalation_policy = v.policy FROM unnest(%s::integer[], %s::varchar[]) "
-                    "AS v(id, policy) WHERE incident.id = v.id")
 _CANCEL_PENDING_PG = ("UPDATE escalation_step SET status = 'CANCELLED', note = %s "
                       "WHERE incident_id = ANY(%s::integer[]) AND status = 'PENDING'")
 
 
 async def cancel_pending(session: AsyncSession, incident_ids: Sequence[int], why: str) -> int:
     """Mark every PENDING step of the incidents CANCELLED (acknowledge, resolve, cancel)."""
-    if pgdriver.is_postgres(session):
-        cursor = await (await pgdriver.driver(session)).execute(_CANCEL_PENDING_PG, [why, list(incident_ids)], prepare=False)
-        return cursor.rowcount or 0
-    result = await session.execute(
-        update(EscalationStep)
-        .where(EscalationStep.incident_id.in_(incident_ids), EscalationStep.status == PENDING)
-        .values(status=CANCELLED, note=why)
-        .execution_options(synchronize_session=False)
-    )
-    return result.rowcount or 0  # type: ignore[attr-defined]
+    return await pgdriver.rows_changed(
+        session, _CANCEL_PENDING_PG, [why, list(incident_ids)],
+        update(EscalationStep).where(EscalationStep.incident_id.in_(incident_ids), EscalationStep.status == PENDING)
+        .values(status=CANCELLED, note=why))
 
 
 async def hold_until(session: AsyncSession, incident_id: int, until: datetime) -> None:

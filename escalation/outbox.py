@@ -39,17 +39,11 @@ _ANY_PAGED_PG = ("SELECT EXISTS (SELECT 1 FROM notification WHERE incident_id = 
 
 async def cancel_unsent_pages(session: AsyncSession, incident_ids: Sequence[int], why: str) -> int:
     """Pages not yet handed to a sender will never go out: the incidents no longer need them."""
-    if pgdriver.is_postgres(session):
-        cursor = await (await pgdriver.driver(session)).execute(_CANCEL_UNSENT_PG, [why, list(incident_ids)], prepare=False)
-        return cursor.rowcount or 0
-    result = await session.execute(
-        update(Notification)
-        .where(Notification.incident_id.in_(incident_ids), Notification.kind == "page",
-               Notification.status == PENDING, Notification.claimed_at.is_(None))
-        .values(status=CANCELLED, note=why)
-        .execution_options(synchronize_session=False)
-    )
-    return result.rowcount or 0
+    return await pgdriver.rows_changed(
+        session, _CANCEL_UNSENT_PG, [why, list(incident_ids)],
+        update(Notification).where(Notification.incident_id.in_(incident_ids), Notification.kind == "page",
+                                   Notification.status == PENDING, Notification.claimed_at.is_(None))
+        .values(status=CANCELLED, note=why))
 
 
 async def write_closing_notices(session: AsyncSession, messages: Mapping[int, str], kind: str,

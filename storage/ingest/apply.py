@@ -22,6 +22,7 @@ from sqlalchemy import bindparam, func, insert, select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import raiseload
 
+from storage import pgdriver
 from storage.actors import Source
 from storage.directory import Principal
 from storage.incidents import IncidentService, NewEvent, Unit
@@ -46,7 +47,7 @@ ATTEMPTS = 3
 RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
 ACTIVE_STATUSES = tuple(s.value for s in ACTIVE)
 ALERTS = Alert.__table__
-#: SQLite: every changed row in one executemany (PostgreSQL: ``pg.UPDATE_ALERTS``).
+#: SQLite: every changed row in one executemany (PostgreSQL: ``pgdriver.update_rows``).
 _UPDATE_ALERT = (
     update(ALERTS)
     .where(ALERTS.c.id == bindparam("row_id"))
@@ -136,13 +137,13 @@ class AlertIngest:
         # driver's own SQL, with nothing to compile or cache.
         lock_ids = sorted({int.from_bytes(hashlib.sha256(k.encode()).digest()[:8], "big", signed=True)
                            for k in keys})
-        await (await pg.driver(unit.session)).execute(pg.LOCK_GROUPS, [lock_ids])
+        await (await pgdriver.driver(unit.session)).execute(pg.LOCK_GROUPS, [lock_ids])
 
     async def _open_incidents(self, unit: Unit, dedup_keys: list[str]) -> dict[str, Incident]:
         """The open incident of each group, row-locked (on PostgreSQL, copies outside the session)."""
         if not self.pg:
             return await self._open_incidents_orm(unit, dedup_keys)
-        rows = await pg.fetch(await pg.driver(unit.session), pg.OPEN_INCIDENTS, [dedup_keys])
+        rows = await pgdriver.fetch(await pgdriver.driver(unit.session), pg.OPEN_INCIDENTS, [dedup_keys])
         incidents = [pg.incident_of(row) for row in rows]
         return {incident.dedup_key: incident for incident in incidents if incident.dedup_key}
 
@@ -165,7 +166,7 @@ class AlertIngest:
         c = ALERTS.c
         found: Iterable[Any]
         if self.pg:
-            found = await pg.fetch(await pg.driver(unit.session), pg.ROWS, [list(by_incident), list(fingerprints)], prepare=False)
+            found = await pgdriver.fetch(await pgdriver.driver(unit.session), pg.ROWS, [list(by_incident), list(fingerprints)], prepare=False)
         else:
             found = await unit.session.execute(
                 select(c.id, c.incident_id, c.fingerprint, c.status, c.starts_at, c.ends_at, c.occurrence_count)
@@ -183,7 +184,7 @@ class AlertIngest:
         c, fingerprints, sources = ALERTS.c, list({fp for _, fp in wanted}), list({s for s, _ in wanted})
         found: Iterable[Any]
         if self.pg:
-            found = await pg.fetch(await pg.driver(unit.session), pg.LAST_RESOLUTIONS, [fingerprints, sources], prepare=False)
+            found = await pgdriver.fetch(await pgdriver.driver(unit.session), pg.LAST_RESOLUTIONS, [fingerprints, sources], prepare=False)
         else:
             found = await unit.session.execute(
                 select(c.source, c.fingerprint, func.max(c.ends_at))
@@ -205,21 +206,18 @@ class AlertIngest:
                 incident.truncated_alerts, work.changed = work.truncated, True
         new = [new_row(unit.now, w, fp, r) for w in works for fp, r in w.rows.items() if r.id is None]
         if new and self.pg:
-            await pg.insert_rows(await pg.driver(unit.session), "alert", pg.ALERT_ROW, new)
+            await pgdriver.insert_rows(await pgdriver.driver(unit.session), "alert", pg.ALERT_ROW, new)
         elif new:
             await unit.session.execute(insert(ALERTS), new)
         changed = [r for w in works for r in w.rows.values() if r.id is not None and r.dirty]
         if not changed:
             return
+        values = [{"row_id": r.id, "status": r.status, "starts_at": r.starts_at, "ends_at": r.ends_at,
+                   "occurrence_count": r.occurrence_count, "last_seen_at": r.last_seen_at} for r in changed]
         if self.pg:
-            await (await pg.driver(unit.session)).execute(pg.UPDATE_ALERTS, [
-                [r.id for r in changed], [r.status for r in changed], [r.starts_at for r in changed],
-                [r.ends_at for r in changed], [r.occurrence_count for r in changed],
-                [r.last_seen_at for r in changed]], prepare=False)
+            await pgdriver.update_rows(await pgdriver.driver(unit.session), "alert", pg.ALERT_CHANGE, values, key="row_id")
         else:
-            await unit.session.execute(_UPDATE_ALERT, [
-                {"row_id": r.id, "status": r.status, "starts_at": r.starts_at, "ends_at": r.ends_at,
-                 "occurrence_count": r.occurrence_count, "last_seen_at": r.last_seen_at} for r in changed])
+            await unit.session.execute(_UPDATE_ALERT, values)
 
     def _number(self) -> Any:
         """The next incident number as SQL inside the INSERT (as ``IncidentService.next_number`` draws it)."""
@@ -241,7 +239,7 @@ class AlertIngest:
                 created_at=unit.now, updated_at=unit.now, truncated_alerts=work.truncated or 0,
             ))
         if self.pg:
-            drawn = await pg.insert_rows(await pg.driver(unit.session), "incident", pg.INCIDENT_ROW, values,
+            drawn = await pgdriver.insert_rows(await pgdriver.driver(unit.session), "incident", pg.INCIDENT_ROW, values,
                                          computed=pg.NEXT_NUMBER, returning="id, number")
             opened = [Incident(**v, id=id_, number=number, escalation_level=0)
                       for v, (id_, number) in zip(values, drawn, strict=True)]  # RETURNING keeps the rows' order
@@ -308,17 +306,15 @@ class AlertIngest:
                 await self.incidents.record_all(unit, entries)
             return
         rows = self.incidents.event_rows(unit, entries)  # moves updated_at
-        conn = await pg.driver(unit.session)
+        conn = await pgdriver.driver(unit.session)
         # Written back: "+N more", and every incident with news but a bare declaration (its row is as inserted).
         touched = {id(e.incident) for e in entries if e.kind != "declared"}
         changed = [w.incident for w in works if w.incident is not None and (w.changed or id(w.incident) in touched)]
         if changed:
-            await conn.execute(pg.UPDATE_INCIDENTS, [
-                [i.id for i in changed], [i.status for i in changed], [i.resolved_at for i in changed],
-                [i.resolved_by_id for i in changed], [i.updated_at for i in changed],
-                [i.truncated_alerts for i in changed]], prepare=False)
+            await pgdriver.update_rows(conn, "incident", pg.INCIDENT_CHANGE,
+                                 [{"id": i.id, **{n: getattr(i, n) for n in pg.INCIDENT_CHANGE}} for i in changed])
         if entries:
-            await pg.insert_rows(conn, "incident_event", pg.EVENT_ROW, rows)
+            await pgdriver.insert_rows(conn, "incident_event", pg.EVENT_ROW, rows)
             await self.incidents.recorded(unit, entries, rows, detached=True)
 
     def _auto_resolve(self, unit: Unit, work: GroupWork, resolved: int, entries: list[NewEvent],
@@ -340,7 +336,7 @@ class AlertIngest:
         c = ALERTS.c
         found: Iterable[Any]
         if self.pg:
-            found = await pg.fetch(await pg.driver(unit.session), pg.COUNTS, [incident_ids], prepare=False)
+            found = await pgdriver.fetch(await pgdriver.driver(unit.session), pg.COUNTS, [incident_ids], prepare=False)
         else:
             found = await unit.session.execute(
                 select(c.incident_id, c.status, func.count())

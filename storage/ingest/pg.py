@@ -2,8 +2,9 @@
 
 The same transaction as the session's (so the ORM, the hooks and the views see every row), but without
 SQLAlchemy's per-statement work, which on the webhook hot path cost three to four times the driver's
-own. Every statement text is fixed (arrays, never expanding IN lists), so the driver prepares each
-once per connection and PostgreSQL plans it once. SQLite takes the portable path in ``apply``.
+own. Every statement text is fixed (arrays, never expanding IN lists); the lookups whose best plan
+depends on how many values they carry are planned for their values (see ``pgdriver``). SQLite takes the
+portable path in ``apply``.
 """
 
 from __future__ import annotations
@@ -12,9 +13,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from storage.models import Incident
-from storage.pgdriver import driver, fetch, insert_rows
-
-__all__ = ["driver", "fetch", "incident_of", "insert_rows"]
 
 INCIDENT_COLUMNS = tuple(c.name for c in Incident.__table__.columns)
 
@@ -41,25 +39,17 @@ EVENT_ROW = {"incident_id": "integer", "kind": "varchar", "actor_person_id": "in
              "at": "timestamptz"}
 #: Drawn in row order, so incidents opened together are numbered in arrival order.
 NEXT_NUMBER = {"number": "nextval('incident_number_seq')"}
-UPDATE_ALERTS = """
-    UPDATE alert SET status = v.status, starts_at = v.starts_at, ends_at = v.ends_at,
-                     occurrence_count = v.occurrence_count, last_seen_at = v.last_seen_at
-    FROM unnest(%s::integer[], %s::varchar[], %s::timestamptz[], %s::timestamptz[], %s::integer[],
-                %s::timestamptz[]) AS v(id, status, starts_at, ends_at, occurrence_count, last_seen_at)
-    WHERE alert.id = v.id"""
+#: What a delivery changes on an alert row it repeats or resolves (``pgdriver.update_rows``).
+ALERT_CHANGE = {"status": "varchar", "starts_at": "timestamptz", "ends_at": "timestamptz",
+                "occurrence_count": "integer", "last_seen_at": "timestamptz"}
 COUNTS = ("SELECT incident_id, status, count(*) FROM alert WHERE incident_id = ANY(%s::integer[]) "
           "GROUP BY incident_id, status")
 #: What a delivery can change on an incident it joins: the state (auto-resolve), the time, "+N more".
-UPDATE_INCIDENTS = """
-    UPDATE incident SET status = v.status, resolved_at = v.resolved_at, resolved_by_id = v.resolved_by_id,
-                        updated_at = v.updated_at, truncated_alerts = v.truncated_alerts
-    FROM unnest(%s::integer[], %s::varchar[], %s::timestamptz[], %s::integer[], %s::timestamptz[],
-                %s::integer[]) AS v(id, status, resolved_at, resolved_by_id, updated_at, truncated_alerts)
-    WHERE incident.id = v.id"""
-
+INCIDENT_CHANGE = {"status": "varchar", "resolved_at": "timestamptz", "resolved_by_id": "integer",
+                   "updated_at": "timestamptz", "truncated_alerts": "integer"}
 
 
 def incident_of(row: Sequence[Any]) -> Incident:
     """An ``Incident`` carrying a row's values, outside the session: the hooks and the rules read it, and
-    what changes on it is written back with ``UPDATE_INCIDENTS``."""
+    what changes on it is written back with ``INCIDENT_CHANGE``."""
     return Incident(**dict(zip(INCIDENT_COLUMNS, row, strict=True)))
