@@ -109,7 +109,7 @@ class Escalation:
     # -- the step job -------------------------------------------------------------------------
 
     async def run_due(self, limit: int | None = None, workers: int | None = None) -> int:
-        """Run every step that is due now; returns how many were claimed.
+        """Run every step that is due now; returns how many this process ran (or failed).
 
         On PostgreSQL several claimers work side by side (SKIP LOCKED keeps them apart); SQLite has one
         writer, so one claimer.
@@ -127,37 +127,41 @@ class Escalation:
         done = 0
         while limit is None or done < limit:
             try:
-                if not await self.claim_one():
-                    break
+                ran = await self.claim_one()
             except TRANSIENT:
                 log.exception("claiming an escalation step failed; retrying on the next wake")
                 break
-            done += 1
+            if ran is None:
+                break
+            done += ran
         return done
 
-    async def claim_one(self) -> bool:
-        """Claim the earliest due step and run it; False when nothing is due (or all due are locked)."""
+    async def claim_one(self) -> int | None:
+        """Claim the earliest due step and run it: 1 when it ran (or failed), 0 when another claimer had
+        just run it (our pick read the step before that claimer committed), None when nothing is due (or
+        all due are locked)."""
         now, step_id = self.clock.now(), None
         try:
             async with self.incidents.unit() as unit:
                 picked = await self._pick(unit.session, now)
                 if picked is None:
-                    return False
+                    return None
                 step_id, incident_id = picked
                 incident = await unit.session.scalar(
                     select(Incident).where(Incident.id == incident_id).with_for_update(of=Incident)
                     .execution_options(populate_existing=True))
                 step = await unit.session.scalar(select(EscalationStep).where(EscalationStep.id == step_id)
                                                  .execution_options(populate_existing=True))
-                if step.status == PENDING and step.due_at <= now:  # re-checked under the incident lock
-                    await self.execute(unit, incident, step, now)
-            return True
+                if step.status != PENDING or step.due_at > now:  # re-checked under the incident lock
+                    return 0
+                await self.execute(unit, incident, step, now)
+            return 1
         except TRANSIENT:
             raise
         except Exception as exc:  # a bug or bad data: record it on the step rather than retry forever
             log.exception("escalation step %s failed", step_id)
             await self._fail(step_id, exc)
-            return True
+            return 1
 
     async def _pick(self, session: AsyncSession, now: datetime) -> tuple[int, int] | None:
         query = (select(EscalationStep.id, EscalationStep.incident_id)
