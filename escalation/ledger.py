@@ -33,6 +33,10 @@ async def load_policies(session: AsyncSession) -> list[Policy]:
         p = EscalationPolicy
         rows = list(await session.execute(select(p.name, p.match, p.steps, p.repeat, p.description)
                                           .order_by(p.position, p.id)))
+    return _policies(rows)
+
+
+def _policies(rows: Sequence[Sequence[Any]]) -> list[Policy]:
     policies = []
     for name, match, steps, repeat, description in rows:
         try:
@@ -71,14 +75,17 @@ async def schedule_all(session: AsyncSession, incidents: Sequence[Incident], now
     policies are read once, and the steps and the chosen policies written in one statement each."""
     pg = pgdriver.is_postgres(session)
     team_ids = list({i.team_id for i in incidents if i.team_id is not None})
-    teams: dict[int, tuple[str, str | None]] = {}
-    if team_ids and pg:
-        found = await pgdriver.fetch(await pgdriver.driver(session), _TEAMS_PG, [team_ids])
-        teams = {id_: (name, policy) for id_, name, policy in found}
-    elif team_ids:
-        found = await session.execute(select(Team.id, Team.name, Team.escalation_policy).where(Team.id.in_(team_ids)))
-        teams = {id_: (name, policy) for id_, name, policy in found}
-    policies = await load_policies(session)
+    found: Sequence[Any] = ()
+    if pg:  # both questions in one round trip
+        found, stored = await (await pgdriver.driver(session)).fetch_each(
+            [(_TEAMS_PG, [team_ids], None), (_POLICIES_PG, (), None)])
+        policies = _policies(stored)
+    else:
+        if team_ids:
+            found = list(await session.execute(
+                select(Team.id, Team.name, Team.escalation_policy).where(Team.id.in_(team_ids))))
+        policies = await load_policies(session)
+    teams = {id_: (name, policy) for id_, name, policy in found}
     rows, chosen = [], []
     for incident in incidents:
         team_name, team_policy = teams.get(incident.team_id, (None, None)) if incident.team_id else (None, None)
@@ -115,9 +122,9 @@ _CANCEL_PENDING_PG = ("UPDATE escalation_step SET status = 'CANCELLED', note = %
                       "WHERE incident_id = ANY(%s::integer[]) AND status = 'PENDING'")
 
 
-async def cancel_pending(session: AsyncSession, incident_ids: Sequence[int], why: str) -> int:
+async def cancel_pending(session: AsyncSession, incident_ids: Sequence[int], why: str) -> None:
     """Mark every PENDING step of the incidents CANCELLED (acknowledge, resolve, cancel)."""
-    return await pgdriver.rows_changed(
+    await pgdriver.write(
         session, _CANCEL_PENDING_PG, [why, list(incident_ids)],
         update(EscalationStep).where(EscalationStep.incident_id.in_(incident_ids), EscalationStep.status == PENDING)
         .values(status=CANCELLED, note=why))

@@ -37,9 +37,9 @@ _ANY_PAGED_PG = ("SELECT EXISTS (SELECT 1 FROM notification WHERE incident_id = 
                  "AND (status = 'SENT' OR (status = 'PENDING' AND claimed_at IS NOT NULL)))")
 
 
-async def cancel_unsent_pages(session: AsyncSession, incident_ids: Sequence[int], why: str) -> int:
+async def cancel_unsent_pages(session: AsyncSession, incident_ids: Sequence[int], why: str) -> None:
     """Pages not yet handed to a sender will never go out: the incidents no longer need them."""
-    return await pgdriver.rows_changed(
+    await pgdriver.write(
         session, _CANCEL_UNSENT_PG, [why, list(incident_ids)],
         update(Notification).where(Notification.incident_id.in_(incident_ids), Notification.kind == "page",
                                    Notification.status == PENDING, Notification.claimed_at.is_(None))

@@ -26,7 +26,7 @@ CHANNEL = "tocsin_escalation"
 async def notify(session: AsyncSession) -> None:
     """Tell every listening process, when this transaction commits, that there is work."""
     if pgdriver.is_postgres(session):
-        await (await pgdriver.driver(session)).execute(f"NOTIFY {CHANNEL}")
+        (await pgdriver.driver(session)).later(f"NOTIFY {CHANNEL}")
 
 
 class Listener(Background):

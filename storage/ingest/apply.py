@@ -115,8 +115,7 @@ class AlertIngest:
         incidents = await self._open_incidents(unit, list(groups))
         for work in works:
             work.incident = incidents.get(work.dedup_key)
-        await self._load_rows(unit, works)
-        last_resolved = await self._last_resolutions(unit, works)
+        last_resolved = await self._read_alerts(unit, works)
         for work in works:
             decide(unit.now, work, last_resolved, results)
         await self._write(unit, works)
@@ -137,7 +136,7 @@ class AlertIngest:
         # driver's own SQL, with nothing to compile or cache.
         lock_ids = sorted({int.from_bytes(hashlib.sha256(k.encode()).digest()[:8], "big", signed=True)
                            for k in keys})
-        await (await pgdriver.driver(unit.session)).execute(pg.LOCK_GROUPS, [lock_ids])
+        (await pgdriver.driver(unit.session)).later(pg.LOCK_GROUPS, [lock_ids])  # sent with the first read
 
     async def _open_incidents(self, unit: Unit, dedup_keys: list[str]) -> dict[str, Incident]:
         """The open incident of each group, row-locked (on PostgreSQL, copies outside the session)."""
@@ -157,41 +156,34 @@ class AlertIngest:
         )
         return {incident.dedup_key: incident for incident in found if incident.dedup_key}
 
-    async def _load_rows(self, unit: Unit, works: list[GroupWork]) -> None:
-        """The rows of the named alerts in each group's open incident, in one query for the batch."""
+    async def _read_alerts(self, unit: Unit, works: list[GroupWork]) -> dict[tuple[str, str], datetime]:
+        """Fill each group's rows of the alerts it names in its open incident; return when each alert new
+        to its group last resolved (in any incident), to recognise late retries. On PostgreSQL both
+        questions go out together, so the second asks about every firing alert (``decide`` reads only
+        those without a row)."""
         by_incident = {w.incident.id: w for w in works if w.incident is not None}
-        if not by_incident:
-            return
-        fingerprints = {a.fingerprint for w in by_incident.values() for a in w.alerts()}
+        fingerprints = list({a.fingerprint for w in by_incident.values() for a in w.alerts()})
         c = ALERTS.c
-        found: Iterable[Any]
         if self.pg:
-            found = await pgdriver.fetch(await pgdriver.driver(unit.session), pg.ROWS, [list(by_incident), list(fingerprints)], prepare=False)
-        else:
-            found = await unit.session.execute(
+            asked = [(pg.ROWS, [list(by_incident), fingerprints], False)] if by_incident else []
+            wanted = _resolvable(works, also_known=True)
+            if wanted:
+                asked.append((pg.LAST_RESOLUTIONS, _fingerprints_and_sources(wanted), False))
+            answers = await (await pgdriver.driver(unit.session)).fetch_each(asked) if asked else []
+            _fill(by_incident, answers[0] if by_incident else ())
+            return _resolutions(answers[-1] if wanted else ())
+        if by_incident:
+            _fill(by_incident, await unit.session.execute(
                 select(c.id, c.incident_id, c.fingerprint, c.status, c.starts_at, c.ends_at, c.occurrence_count)
-                .where(c.incident_id.in_(by_incident), c.fingerprint.in_(fingerprints))
-            )
-        for id_, incident_id, fp, status, starts, ends, count in found:
-            by_incident[incident_id].rows[fp] = Row(id_, status, starts, ends, count)
-
-    async def _last_resolutions(self, unit: Unit, works: list[GroupWork]) -> dict[tuple[str, str], datetime]:
-        """When each alert new to its group last resolved (any incident), to recognise late retries."""
-        wanted = {(w.source, a.fingerprint) for w in works for a in w.alerts()
-                  if a.firing and a.fingerprint not in w.rows}
+                .where(c.incident_id.in_(by_incident), c.fingerprint.in_(fingerprints))))
+        wanted = _resolvable(works, also_known=False)
         if not wanted:
             return {}
-        c, fingerprints, sources = ALERTS.c, list({fp for _, fp in wanted}), list({s for s, _ in wanted})
-        found: Iterable[Any]
-        if self.pg:
-            found = await pgdriver.fetch(await pgdriver.driver(unit.session), pg.LAST_RESOLUTIONS, [fingerprints, sources], prepare=False)
-        else:
-            found = await unit.session.execute(
-                select(c.source, c.fingerprint, func.max(c.ends_at))
-                .where(c.fingerprint.in_(fingerprints), c.source.in_(sources), c.status == "resolved")
-                .group_by(c.source, c.fingerprint)
-            )
-        return {(source, fp): ends for source, fp, ends in found if ends is not None}
+        firing, sources = _fingerprints_and_sources(wanted)
+        return _resolutions(await unit.session.execute(
+            select(c.source, c.fingerprint, func.max(c.ends_at))
+            .where(c.fingerprint.in_(firing), c.source.in_(sources), c.status == "resolved")
+            .group_by(c.source, c.fingerprint)))
 
     # -- writing ------------------------------------------------------------------------------
 
@@ -342,3 +334,23 @@ class AlertIngest:
                 select(c.incident_id, c.status, func.count())
                 .where(c.incident_id.in_(incident_ids)).group_by(c.incident_id, c.status))
         return {(incident_id, status): n for incident_id, status, n in found}
+
+
+def _resolvable(works: Iterable[GroupWork], also_known: bool) -> set[tuple[str, str]]:
+    """(source, fingerprint) of the firing alerts whose last resolution matters: those without a row in
+    their group's open incident (``also_known``: every firing alert, before the rows are known)."""
+    return {(w.source, a.fingerprint) for w in works for a in w.alerts()
+            if a.firing and (also_known or a.fingerprint not in w.rows)}
+
+
+def _fingerprints_and_sources(wanted: set[tuple[str, str]]) -> list[list[str]]:
+    return [list({fp for _, fp in wanted}), list({source for source, _ in wanted})]
+
+
+def _fill(by_incident: dict[int, GroupWork], rows: Iterable[Any]) -> None:
+    for id_, incident_id, fp, status, starts, ends, count in rows:
+        by_incident[incident_id].rows[fp] = Row(id_, status, starts, ends, count)
+
+
+def _resolutions(found: Iterable[Any]) -> dict[tuple[str, str], datetime]:
+    return {(source, fp): ends for source, fp, ends in found if ends is not None}
