@@ -115,15 +115,17 @@ class AlertIngest:
         incidents = await self._open_incidents(unit, list(groups))
         for work in works:
             work.incident = incidents.get(work.dedup_key)
-        last_resolved = await self._read_alerts(unit, works)
+        last_resolved, before = await self._read_alerts(unit, works)
         for work in works:
             decide(unit.now, work, last_resolved, results)
+        if not self.pg:  # PostgreSQL asked with the rows, for every incident the batch joins
+            before = await self._counts(unit, [w.incident.id for w in _changed(works) if w.incident is not None])
         await self._write(unit, works)
         for work in works:
             if work.incident is not None:
                 for part in work.parts:
                     results[part.index].touched(work.incident.number)
-        await self._announce(unit, works, results)
+        await self._announce(unit, works, results, before)
 
     async def _lock_groups(self, unit: Unit, keys: Iterable[str]) -> None:
         if not self.incidents.db.is_postgres:
@@ -156,34 +158,37 @@ class AlertIngest:
         )
         return {incident.dedup_key: incident for incident in found if incident.dedup_key}
 
-    async def _read_alerts(self, unit: Unit, works: list[GroupWork]) -> dict[tuple[str, str], datetime]:
+    async def _read_alerts(self, unit: Unit, works: list[GroupWork]
+                           ) -> tuple[dict[tuple[str, str], datetime], dict[tuple[int, str], int]]:
         """Fill each group's rows of the alerts it names in its open incident; return when each alert new
-        to its group last resolved (in any incident), to recognise late retries. On PostgreSQL both
-        questions go out together, so the second asks about every firing alert (``decide`` reads only
-        those without a row)."""
+        to its group last resolved (in any incident), to recognise late retries, and on PostgreSQL how
+        many alerts of each open incident fire and have resolved. There the questions go out together,
+        so the second asks about every firing alert (``decide`` reads only those without a row)."""
         by_incident = {w.incident.id: w for w in works if w.incident is not None}
         fingerprints = list({a.fingerprint for w in by_incident.values() for a in w.alerts()})
         c = ALERTS.c
         if self.pg:
-            asked = [(pg.ROWS, [list(by_incident), fingerprints], False)] if by_incident else []
+            asked = [(pg.ROWS, [list(by_incident), fingerprints], False),
+                     (pg.COUNTS, [list(by_incident)], False)] if by_incident else []
             wanted = _resolvable(works, also_known=True)
             if wanted:
                 asked.append((pg.LAST_RESOLUTIONS, _fingerprints_and_sources(wanted), False))
             answers = await (await pgdriver.driver(unit.session)).fetch_each(asked) if asked else []
             _fill(by_incident, answers[0] if by_incident else ())
-            return _resolutions(answers[-1] if wanted else ())
+            before = {(incident_id, status): n for incident_id, status, n in answers[1]} if by_incident else {}
+            return _resolutions(answers[-1] if wanted else ()), before
         if by_incident:
             _fill(by_incident, await unit.session.execute(
                 select(c.id, c.incident_id, c.fingerprint, c.status, c.starts_at, c.ends_at, c.occurrence_count)
                 .where(c.incident_id.in_(by_incident), c.fingerprint.in_(fingerprints))))
         wanted = _resolvable(works, also_known=False)
         if not wanted:
-            return {}
+            return {}, {}
         firing, sources = _fingerprints_and_sources(wanted)
         return _resolutions(await unit.session.execute(
             select(c.source, c.fingerprint, func.max(c.ends_at))
             .where(c.fingerprint.in_(firing), c.source.in_(sources), c.status == "resolved")
-            .group_by(c.source, c.fingerprint)))
+            .group_by(c.source, c.fingerprint))), {}
 
     # -- writing ------------------------------------------------------------------------------
 
@@ -266,10 +271,9 @@ class AlertIngest:
 
     # -- announcing ---------------------------------------------------------------------------
 
-    async def _announce(self, unit: Unit, works: list[GroupWork], results: list[IngestResult]) -> None:
+    async def _announce(self, unit: Unit, works: list[GroupWork], results: list[IngestResult],
+                        before: dict[tuple[int, str], int]) -> None:
         """One timeline event (and so one published change) per incident per batch, none for repeats."""
-        changed = [w for w in works if w.incident is not None and not w.opened and (w.fired or w.resolved)]
-        counts = await self._counts(unit, [w.incident.id for w in changed if w.incident is not None])
         entries = []
         for work in works:
             incident, principal = work.incident, Principal(work.route.actor, None)
@@ -286,7 +290,7 @@ class AlertIngest:
                 continue
             if not (work.fired or work.resolved):
                 continue
-            firing, resolved = counts.get((incident.id, "firing"), 0), counts.get((incident.id, "resolved"), 0)
+            firing, resolved = work.counts(before)
             if firing == 0 and work.route.auto_resolve:
                 self._auto_resolve(unit, work, resolved, entries, results)
                 continue
@@ -322,18 +326,19 @@ class AlertIngest:
             results[work.closer or 0].auto_resolved.append(incident.number)
 
     async def _counts(self, unit: Unit, incident_ids: list[int]) -> dict[tuple[int, str], int]:
-        """Firing and resolved alerts of each incident, after this transaction's writes."""
+        """Firing and resolved alerts of each incident, before this transaction's writes (SQLite)."""
         if not incident_ids:
             return {}
         c = ALERTS.c
-        found: Iterable[Any]
-        if self.pg:
-            found = await pgdriver.fetch(await pgdriver.driver(unit.session), pg.COUNTS, [incident_ids], prepare=False)
-        else:
-            found = await unit.session.execute(
-                select(c.incident_id, c.status, func.count())
-                .where(c.incident_id.in_(incident_ids)).group_by(c.incident_id, c.status))
+        found = await unit.session.execute(
+            select(c.incident_id, c.status, func.count())
+            .where(c.incident_id.in_(incident_ids)).group_by(c.incident_id, c.status))
         return {(incident_id, status): n for incident_id, status, n in found}
+
+
+def _changed(works: Iterable[GroupWork]) -> list[GroupWork]:
+    """The groups that join an open incident with news: an alert fired again or resolved."""
+    return [w for w in works if w.incident is not None and not w.opened and (w.fired or w.resolved)]
 
 
 def _resolvable(works: Iterable[GroupWork], also_known: bool) -> set[tuple[str, str]]:
@@ -349,7 +354,7 @@ def _fingerprints_and_sources(wanted: set[tuple[str, str]]) -> list[list[str]]:
 
 def _fill(by_incident: dict[int, GroupWork], rows: Iterable[Any]) -> None:
     for id_, incident_id, fp, status, starts, ends, count in rows:
-        by_incident[incident_id].rows[fp] = Row(id_, status, starts, ends, count)
+        by_incident[incident_id].rows[fp] = Row(id_, status, starts, ends, count, was=status)
 
 
 def _resolutions(found: Iterable[Any]) -> dict[tuple[str, str], datetime]:

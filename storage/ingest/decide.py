@@ -26,6 +26,7 @@ class Row:
     last_seen_at: datetime | None = None
     alert: AlertIn | None = None
     dirty: bool = False
+    was: str | None = None  # the status as read (None: new in this transaction)
 
 
 @dataclass
@@ -54,6 +55,18 @@ class GroupWork:
     changed: bool = False  # the incident row itself changed ("+N more", state, time)
     opener: int | None = None  # the delivery whose alert opens the incident, if one opens
     closer: int | None = None  # the last delivery that resolved one of its alerts
+
+    def counts(self, before: dict[tuple[int, str], int]) -> tuple[int, int]:
+        """(firing, resolved) alerts of the incident once this batch is written, from the counts read
+        ``before`` it (by incident id and status) and what the batch changed."""
+        assert self.incident is not None
+        now = {status: before.get((self.incident.id, status), 0) for status in ("firing", "resolved")}
+        for row in self.rows.values():
+            if row.status != row.was:
+                if row.was is not None:
+                    now[row.was] -= 1
+                now[row.status] += 1
+        return now["firing"], now["resolved"]
 
     def alerts(self) -> Iterator[AlertIn]:
         for part in self.parts:
