@@ -15,11 +15,12 @@ connection and before it commits (``_hold_back``); a rollback drops it.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from psycopg import AsyncConnection, AsyncCursor
-from psycopg.types.json import Jsonb
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -126,33 +127,50 @@ async def fetch(conn: Driver, query: str, params: Sequence[Any], *, prepare: boo
 async def insert_rows(conn: Driver, table: str, columns: Mapping[str, str],
                       rows: Sequence[Mapping[str, Any]], *, computed: Mapping[str, str] | None = None,
                       returning: str | None = None) -> list[tuple[Any, ...]]:
-    """Every row in one ``INSERT ... SELECT FROM unnest(arrays)``, in the rows' order: one statement (and
-    one plan) however many rows, where an executemany costs the driver a pipeline and a round per row.
-    ``columns`` maps each column to its PostgreSQL type; ``computed`` adds columns whose value is SQL
-    (a sequence's next value, drawn in row order). Held back unless something is ``returning``."""
+    """Every row in one ``INSERT ... SELECT FROM json_to_recordset(...)``, in the rows' order: one
+    statement (and one plan) and one parameter however many rows, where an executemany costs the driver a
+    round per row and arrays cost it a Python call per value. ``columns`` maps each column to its
+    PostgreSQL type; ``computed`` adds columns whose value is SQL (a sequence's next value, drawn in row
+    order). Held back unless something is ``returning``."""
     names, computed = list(columns), dict(computed or {})
-    arrays = [[Jsonb(row[n]) if columns[n] == "jsonb" else row[n] for row in rows] for n in names]
-    unnest = ", ".join(f"%s::{columns[n]}[]" for n in names)
     query = (f"INSERT INTO {table} ({', '.join([*computed, *names])}) "
-             f"SELECT {', '.join([*computed.values(), *names])} FROM unnest({unnest}) WITH ORDINALITY "
-             f"AS v({', '.join(names)}, ord) ORDER BY ord" + (f" RETURNING {returning}" if returning else ""))
+             f"SELECT {', '.join([*computed.values(), *names])} FROM {_recordset(columns, ordered=True)} "
+             "ORDER BY ord" + (f" RETURNING {returning}" if returning else ""))
+    params = [_document([{"ord": i, **{n: row[n] for n in names}} for i, row in enumerate(rows)])]
     if returning:
-        return await conn.fetch(query, arrays)
-    conn.later(query, arrays)
+        return await conn.fetch(query, params)
+    conn.later(query, params)
     return []
 
 
 async def update_rows(conn: Driver, table: str, columns: Mapping[str, str],
                       rows: Sequence[Mapping[str, Any]], key: str = "id") -> None:
-    """Every row's new values in one ``UPDATE ... FROM unnest(arrays)``, matched on ``table.id`` (the rows
-    carry it under ``key``); held back. Planned for its values: which index fits depends on how many
-    rows there are."""
+    """Every row's new values in one ``UPDATE ... FROM json_to_recordset(...)``, matched on ``table.id``
+    (the rows carry it under ``key``); held back. Planned for its values: which index fits depends on
+    how many rows there are."""
     names = list(columns)
-    arrays = [[row[key] for row in rows], *([row[n] for row in rows] for n in names)]
     query = (f"UPDATE {table} SET {', '.join(f'{n} = v.{n}' for n in names)} "
-             f"FROM unnest(%s::integer[], {', '.join(f'%s::{columns[n]}[]' for n in names)}) "
-             f"AS v(id, {', '.join(names)}) WHERE {table}.id = v.id")
-    conn.later(query, arrays, prepare=False)
+             f"FROM {_recordset({'id': 'integer', **columns})} WHERE {table}.id = v.id")
+    params = [_document([{"id": row[key], **{n: row[n] for n in names}} for row in rows])]
+    conn.later(query, params, prepare=False)
+
+
+def _recordset(columns: Mapping[str, str], ordered: bool = False) -> str:
+    fields = {"ord": "integer", **columns} if ordered else columns
+    return f"json_to_recordset(%s::json) AS v({', '.join(f'{n} {t}' for n, t in fields.items())})"
+
+
+def _document(rows: list[dict[str, Any]]) -> str:
+    """The rows as one JSON text (nested documents stay documents; times in ISO 8601 with their zone)."""
+    return json.dumps(rows, separators=(",", ":"), default=_encode)
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} cannot be written as JSON")
 
 
 async def write(session: AsyncSession, query: str, params: Sequence[Any], portable: UpdateBase) -> None:
