@@ -58,18 +58,21 @@ class Escalation:
         A batch of alerts can declare or resolve many incidents at once: those are handled together."""
         declared = [incident for incident, event in changes if event.kind == "declared"]
         closing: dict[str, list[tuple[Incident, IncidentEvent]]] = {}
-        woken = bool(declared)
-        if declared:
-            await ledger.schedule_all(session, declared, changes[0][1].at)
         for incident, event in changes:
             if event.kind in CLOSING:
                 closing.setdefault(event.kind, []).append((incident, event))
-            elif event.kind != "declared":
-                woken = await self._on_change(session, incident, event) or woken
+        woken = bool(declared or closing)
+        if woken:  # delivered at commit whenever it is sent: first, so that it goes with the next question
+            await wakeup.notify(session)
+        if declared:
+            await ledger.schedule_all(session, declared, changes[0][1].at)
+        for incident, event in changes:
+            if event.kind not in CLOSING and event.kind != "declared":
+                if await self._on_change(session, incident, event) and not woken:
+                    woken = True
+                    await wakeup.notify(session)
         for kind, closed in closing.items():
             await self._close(session, kind, closed)
-        if woken or closing:
-            await wakeup.notify(session)
 
     async def _close(self, session: AsyncSession, kind: str, closed: list[tuple[Incident, IncidentEvent]]) -> None:
         """Acknowledged, resolved or cancelled: no more steps or unsent pages; tell whoever was paged."""
