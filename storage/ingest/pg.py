@@ -19,8 +19,13 @@ INCIDENT_COLUMNS = tuple(c.name for c in Incident.__table__.columns)
 LOCK_GROUPS = "SELECT pg_advisory_xact_lock(k) FROM unnest(%s::bigint[]) AS k"
 #: The statuses are literals, as in the partial unique index on open dedup keys, so that even a prepared
 #: statement's generic plan can use that index (a parameter there cannot prove the index's predicate).
-OPEN_INCIDENTS = (f"SELECT {', '.join(INCIDENT_COLUMNS)} FROM incident WHERE dedup_key = ANY(%s::varchar[]) "
-                  "AND status IN ('open', 'escalating', 'acknowledged') FOR UPDATE")
+#: One probe of that index per key: as ``dedup_key = ANY(keys)`` the planner, before the table's first
+#: statistics, read every open incident through the status index and filtered them (a scan that grows
+#: with the open incidents); a lookup of one key in a unique index it never mistakes for a large one.
+OPEN_INCIDENTS = (f"SELECT {', '.join(INCIDENT_COLUMNS)} FROM unnest(%s::varchar[]) AS k(dedup) "
+                  f"CROSS JOIN LATERAL (SELECT {', '.join(INCIDENT_COLUMNS)} FROM incident "
+                  "WHERE dedup_key = k.dedup AND status IN ('open', 'escalating', 'acknowledged') "
+                  "LIMIT 1 FOR UPDATE) AS i")
 ROWS = ("SELECT id, incident_id, fingerprint, status, starts_at, ends_at, occurrence_count FROM alert "
         "WHERE incident_id = ANY(%s::integer[]) AND fingerprint = ANY(%s::varchar[])")
 LAST_RESOLUTIONS = ("SELECT source, fingerprint, max(ends_at) FROM alert WHERE fingerprint = ANY(%s::varchar[]) "
