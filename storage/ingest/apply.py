@@ -172,7 +172,8 @@ class AlertIngest:
                      (pg.COUNTS, [list(by_incident)], False)] if by_incident else []
             wanted = _resolvable(works, also_known=True)
             if wanted:
-                asked.append((pg.LAST_RESOLUTIONS, _fingerprints_and_sources(wanted), False))
+                pairs = list(wanted)
+                asked.append((pg.LAST_RESOLUTIONS, [[s for s, _ in pairs], [fp for _, fp in pairs]], None))
             answers = await (await pgdriver.driver(unit.session)).fetch_each(asked) if asked else []
             _fill(by_incident, answers[0] if by_incident else ())
             before = {(incident_id, status): n for incident_id, status, n in answers[1]} if by_incident else {}

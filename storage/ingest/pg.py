@@ -28,8 +28,12 @@ OPEN_INCIDENTS = (f"SELECT {', '.join(INCIDENT_COLUMNS)} FROM unnest(%s::varchar
                   "LIMIT 1 FOR UPDATE) AS i")
 ROWS = ("SELECT id, incident_id, fingerprint, status, starts_at, ends_at, occurrence_count FROM alert "
         "WHERE incident_id = ANY(%s::integer[]) AND fingerprint = ANY(%s::varchar[])")
-LAST_RESOLUTIONS = ("SELECT source, fingerprint, max(ends_at) FROM alert WHERE fingerprint = ANY(%s::varchar[]) "
-                    "AND source = ANY(%s::varchar[]) AND status = 'resolved' GROUP BY source, fingerprint")
+#: When each (source, fingerprint) last resolved: one probe of the fingerprint index per alert. As
+#: ``fingerprint = ANY(...)`` the planner, before the table's first statistics, took a batch's hundred
+#: fingerprints for most of the table and read all of it (18 ms for 100,000 alerts, against 0.7).
+LAST_RESOLUTIONS = ("SELECT k.source, k.fingerprint, (SELECT max(ends_at) FROM alert WHERE fingerprint = k.fingerprint "
+                    "AND source = k.source AND status = 'resolved') "
+                    "FROM unnest(%s::varchar[], %s::varchar[]) AS k(source, fingerprint)")
 #: The columns the ingest writes, with their PostgreSQL types (``pgdriver.insert_rows``).
 INCIDENT_ROW = {"title": "varchar", "status": "varchar", "severity": "varchar", "service": "varchar",
                 "team_id": "integer", "labels": "jsonb", "dedup_key": "varchar", "group_key": "varchar",

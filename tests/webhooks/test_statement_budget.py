@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 
 import psycopg
 import pytest
+from psycopg import sql
 from sqlalchemy import event
 
 from storage.incidents import IncidentService
@@ -154,3 +155,37 @@ async def test_finding_a_group_s_open_incident_uses_the_open_dedup_key_index_eve
     assert "Index Scan using uq_incident_open_dedup_key" in plan, plan
     assert "Index Cond: ((dedup_key)::text =" in plan, plan  # probed by key, not read whole
     assert [row[pg.INCIDENT_COLUMNS.index("dedup_key")] for row in found] == ["alertmanager:5"]
+
+
+@pytest.mark.parametrize("prepared", [False, True])
+async def test_last_resolutions_probe_the_fingerprint_index_even_without_statistics(pg_url, prepared):
+    """A batch asks when a hundred alerts last resolved. Before the alert table's first statistics the
+    planner once took that for most of the table and read all of it; each alert must be one probe of
+    the fingerprint index, whatever the planner knows and whether the statement is prepared or not."""
+    async with await psycopg.AsyncConnection.connect(pg_url.replace("postgresql+psycopg", "postgresql"),
+                                                     autocommit=True) as conn:
+        await conn.execute(
+            "INSERT INTO incident (number, title, status, severity, labels, dedup_key, source, created_at,"
+            " updated_at, escalation_level, truncated_alerts) VALUES (1, 't', 'open', 'high', '{}', 'k',"
+            " 'webhook', now(), now(), 0, 0)")
+        await conn.execute(
+            "INSERT INTO alert (fingerprint, incident_id, status, labels, annotations, starts_at, ends_at, source,"
+            " occurrence_count, last_seen_at, created_at) SELECT 'fp-' || g, (SELECT id FROM incident),"
+            " CASE WHEN g % 10 = 0 THEN 'resolved' ELSE 'firing' END, '{}', '{}', now() - interval '1 hour',"
+            " CASE WHEN g % 10 = 0 THEN now() END, 'alertmanager', 1, now(), now()"
+            " FROM generate_series(1, 20000) AS g")
+        keys = [["alertmanager"] * 150, [f"fp-{g}" for g in range(1000, 1150)]]
+        query = pg.LAST_RESOLUTIONS
+        if prepared:
+            await conn.execute("SET plan_cache_mode = force_generic_plan")
+            await conn.execute("PREPARE last_resolutions AS " + query.replace("%s", "$1", 1).replace("%s", "$2", 1))
+            # EXECUTE takes no bind parameters: the arrays go in as literals
+            run = sql.SQL("EXECUTE last_resolutions({}::varchar[], {}::varchar[])").format(*map(sql.Literal, keys))
+            plan_of, keys = sql.SQL("EXPLAIN ") + run, []
+        else:
+            run, plan_of = query, "EXPLAIN " + query
+        plan = "\n".join(r[0] for r in await (await conn.execute(plan_of, keys)).fetchall())
+        found = await (await conn.execute(run, keys)).fetchall()
+    assert "Seq Scan on alert" not in plan, plan
+    assert "Index Cond: ((fingerprint)::text = (k.fingerprint)::text)" in plan, plan
+    assert sorted(fp for _, fp, ends in found if ends is not None) == [f"fp-{g}" for g in range(1000, 1150, 10)]
