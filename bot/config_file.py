@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from escalation.policy import Policy, PolicyError, parse_policy, to_document
@@ -394,6 +394,11 @@ async def _apply_policies(session: AsyncSession, config: TocsinConfig, now: date
         report.removed.append(f"policy {name}")
 
 
+#: The advisory lock that serialises applying the file (a fixed key of our own; the ingest's per-group
+#: keys are hashes and do not meet it in practice).
+APPLY_LOCK = 0x70C51C0F16
+
+
 async def apply(db: Database, config: TocsinConfig, now: datetime) -> ApplyReport:
     """Make the database match the file's teams, people, memberships and policies, in one transaction.
 
@@ -402,6 +407,8 @@ async def apply(db: Database, config: TocsinConfig, now: datetime) -> ApplyRepor
     """
     report = ApplyReport()
     async with db.transaction() as session:
+        if db.is_postgres:  # processes starting together (serve and sidecar, replicas) apply one after the other
+            await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": APPLY_LOCK})
         teams = await _apply_teams(session, config, now, report)
         await _apply_people(session, config, teams, now, report)
         await _apply_policies(session, config, now, report)

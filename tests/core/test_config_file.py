@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ import yaml
 from sqlalchemy import func, select
 
 from bot.config_file import ConfigError, apply, load, parse
+from storage.db import Database
 from storage.models import EscalationPolicy, Membership, Person, Team
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "tocsin.example.yml"
@@ -29,6 +31,22 @@ async def test_applying_the_example_twice_changes_nothing_the_second_time(contai
     second = await apply(container.db, config, container.clock.now())
     assert not second.changed and second.summary() == "no changes"
     assert await _counts(container.db) == counts
+
+
+@pytest.mark.postgres
+async def test_processes_starting_together_apply_the_file_one_after_the_other(pg_url, clock):
+    """``tocsin serve`` and ``tocsin sidecar`` (or two replicas) starting at once on a fresh database:
+    both start, and the teams and people are there once. Each apply here has its own engine, as each
+    process would."""
+    config = load(EXAMPLE, env={})
+    databases = [Database(pg_url, pool_size=1) for _ in range(4)]
+    try:
+        reports = await asyncio.gather(*(apply(db, config, clock.now()) for db in databases))
+        assert sum("team payments" in r.created for r in reports) == 1
+        assert await _counts(databases[0]) == {"team": 2, "person": 5, "membership": 6, "escalation_policy": 2}
+    finally:
+        for db in databases:
+            await db.dispose()
 
 
 async def test_apply_updates_roles_and_removes_memberships_and_policies(container):
