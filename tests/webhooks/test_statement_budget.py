@@ -140,12 +140,8 @@ async def test_finding_a_group_s_open_incident_uses_the_open_dedup_key_index_eve
     the partial unique index, not by reading every open incident (the cost would grow with them); and so
     before the table's first statistics, when two thousand incidents are open and the planner knows
     nothing of them (as in a fresh database's first busy minute)."""
-    async with await psycopg.AsyncConnection.connect(pg_url.replace("postgresql+psycopg", "postgresql"),
-                                                     autocommit=True) as conn:
-        await conn.execute(
-            "INSERT INTO incident (number, title, status, severity, labels, dedup_key, source, created_at,"
-            " updated_at, escalation_level, truncated_alerts) SELECT g, 't', 'open', 'high', '{}',"
-            " 'alertmanager:' || g, 'webhook', now(), now(), 0, 0 FROM generate_series(1, 2000) AS g")
+    async with await _connect(pg_url) as conn:
+        await _open_incidents(conn, 2000)
         await conn.execute("SET plan_cache_mode = force_generic_plan")
         await conn.execute("PREPARE open_incidents AS " + pg.OPEN_INCIDENTS.replace("%s", "$1"))
         plan = "\n".join(r[0] for r in await (await conn.execute(
@@ -162,12 +158,8 @@ async def test_last_resolutions_probe_the_fingerprint_index_even_without_statist
     """A batch asks when a hundred alerts last resolved. Before the alert table's first statistics the
     planner once took that for most of the table and read all of it; each alert must be one probe of
     the fingerprint index, whatever the planner knows and whether the statement is prepared or not."""
-    async with await psycopg.AsyncConnection.connect(pg_url.replace("postgresql+psycopg", "postgresql"),
-                                                     autocommit=True) as conn:
-        await conn.execute(
-            "INSERT INTO incident (number, title, status, severity, labels, dedup_key, source, created_at,"
-            " updated_at, escalation_level, truncated_alerts) VALUES (1, 't', 'open', 'high', '{}', 'k',"
-            " 'webhook', now(), now(), 0, 0)")
+    async with await _connect(pg_url) as conn:
+        await _open_incidents(conn, 1)
         await conn.execute(
             "INSERT INTO alert (fingerprint, incident_id, status, labels, annotations, starts_at, ends_at, source,"
             " occurrence_count, last_seen_at, created_at) SELECT 'fp-' || g, (SELECT id FROM incident),"
@@ -189,3 +181,15 @@ async def test_last_resolutions_probe_the_fingerprint_index_even_without_statist
     assert "Seq Scan on alert" not in plan, plan
     assert "Index Cond: ((fingerprint)::text = (k.fingerprint)::text)" in plan, plan
     assert sorted(fp for _, fp, ends in found if ends is not None) == [f"fp-{g}" for g in range(1000, 1150, 10)]
+
+
+async def _connect(pg_url: str) -> psycopg.AsyncConnection:
+    return await psycopg.AsyncConnection.connect(pg_url.replace("postgresql+psycopg", "postgresql"), autocommit=True)
+
+
+async def _open_incidents(conn: psycopg.AsyncConnection, count: int) -> None:
+    """``count`` open incidents, with dedup keys alertmanager:1 onwards; no statistics gathered."""
+    await conn.execute(
+        "INSERT INTO incident (number, title, status, severity, labels, dedup_key, source, created_at,"
+        " updated_at, escalation_level, truncated_alerts) SELECT g, 't', 'open', 'high', '{}',"
+        " 'alertmanager:' || g, 'webhook', now(), now(), 0, 0 FROM generate_series(1, %s) AS g", [count])
