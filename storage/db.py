@@ -10,6 +10,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from storage import pgdriver
+
 DEFAULT_URL = "sqlite:///tocsin.db"
 
 
@@ -82,6 +84,9 @@ class Database:
         """A session inside one transaction: committed on success, rolled back on error."""
         async with self.sessions() as session, session.begin():
             yield session
+            # Writes held back on PostgreSQL go out here, inside the block: if the database refuses them
+            # or the connection dies, the transaction rolls back like any other failure.
+            await pgdriver.flush(session)
 
     async def dispose(self) -> None:
         await self.engine.dispose()

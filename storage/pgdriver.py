@@ -70,6 +70,14 @@ class Driver:
                     for query, params, prepare in statements]
 
 
+async def flush(session: AsyncSession) -> None:
+    """Send what the session's connection holds back, if anything (``Database.transaction`` does, before
+    committing; the engine's commit hook is only the safety net)."""
+    held: Driver | None = session.info.get("pg_driver")
+    if held is not None and held.held:
+        await held.flush()
+
+
 def is_postgres(session: AsyncSession) -> bool:
     return session.bind.dialect.name == "postgresql"
 
@@ -99,6 +107,8 @@ def _hold_back(engine: Engine) -> None:
 
 
 def _held(connection: Connection) -> Driver | None:
+    if connection.invalidated:  # the connection died: what it held died with it
+        return None
     found: Driver | None = connection.info.get("pg_driver")
     return found if found is not None and found.held else None
 

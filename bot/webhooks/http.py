@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import psycopg
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.exc import DBAPIError
 from starlette.requests import Request
@@ -40,8 +41,9 @@ def unavailable(detail: str = "the database is unavailable; retry later") -> Htt
 
 
 #: Failures that mean "try again later" (the database is down, busy, or a race outlived the retries).
-DATABASE_FAILURES = (DatabaseUnavailable, DBAPIError, sa_exc.TimeoutError, sa_exc.DisconnectionError, OSError,
-                     TimeoutError)
+#: ``psycopg.Error``: the ingest's own statements go to the driver directly (``storage.pgdriver``).
+DATABASE_FAILURES = (DatabaseUnavailable, DBAPIError, psycopg.Error, sa_exc.TimeoutError, sa_exc.DisconnectionError,
+                     OSError, TimeoutError)
 
 
 def check_length(request: Request, limit: int) -> None:

@@ -20,6 +20,7 @@ import contextlib
 import logging
 from collections.abc import Sequence
 
+import psycopg
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
@@ -30,7 +31,8 @@ from storage.ingest.model import Delivery, IngestResult, Route
 log = logging.getLogger(__name__)
 
 #: Failures of the database itself: every delivery of the batch would meet them again, one by one.
-UNAVAILABLE = (DatabaseUnavailable, OperationalError, InterfaceError, PoolTimeout, OSError, TimeoutError)
+UNAVAILABLE = (DatabaseUnavailable, OperationalError, InterfaceError, psycopg.OperationalError,
+               psycopg.InterfaceError, PoolTimeout, OSError, TimeoutError)
 
 _Waiting = tuple[Delivery, Route, "asyncio.Future[IngestResult]"]
 
