@@ -25,14 +25,29 @@ async def pg(pg_url: str):
 
 
 async def teams(db: Database) -> list[str]:
-    async with db.transaction() as session:
-        return list(await session.scalars(select(Team.name).order_by(Team.name)))
+    """The committed teams, read on a connection of its own (the pool's one connection might otherwise
+    send a leftover held write in this very read)."""
+    reader = Database(db.url, pool_size=1)
+    try:
+        async with reader.transaction() as session:
+            return list(await session.scalars(select(Team.name).order_by(Team.name)))
+    finally:
+        await reader.dispose()
 
 
 async def test_a_held_write_is_committed_with_its_transaction(pg):
     async with pg.transaction() as session:
         (await pgdriver.driver(session)).later(INSERT_TEAM, ["held"])
     assert await teams(pg) == ["held"]
+
+
+async def test_a_session_committed_by_hand_still_sends_what_it_held(pg):
+    """Outside ``Database.transaction`` (which sends what is held before committing) the engine's commit
+    hook is the safety net."""
+    async with pg.sessions() as session:
+        (await pgdriver.driver(session)).later(INSERT_TEAM, ["by hand"])
+        await session.commit()
+    assert await teams(pg) == ["by hand"]
 
 
 async def test_sqlalchemy_sees_a_held_write_in_the_same_transaction(pg):
