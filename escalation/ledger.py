@@ -28,7 +28,7 @@ STEPS = EscalationStep.__table__
 async def load_policies(session: AsyncSession) -> list[Policy]:
     """The policies ``tocsin config apply`` stored, in file order."""
     if pgdriver.is_postgres(session):
-        rows = await pgdriver.fetch(await pgdriver.driver(session), _POLICIES_PG, ())
+        rows = await (await pgdriver.driver(session)).fetch(_POLICIES_PG, ())
     else:
         p = EscalationPolicy
         rows = list(await session.execute(select(p.name, p.match, p.steps, p.repeat, p.description)

@@ -51,8 +51,7 @@ async def write_closing_notices(session: AsyncSession, messages: Mapping[int, st
     """A one-line notice (``messages[incident id]``) to every destination already paged (sent, or in a
     sender's hands) about each incident, in its thread."""
     if pgdriver.is_postgres(session):  # most incidents close before anyone was paged: ask that cheaply first
-        (paged,), = await pgdriver.fetch(await pgdriver.driver(session), _ANY_PAGED_PG, [list(messages)],
-                                          prepare=False)
+        (paged,), = await (await pgdriver.driver(session)).fetch(_ANY_PAGED_PG, [list(messages)], prepare=False)
         if not paged:
             return []
     pages = await session.scalars(

@@ -129,11 +129,6 @@ def _drop(connection: Connection) -> None:
         held.drop()
 
 
-async def fetch(conn: Driver, query: str, params: Sequence[Any], *, prepare: bool | None = None
-                ) -> list[tuple[Any, ...]]:
-    return await conn.fetch(query, params, prepare=prepare)
-
-
 async def insert_rows(conn: Driver, table: str, columns: Mapping[str, str],
                       rows: Sequence[Mapping[str, Any]], *, computed: Mapping[str, str] | None = None,
                       returning: str | None = None) -> list[tuple[Any, ...]]:

@@ -144,7 +144,7 @@ class AlertIngest:
         """The open incident of each group, row-locked (on PostgreSQL, copies outside the session)."""
         if not self.pg:
             return await self._open_incidents_orm(unit, dedup_keys)
-        rows = await pgdriver.fetch(await pgdriver.driver(unit.session), pg.OPEN_INCIDENTS, [dedup_keys])
+        rows = await (await pgdriver.driver(unit.session)).fetch(pg.OPEN_INCIDENTS, [dedup_keys])
         incidents = [pg.incident_of(row) for row in rows]
         return {incident.dedup_key: incident for incident in incidents if incident.dedup_key}
 
