@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import timedelta
 
 from telegram import CallbackQuery, Update
+from telegram.error import BadRequest, Forbidden
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes
 
 from bot.container import Container
@@ -24,11 +26,23 @@ log = logging.getLogger(__name__)
 ANSWER_WITHIN = 0.7  # seconds; Telegram clients spin until the query is answered, so answer inside a second
 MAX_ANSWER = 200  # Telegram's limit on answerCallbackQuery text
 SNOOZE_FOR = timedelta(hours=1)
+#: The alert for an unlinked presser; the instructions themselves (LINK_HELP) are too long for an alert.
+LINK_ALERT = ("Your Telegram account is not linked to Tocsin yet, so nothing was changed. "
+              "How to link it is in a message from me.")
 
 
 def _sentence(text: str) -> str:
     text = text[:1].upper() + text[1:]
     return text if text.endswith(".") else text + "."
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What to tell the presser, whether it is a refusal, and whether they still have to link their account."""
+
+    text: str
+    refused: bool
+    unlinked: bool = False
 
 
 class Buttons:
@@ -49,15 +63,15 @@ class Buttons:
             SNOOZE: lambda: incidents.snooze(number, actor, SNOOZE_FOR),
         }[press.action]
 
-    async def apply(self, press: Press, actor: Actor) -> tuple[str, bool]:
-        """Run the press through the core. Returns (what to tell the presser, whether it is a refusal)."""
+    async def apply(self, press: Press, actor: Actor) -> Outcome:
+        """Run the press through the core."""
         try:
             result = await self._action(press, actor)()
         except UnknownActor:
-            return LINK_HELP, True
+            return Outcome(LINK_ALERT, True, unlinked=True)
         except TocsinError as exc:
-            return _sentence(str(exc)), True
-        return _sentence(result.message), False
+            return Outcome(_sentence(str(exc)), True)
+        return Outcome(_sentence(result.message), False)
 
     async def handle_button_press(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A button under an incident card was pressed."""
@@ -71,16 +85,25 @@ class Buttons:
         work = asyncio.ensure_future(self.apply(press, actor_of(query.from_user)))
         done, _ = await asyncio.wait({work}, timeout=ANSWER_WITHIN)
         if work in done:
-            text, refused = work.result()
-            await query.answer(text[:MAX_ANSWER], show_alert=refused)
-            return
-        await query.answer("Working on it\u2026")
-        text, refused = await work
-        if refused:
-            await self._tell_late(query, text)
+            outcome = work.result()
+            await query.answer(outcome.text[:MAX_ANSWER], show_alert=outcome.refused)
+        else:
+            await query.answer("Working on it\u2026")
+            outcome = await work
+            if outcome.refused and not outcome.unlinked:
+                await self._tell_late(query, outcome.text)
+        if outcome.unlinked:
+            await self._send_link_help(query)
+
+    async def _send_link_help(self, query: CallbackQuery) -> None:
+        """The linking instructions in a private message, or under the card if the bot may not write to them."""
+        try:
+            await self.outbox.send(query.from_user.id, escape(LINK_HELP), attempts=1)
+        except (Forbidden, BadRequest):  # they never opened a chat with the bot, or blocked it
+            await self._tell_late(query, LINK_HELP)
 
     async def _tell_late(self, query: CallbackQuery, text: str) -> None:
-        """The answer window has passed: say the refusal in the chat instead, so it is not lost."""
+        """Say it in the card's chat, as a reply to the card (the answer window has passed, or it is too long)."""
         message = query.message
         if message is None:
             return

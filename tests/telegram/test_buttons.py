@@ -22,9 +22,9 @@ async def declare(bot, people) -> FakeMessage:
     return card
 
 
-async def press(bot, message: FakeMessage, uid: int, data: str) -> dict:
+async def press(bot, message: FakeMessage, uid: int, data: str, **kwargs) -> dict:
     """Press a button; return the answerCallbackQuery the bot made (checked to come within a second)."""
-    update = bot.tg.press(message, uid, data)
+    update = bot.tg.press(message, uid, data, **kwargs)
     started = time.monotonic()
     before = len(bot.tg.calls_to("answerCallbackQuery"))
     assert (await bot.post(update)).status_code == 200
@@ -83,11 +83,24 @@ async def test_unauthorised_press_is_refused_with_an_alert_and_changes_nothing(b
     assert card.edits == 0
 
 
-async def test_press_by_an_unlinked_user_is_refused_with_how_to_link(bot, people):
+async def test_press_by_an_unlinked_user_gets_a_short_alert_and_the_whole_instructions_by_message(bot, people):
     card = await declare(bot, people)
     answer = await press(bot, card, 555555, card.button("Acknowledge")["callback_data"])
-    assert answer["show_alert"] is True and "not linked" in answer["text"]
+    assert answer["show_alert"] is True and "not linked" in answer["text"] and len(answer["text"]) <= 200
+    assert "in a message" in answer["text"] and not answer["text"].endswith("\u2026")
+    [dm] = bot.tg.messages_in(555555)
+    assert dm.text.endswith("Then send /start CODE to me in a private chat.") and "tocsin link-code" in dm.text
     assert (await bot.runtime.container.queries.get(1)).status == "open"
+
+
+async def test_an_unlinked_user_who_never_started_the_bot_gets_the_instructions_under_the_card(bot, people):
+    card = await declare(bot, people)
+    bot.tg.blocked.add(555555)  # the bot may not message someone who never opened a chat with it
+    answer = await press(bot, card, 555555, card.button("Acknowledge")["callback_data"], first_name="Eve")
+    assert answer["show_alert"] is True and "not linked" in answer["text"]
+    reply = bot.tg.last_message(GROUP)
+    assert reply.text.startswith("Eve: Your Telegram account is not linked") and "tocsin link-code" in reply.text
+    assert bot.tg.calls_to("sendMessage")[-1]["reply_parameters"]["message_id"] == card.message_id
 
 
 @pytest.mark.parametrize("forge, says", [
