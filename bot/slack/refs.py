@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from storage.db import Database
-from storage.models import ChatMessageRef
+from storage.models import ChatMessageRef, Team
 
 PLATFORM = "slack"
 
@@ -30,3 +30,11 @@ async def copies(db: Database, incident_id: int) -> list[ChatMessageRef]:
             ChatMessageRef.kind.in_(("card", "page"))).order_by(ChatMessageRef.id))
         return list(rows.all())
 
+
+
+async def channel_team(db: Database, channel: str | None) -> str | None:
+    """The name of the team whose Slack channel this is, if any."""
+    if not channel:
+        return None
+    async with db.sessions() as session:
+        return await session.scalar(select(Team.name).where(Team.slack_channel_id == channel).order_by(Team.name))

@@ -41,6 +41,24 @@ async def test_declare_without_a_team_channel_posts_the_card_where_declared(slac
     assert slack.fake.messages_in("CRANDOM")[0].text.startswith("#1 [medium] Queue stuck")
 
 
+async def test_declare_in_a_team_channel_belongs_to_that_team(slack, people, container):
+    answers = await slack.command("declare Checkout is slow", channel_id="CPAYMENTS")
+    assert answers and "Declared #1" in answers[0]["text"], answers
+    view = await container.queries.get(1)
+    assert view.team is not None and view.team.name == "payments"
+    assert slack.card("CPAYMENTS").text == "#1 [medium] Checkout is slow (open)"
+
+
+async def test_the_declare_form_opened_in_a_team_channel_belongs_to_that_team(slack, people, container):
+    await slack.command("declare", channel_id="CPAYMENTS")
+    view = slack.fake.calls_to("views.open")[0].args["view"]
+    values = {"title": {"title": {"type": "plain_text_input", "value": "Builds hang"}}}
+    assert (await slack.post(slack.requests.view_submission(view, values))).status_code == 200
+    await slack.settle()
+    incident = await container.queries.get(1)
+    assert incident.team is not None and incident.team.name == "payments"
+
+
 async def test_declare_without_a_title_opens_the_form(slack, people):
     answers = await slack.command("declare")
     assert answers == []

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
-from bot.commands.execute import run_text
+from bot.commands.execute import execute
 from bot.commands.grammar import UsageError, parse
 from bot.commands.reply import Reply
-from bot.slack import ids, scopes
+from bot.slack import ids, refs, scopes
 from bot.slack.identity import request_team
 from bot.slack.render import render_declare_modal, render_reply
 from bot.slack.runtime import SlackRuntime
@@ -34,8 +35,14 @@ async def handle_incident_command(command: dict[str, Any], respond: AsyncRespond
 async def _run(command: dict[str, Any], runtime: SlackRuntime) -> Reply:
     if runtime.foreign(request_team(command)):
         return Reply.fail(FOREIGN)
+    try:
+        parsed = parse(command.get("text") or "")
+    except UsageError as exc:
+        return Reply.fail(str(exc))
+    if parsed.name == "declare" and parsed.team is None:  # typed in a team's channel: that team's incident
+        parsed = replace(parsed, team=await refs.channel_team(runtime.container.db, command.get("channel_id")))
     actor = await runtime.identity.actor(command["user_id"], command.get("user_name", ""))
-    return await run_text(runtime.container, actor, command.get("text") or "", runtime.identity.mention)
+    return await execute(runtime.container, actor, parsed, runtime.identity.mention)
 
 
 def _declared_here(reply: Reply, command: dict[str, Any]) -> bool:

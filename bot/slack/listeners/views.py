@@ -9,7 +9,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot.commands.execute import execute
 from bot.commands.grammar import Command, parse_severity
-from bot.slack import ids, scopes
+from bot.slack import ids, refs, scopes
 from bot.slack.outbound import FAILED
 from bot.slack.render import render_reply
 from bot.slack.runtime import SlackRuntime
@@ -40,11 +40,12 @@ async def handle_declare_submission(body: dict[str, Any], view: dict[str, Any], 
         if not title:
             return
         user = body["user"]["id"]
+        channel = view.get("private_metadata") or None
+        team = _value(values, "team") or await refs.channel_team(runtime.container.db, channel)
         command = Command("declare", text=title, severity=parse_severity(_value(values, "severity") or "medium"),
-                          service=_value(values, "service"), team=_value(values, "team"))
+                          service=_value(values, "service"), team=team)
         actor = await runtime.identity.actor(user, body["user"].get("name", ""))
         reply = await execute(runtime.container, actor, command)
-        channel = view.get("private_metadata") or None
         if reply.incident and not reply.error and channel and not (reply.incident.team
                                                                   and reply.incident.team.slack_channel_id):
             runtime.cards.post_copy(reply.incident, channel)
