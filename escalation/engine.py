@@ -12,6 +12,7 @@ import logging
 import os
 import socket
 from collections.abc import Mapping, Sequence
+from contextvars import ContextVar
 from datetime import datetime
 
 from sqlalchemy import exists, select
@@ -36,6 +37,9 @@ log = logging.getLogger(__name__)
 OVERDUE_AFTER = 60.0  # seconds late before the team channel is warned
 CLOSING = ("acknowledged", "resolved", "cancelled")
 TRANSIENT = (OperationalError, InterfaceError)  # lost connection, deadlock, SQLite busy: retry on the next wake
+# Policies read once per run_due pass. A context variable, not an attribute: the pass's claimers share it,
+# while a hand escalation (another request's task, on the same engine) never sees a pass's cache come and go.
+_PASS_POLICIES: ContextVar[dict[str, Policy] | None] = ContextVar("pass_policies", default=None)
 
 
 class Escalation:
@@ -45,7 +49,6 @@ class Escalation:
                  workers: int = 4) -> None:
         self.incidents, self.db, self.clock = incidents, incidents.db, incidents.clock
         self.workers = workers
-        self._policies: dict[str, Policy] | None = None  # cached for one run_due pass
         self.senders = senders
         self.name = name or f"{socket.gethostname()}:{os.getpid()}"
         self.principal = Principal(Actor.system(Source.SCHEDULER, "scheduler"), None)
@@ -119,11 +122,11 @@ class Escalation:
         """
         workers = workers or (self.workers if self.db.is_postgres else 1)
         if workers > 1 and limit is None:
-            self._policies = {}
+            token = _PASS_POLICIES.set({})
             try:
                 return sum(await asyncio.gather(*(self._claim_all() for _ in range(workers))))
             finally:
-                self._policies = None
+                _PASS_POLICIES.reset(token)
         return await self._claim_all(limit)
 
     async def _claim_all(self, limit: int | None = None) -> int:
@@ -231,11 +234,12 @@ class Escalation:
         return _summary(level, planned, late, by)
 
     async def _policy(self, session: AsyncSession, name: str) -> Policy:
-        if self._policies is None:
+        cache = _PASS_POLICIES.get()
+        if cache is None:
             return await ledger.policy_named(session, name)
-        if name not in self._policies:
-            self._policies[name] = await ledger.policy_named(session, name)
-        return self._policies[name]
+        if name not in cache:
+            cache[name] = await ledger.policy_named(session, name)
+        return cache[name]
 
     async def _warn_overdue(self, session: AsyncSession, incident: Incident, step: EscalationStep, level: int,
                             now: datetime) -> None:

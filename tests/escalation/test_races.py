@@ -107,3 +107,29 @@ async def test_a_change_in_another_process_wakes_the_scheduler_at_once(pg_url, p
         await asyncio.wait_for(woken.wait(), 2)
     finally:
         await listener.stop()
+
+
+async def test_escalating_by_hand_while_a_scheduler_pass_runs_answers_200(pg_url, people, container):
+    """The hand escalation and the step job share one engine in ``tocsin serve``: a pass that starts or
+    ends while a hand escalation reads its policy must not break that request."""
+    from bot import api
+    from bot.app import create_app
+    from tests.webhooks.support import API_TOKENS, client_for, configure
+
+    configure(container)
+    app = create_app(container, (api.setup, paging_surface.setup), migrate=False)
+    engine = container.extras["paging"].escalation
+    admin = {"Authorization": f"Bearer {API_TOKENS['admin']}"}
+    rounds, answers = 40, []
+    async with client_for(app) as http:
+        for _ in range(rounds):
+            hand = await container.incidents.declare(people.slack("admin"), "By hand", team="payments")
+
+            async def scheduler_pass(wait=random.random() / 50):
+                await asyncio.sleep(wait)
+                return await engine.run_due()
+
+            answer, _ = await asyncio.gather(
+                http.post(f"/api/incidents/{hand.incident.number}/escalate", headers=admin), scheduler_pass())
+            answers.append(answer.status_code)
+    assert answers == [200] * rounds
