@@ -33,10 +33,13 @@ from storage.clock import Clock
 from storage.db import Database
 from storage.models import Incident, Notification
 from storage.ports import Delivery, DeliveryError, Destination, Page, Sender
+from storage.states import Status
 from storage.viewbuild import full_view
 from storage.views import IncidentView
 
 log = logging.getLogger(__name__)
+
+OPEN = (Status.OPEN.value, Status.ESCALATING.value)  # an incident that still wants its pages
 
 LIMITS: dict[str, tuple[Limit, ...]] = {
     "slack": (Limit("slack:", 1, 1.0),),  # about one message per second per channel
@@ -190,6 +193,8 @@ class Dispatcher(Background):
                 if delivery is None:
                     limiter = self._limiter(job.destination)
                     await limiter.acquire(*self._keys(job.destination))
+                    if job.kind == "page" and await self._dropped(job):
+                        return
                     delivery = await asyncio.wait_for(sender.send(job.destination, page), self.send_timeout)
             await self._sent(job, delivery, note)
         except DeliveryError as exc:
@@ -203,6 +208,18 @@ class Dispatcher(Background):
         finally:
             self._in_flight[job.channel] -= 1
             self._busy.discard((job.channel, job.destination.address))
+
+    async def _dropped(self, job: Job) -> bool:
+        """Re-read the incident just before a page goes out: a page of one closed since the claim is dropped."""
+        async with self._db, self.db.sessions() as session:
+            status = await session.scalar(select(Incident.status).where(Incident.id == job.incident_id))
+        if status in OPEN:
+            return False
+        async with self._db, self.db.transaction() as session:
+            await session.execute(update(Notification).where(Notification.id == job.id).values(
+                status=CANCELLED, claimed_at=None, note=f"incident {status} before it was sent"))
+        NOTIFICATIONS.labels(job.channel, "dropped").inc()
+        return True
 
     async def _view(self, incident_id: int, views: dict[int, IncidentView] | None) -> IncidentView:
         if views is not None and incident_id in views:

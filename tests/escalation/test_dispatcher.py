@@ -115,3 +115,20 @@ async def test_unsent_pages_are_cancelled_by_an_acknowledgement(container, peopl
     assert rows["CPAYMENTS"].status == "CANCELLED" and rows["U2"].status == "PENDING"
     [notice] = await notifications(container, kind="notice")
     assert notice.address == "U2" and notice.parent_id == rows["U2"].id
+
+
+async def test_a_page_in_the_dispatchers_hands_when_the_incident_is_acknowledged_is_not_sent(
+        container, people, clock, senders, paging):
+    declared = await container.incidents.declare(people.slack("responder"), "Disk full", team="payments")
+    clock.advance(minutes=5)
+    assert await paging.escalation.run_due() == 1
+    jobs = await paging.dispatcher.claim()  # claimed: the acknowledgement can no longer cancel them
+    assert {job.channel for job in jobs} == {"slack", "telegram"}
+    await container.incidents.acknowledge(declared.incident.number, people.slack("responder"))
+    await asyncio.gather(*(paging.dispatcher.deliver(job) for job in jobs))
+    await paging.dispatcher.drain()
+    assert senders["slack"].sent == [] and senders["telegram"].sent == []
+    pages = await notifications(container, kind="page")
+    assert {p.status for p in pages} == {"CANCELLED"}
+    assert {p.note for p in pages} == {"incident acknowledged before it was sent"}
+    assert {n.status for n in await notifications(container, kind="notice")} <= {"CANCELLED"}
