@@ -325,6 +325,7 @@ class Notification(Base):
     thread: Mapped[str | None] = mapped_column(String(200))
     note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
+    failed_over_at: Mapped[datetime | None]  # its channel kept failing: paged on other channels then
 
 
 class NotificationPreference(Base):
