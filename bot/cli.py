@@ -12,6 +12,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from bot import logs
 from bot.config_file import ConfigError, TocsinConfig, load
 from bot.settings import Settings
+from storage.backup import BackupError
 from storage.db import DatabaseUrlError, async_url, redacted
 
 
@@ -36,6 +37,11 @@ def _parser() -> argparse.ArgumentParser:
     lst.add_argument("--team")
     lst.add_argument("--limit", type=int, default=50)
     incidents.add_parser("show", help="show one incident and its timeline").add_argument("number", type=int)
+    p = sub.add_parser("backup", help="copy the database into a new file (safe while serve runs)")
+    p.add_argument("file", type=Path)
+    p = sub.add_parser("restore", help="load a backup into the database (stop serve first, then migrate)")
+    p.add_argument("file", type=Path)
+    p.add_argument("--replace", action="store_true", help="overwrite a database that already holds incidents")
     link = sub.add_parser("link-code", help="issue a one-time code that links a Telegram account to a person")
     link.add_argument("email")
     return parser
@@ -76,6 +82,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (DatabaseUrlError, ConfigError) as exc:
         print(f"tocsin: {exc}", file=sys.stderr)
         return 2
+    except BackupError as exc:
+        print(f"tocsin: {exc}", file=sys.stderr)
+        return 1
     except (OperationalError, DBAPIError, OSError) as exc:
         url = redacted(settings.database_url) if "settings" in locals() else "?"
         reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0] if str(exc) else type(exc).__name__

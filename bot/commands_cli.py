@@ -14,7 +14,7 @@ from bot.config_file import load
 from bot.container import Container
 from bot.settings import Settings
 from bot.surface import Surface
-from storage import linking, migrations
+from storage import backup, linking, migrations
 from storage.db import redacted
 from storage.errors import TocsinError
 from storage.queries import IncidentFilter
@@ -33,6 +33,8 @@ def run(args: argparse.Namespace, settings: Settings, config) -> int:
         return asyncio.run(_incidents(args, settings))
     if args.command == "link-code":
         return asyncio.run(_link_code(args, settings))
+    if args.command in ("backup", "restore"):
+        return _backup(args, settings)
     raise AssertionError(args.command)
 
 
@@ -96,6 +98,17 @@ async def _incidents(args: argparse.Namespace, settings: Settings) -> int:
         return 1
     finally:
         await container.close()
+
+
+def _backup(args: argparse.Namespace, settings: Settings) -> int:
+    where = redacted(settings.database_url)
+    if args.command == "backup":
+        backup.backup(settings.database_url, args.file)
+        print(f"database {where} backed up to {args.file}")
+    else:
+        backup.restore(settings.database_url, args.file, replace=args.replace)
+        print(f"{args.file} restored into {where}; run tocsin migrate before tocsin serve")
+    return 0
 
 
 async def _link_code(args: argparse.Namespace, settings: Settings) -> int:

@@ -1,0 +1,147 @@
+"""The backup and restore procedure of docs/operations.md, run as documented on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+import yaml
+from psycopg import sql
+from sqlalchemy.engine import make_url
+
+from storage import migrations
+from tests.conftest import PG_URL, REQUIRE_PG, _pg_conninfo
+from tests.webhooks.support import AM, API_TOKENS, CONFIG, fixture
+
+ROOT = Path(__file__).resolve().parents[2]
+OBSERVER = {"Authorization": f"Bearer {API_TOKENS['observer']}"}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _env(url: str) -> dict[str, str]:
+    return {**os.environ, "TOCSIN_DATABASE_URL": url, "TOCSIN_LOG_LEVEL": "WARNING"}
+
+
+def tocsin(url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "bot", *args], cwd=ROOT, env=_env(url),
+                          capture_output=True, text=True, timeout=120)
+
+
+class Serve:
+    """``tocsin serve`` as its own process, on loopback."""
+
+    def __init__(self, url: str, config: Path) -> None:
+        self.base = f"http://127.0.0.1:{_free_port()}"
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bot", "serve", "--port", self.base.rsplit(":", 1)[1], "--config", str(config)],
+            cwd=ROOT, env=_env(url), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.http = httpx.Client(base_url=self.base, timeout=10)
+        for _ in range(200):
+            assert self.process.poll() is None, self.process.stdout.read()
+            try:
+                if self.http.get("/readyz").status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.05)
+        raise AssertionError("serve did not become ready")
+
+    def stop(self) -> str:
+        self.http.close()
+        self.process.terminate()
+        return self.process.communicate(timeout=30)[0]
+
+
+def _fresh_pg_database() -> str:
+    name = f"tocsin_backup_{uuid.uuid4().hex[:10]}"
+    try:
+        with psycopg.connect(_pg_conninfo(PG_URL), autocommit=True, connect_timeout=5) as conn:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    except psycopg.OperationalError as exc:
+        if REQUIRE_PG:
+            pytest.fail(f"PostgreSQL is required but {PG_URL} is unreachable: {exc}")
+        pytest.skip(f"PostgreSQL not reachable at {PG_URL}")
+    return make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+
+
+def _drop_pg_database(url: str) -> None:
+    with psycopg.connect(_pg_conninfo(PG_URL), autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+            sql.Identifier(make_url(url).database)))
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def databases(request, tmp_path) -> Iterator[tuple[str, str]]:
+    """Two empty databases of one kind: the live one and the one to restore into."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'live.db'}", f"sqlite:///{tmp_path / 'restored.db'}"
+        return
+    live, restored = _fresh_pg_database(), _fresh_pg_database()
+    yield live, restored
+    _drop_pg_database(live)
+    _drop_pg_database(restored)
+
+
+@pytest.fixture
+def config(tmp_path) -> Path:
+    path = tmp_path / "tocsin.yml"
+    path.write_text(yaml.safe_dump(CONFIG))
+    return path
+
+
+def test_a_backup_taken_while_serve_runs_restores_migrates_and_serves(databases, config, tmp_path):
+    """The documented procedure; a second restore over the restored incidents is refused."""
+    live, restored = databases
+    backup = tmp_path / "tocsin.backup"
+    server = Serve(live, config)
+    try:
+        assert server.http.post("/webhooks/alertmanager", json=fixture("001_firing_DBPrimaryDown.json"),
+                                headers=AM).status_code == 200
+        done = tocsin(live, "backup", str(backup))
+        assert done.returncode == 0, done.stderr
+        assert server.http.post("/api/incidents", json={"title": "after the backup"},
+                                headers={"Authorization": f"Bearer {API_TOKENS['admin']}"}).status_code == 201
+    finally:
+        server.stop()
+    for step in (("restore", str(backup)), ("migrate",)):
+        done = tocsin(restored, *step)
+        assert done.returncode == 0, done.stderr
+    server = Serve(restored, config)
+    try:
+        listed = server.http.get("/api/incidents", params={"status": "active"}, headers=OBSERVER).json()
+        incident = server.http.get("/api/incidents/1", headers=OBSERVER).json()
+        assert server.http.post("/api/incidents", json={"title": "on the restored database"},
+                                headers={"Authorization": f"Bearer {API_TOKENS['admin']}"}).json()["incident"]["number"] == 2
+    finally:
+        server.stop()
+    assert listed["total"] == 1
+    assert incident["title"] == "Primary Postgres is down" and incident["alerts"]["firing"] == 1
+    assert [e["kind"] for e in incident["timeline"]][:1] == ["declared"]
+    refused = tocsin(restored, "restore", str(backup))
+    assert refused.returncode == 1 and "--replace" in refused.stderr and "Traceback" not in refused.stderr
+    assert "2 incidents" in tocsin(restored, "incidents", "list").stdout
+
+
+def test_backup_never_overwrites_a_file_and_restore_names_a_file_that_is_no_backup(tmp_path):
+    url = f"sqlite:///{tmp_path / 'live.db'}"
+    migrations.upgrade(url)
+    existing = tmp_path / "existing"
+    existing.write_text("keep me")
+    refused = tocsin(url, "backup", str(existing))
+    assert refused.returncode != 0 and "exists" in refused.stderr and existing.read_text() == "keep me"
+    bad = tocsin(f"sqlite:///{tmp_path / 'new.db'}", "restore", str(existing))
+    assert bad.returncode != 0 and str(existing) in bad.stderr and "Traceback" not in bad.stderr
