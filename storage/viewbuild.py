@@ -47,7 +47,7 @@ def _links(alerts: Sequence[Alert]) -> tuple[Link, ...]:
     for alert in alerts:
         for key, label in LINK_ANNOTATIONS:
             url = (alert.annotations or {}).get(key)
-            if url and url not in seen:
+            if isinstance(url, str) and url and url not in seen:  # kept as sent, but only text is a link
                 seen[url] = Link(label, str(url))
         if alert.generator_url and alert.generator_url not in seen:
             seen[alert.generator_url] = Link("Source", alert.generator_url)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.webhooks.shape import ShapeError, document, obj, text, when
+from bot.webhooks.shape import ShapeError, clean, document, obj, text, when
 from storage.ingest import AlertIn, Delivery, digest
 
 RESOLVED_WORDS = {"recovered", "resolved", "recovery", "ok", "closed"}
@@ -33,9 +33,9 @@ def parse_elastic(payload: Any) -> Delivery:
         value = text(body.get(key), key, limit=200)
         if value:
             labels[key] = value
-    tags = rule.get("tags")
+    tags = _tags(rule.get("tags"))
     if tags:
-        labels["tags"] = ",".join(str(t) for t in tags) if isinstance(tags, list) else (text(tags, "rule.tags") or "")
+        labels["tags"] = tags
     reason = text(body.get("reason"), "reason")
     annotations: dict[str, Any] = {"summary": reason or rule_name}
     if body.get("details") is not None:
@@ -50,6 +50,13 @@ def parse_elastic(payload: Any) -> Delivery:
         ends_at=None if firing else date,
         generator_url=text(rule.get("url"), "rule.url"),
     ),), title=f"{rule_name}: {reason}" if reason else rule_name)
+
+
+def _tags(raw: Any) -> str | None:
+    """Kibana sends a list, Watcher templates often a comma-separated string; either way one storable label."""
+    if isinstance(raw, list):
+        return clean(",".join(clean(str(t), 200) for t in raw[:100] if t is not None)) or None
+    return text(raw, "rule.tags")
 
 
 def _firing(body: dict[str, Any], alert: dict[str, Any]) -> bool:

@@ -58,7 +58,8 @@ def _links(raw: Any) -> list[dict[str, str]]:
     links = []
     for i, item in enumerate(array(raw, "links")[:20]):
         if isinstance(item, str):
-            links.append({"text": item, "href": text(item, f"links[{i}]", required=True)})
+            href = text(item, f"links[{i}]", required=True)
+            links.append({"text": href, "href": href})
         else:
             link = obj(item, f"links[{i}]")
             href = text(link.get("href"), f"links[{i}].href", required=True)

@@ -7,6 +7,7 @@ counting what actually arrives), a wrong content type 415, bad JSON 400. Never a
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 import psycopg
@@ -84,9 +85,15 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+def _number(literal: str) -> float | str:
+    value = float(literal)
+    return value if math.isfinite(value) else literal  # 1e999: kept as written, not as an unstorable infinity
+
+
 def parse_json(body: bytes) -> Any:
+    """The document; a number too large for a float stays the text it was (lossless, storable everywhere)."""
     try:
-        return json.loads(body, parse_constant=_no_constant)
+        return json.loads(body, parse_constant=_no_constant, parse_float=_number)
     except UnicodeDecodeError:
         raise HttpError(400, "invalid_json", "the body is not UTF-8 text") from None
     except json.JSONDecodeError as exc:
