@@ -13,6 +13,7 @@ from telegram.error import BadRequest, Forbidden
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes
 
 from bot.container import Container
+from bot.telegram import store
 from bot.telegram.callback import ACK, ESCALATE, RESOLVE, SNOOZE, BadCallback, CallbackCodec, Press
 from bot.telegram.handlers import LINK_HELP, actor_of
 from bot.telegram.outbox import Outbox
@@ -26,6 +27,8 @@ log = logging.getLogger(__name__)
 ANSWER_WITHIN = 0.7  # seconds; Telegram clients spin until the query is answered, so answer inside a second
 MAX_ANSWER = 200  # Telegram's limit on answerCallbackQuery text
 SNOOZE_FOR = timedelta(hours=1)
+NOT_THIS_CARD = ("This button does not belong to this card; nothing was changed. "
+                 "Use the buttons of the incident's own card.")
 #: The alert for an unlinked presser; the instructions themselves (LINK_HELP) are too long for an alert.
 LINK_ALERT = ("Your Telegram account is not linked to Tocsin yet, so nothing was changed. "
               "How to link it is in a message from me.")
@@ -63,8 +66,10 @@ class Buttons:
             SNOOZE: lambda: incidents.snooze(number, actor, SNOOZE_FOR),
         }[press.action]
 
-    async def apply(self, press: Press, actor: Actor) -> Outcome:
-        """Run the press through the core."""
+    async def apply(self, press: Press, actor: Actor, chat_id: int, message_id: int) -> Outcome:
+        """Run the press through the core, if the pressed message is a copy of that incident's card."""
+        if not await store.is_card_copy(self.container.db, press.number, chat_id, message_id):
+            return Outcome(NOT_THIS_CARD, True)
         try:
             result = await self._action(press, actor)()
         except UnknownActor:
@@ -76,13 +81,16 @@ class Buttons:
     async def handle_button_press(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A button under an incident card was pressed."""
         query = update.callback_query
+        message = query.message
         try:
-            press = self.codec.decode(query.data)
+            if message is None:  # an inline-mode message: never one of our cards
+                raise BadCallback("This button is not one of Tocsin's.")
+            press = self.codec.decode(query.data, message.chat.id)
         except BadCallback as exc:
             log.warning("refused button data from telegram user %s: %s", query.from_user.id, exc)
             await query.answer(str(exc), show_alert=True)
             return
-        work = asyncio.ensure_future(self.apply(press, actor_of(query.from_user)))
+        work = asyncio.ensure_future(self.apply(press, actor_of(query.from_user), message.chat.id, message.message_id))
         done, _ = await asyncio.wait({work}, timeout=ANSWER_WITHIN)
         if work in done:
             outcome = work.result()

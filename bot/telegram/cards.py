@@ -94,7 +94,7 @@ class CardSync:
         """Post a live copy of the card and remember it, so that every later change edits it too."""
         try:
             message = await self.outbox.send(chat_id, render_card_html(view), thread_id=thread_id,
-                                             markup=render_card_keyboard(view, self.codec), reply_to=reply_to)
+                                             markup=render_card_keyboard(view, self.codec, chat_id), reply_to=reply_to)
         except TelegramError as exc:
             log.error("could not post the card of %s to telegram chat %s: %s", view.ref, chat_id, exc)
             return None
@@ -105,7 +105,7 @@ class CardSync:
     async def edit(self, ref: store.CardRef, view: IncidentView) -> None:
         try:
             await self.outbox.edit(ref.chat_id, ref.message_id, render_card_html(view),
-                                   render_card_keyboard(view, self.codec))
+                                   render_card_keyboard(view, self.codec, ref.chat_id))
         except BadRequest as exc:
             log.warning("could not edit the card of %s in telegram chat %s: %s", view.ref, ref.chat_id, exc)
         except TelegramError as exc:

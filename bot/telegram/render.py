@@ -72,10 +72,10 @@ def render_card_html(view: IncidentView) -> str:
     return _clip("\n".join(lines))
 
 
-def render_card_keyboard(view: IncidentView, codec: CallbackCodec) -> InlineKeyboardMarkup | None:
-    """The buttons that make sense in the incident's state (none once it is closed)."""
+def render_card_keyboard(view: IncidentView, codec: CallbackCodec, chat_id: int) -> InlineKeyboardMarkup | None:
+    """The buttons that make sense in the incident's state (none once it is closed), signed for ``chat_id``."""
     def button(label: str, action: str) -> InlineKeyboardButton:
-        return InlineKeyboardButton(label, callback_data=codec.encode(action, view.number))
+        return InlineKeyboardButton(label, callback_data=codec.encode(action, view.number, chat_id))
 
     if view.status in (Status.OPEN, Status.ESCALATING):
         return InlineKeyboardMarkup([

@@ -34,7 +34,7 @@ class TelegramSender:
         chat_id = _number(destination.address, "chat id")
         reply_to = _number(destination.thread, "message id") if destination.thread else None
         with_card = reply_to is None and page.kind == "page" and page.incident.is_open
-        markup = render_card_keyboard(page.incident, self.codec) if with_card else None
+        markup = render_card_keyboard(page.incident, self.codec, chat_id) if with_card else None
         text = render_page_html(page) if with_card else render_notice_html(page)
         try:
             message = await self.outbox.send(chat_id, text, thread_id=destination.topic, markup=markup,

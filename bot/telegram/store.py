@@ -10,7 +10,7 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from storage.db import Database
-from storage.models import ChatMessageRef, InboundReceipt, Membership, Person, Team
+from storage.models import ChatMessageRef, InboundReceipt, Incident, Membership, Person, Team
 from storage.roles import Role
 
 PLATFORM = "telegram"
@@ -68,6 +68,17 @@ async def card_refs(db: Database, incident_id: int) -> list[CardRef]:
         )
         return [CardRef(int(r.chat_id), int(r.message_id), int(r.thread_id) if r.thread_id else None, r.kind)
                 for r in rows]
+
+
+async def is_card_copy(db: Database, number: int, chat_id: int, message_id: int) -> bool:
+    """Whether the message is a copy of incident ``number``'s card (or a page that carries its buttons)."""
+    async with db.sessions() as session:
+        found = await session.scalar(
+            select(ChatMessageRef.id).join(Incident, Incident.id == ChatMessageRef.incident_id)
+            .where(Incident.number == number, ChatMessageRef.platform == PLATFORM,
+                   ChatMessageRef.chat_id == str(chat_id), ChatMessageRef.message_id == str(message_id))
+            .limit(1))
+    return found is not None
 
 
 async def team_for_chat(db: Database, chat_id: int, thread_id: int | None) -> ChatTeam | None:

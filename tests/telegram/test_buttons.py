@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import time
 
 import pytest
@@ -107,7 +110,7 @@ async def test_an_unlinked_user_who_never_started_the_bot_gets_the_instructions_
     (lambda data: data.replace(":1:", ":2:"), "tampered"),
     (lambda data: data.replace(":ack:", ":res:"), "tampered"),
     (lambda data: data[:-3] + "AAA", "tampered"),
-    (lambda data: data.replace(":v1:", ":v0:"), "older version"),
+    (lambda data: data.replace(":v2:", ":v0:"), "older version"),
     (lambda data: "inc:v1:drop:1:xxxxxxxxxxxx", "older version"),
     (lambda data: "hello", "not one of Tocsin's"),
     (lambda data: "", "not one of Tocsin's"),
@@ -126,16 +129,16 @@ async def test_forged_or_stale_button_data_is_refused_and_never_reaches_the_core
 
 async def test_genuine_button_for_a_missing_incident_is_refused(bot, people):
     card = await declare(bot, people)
-    answer = await press(bot, card, RESPONDER, bot.runtime.codec.encode("ack", 404))
-    assert answer["show_alert"] is True and "There is no incident #404" in answer["text"]
+    answer = await press(bot, card, RESPONDER, bot.runtime.codec.encode("ack", 404, GROUP))
+    assert answer["show_alert"] is True and "does not belong to this card" in answer["text"]
 
 
 def test_callback_data_fits_in_64_bytes():
     codec = CallbackCodec("123456:" + "x" * 40)
     for action in ACTIONS:
-        data = codec.encode(action, 2**31 - 1)
+        data = codec.encode(action, 2**31 - 1, -1009999999999)
         assert len(data.encode()) <= 64
-        assert codec.decode(data).number == 2**31 - 1
+        assert codec.decode(data, -1009999999999).number == 2**31 - 1
 
 
 async def test_a_button_from_an_outdated_card_is_refused_with_the_reason(bot, people):
@@ -151,3 +154,52 @@ async def test_a_button_from_an_outdated_card_is_refused_with_the_reason(bot, pe
     answer = await press(bot, card, RESPONDER, acknowledge)
     assert answer["show_alert"] is True and "#1 cannot be acknowledged" in answer["text"]
     assert (await bot.runtime.container.queries.get(1)).status == "resolved" and card.edits == edits
+
+
+def v1_data(token: str, action: str, number: int) -> str:
+    """Button data as the previous version signed it (cards posted before the upgrade still carry it)."""
+    key = hashlib.sha256(b"tocsin-telegram-callback:" + token.encode()).digest()
+    mac = hmac.new(key, f"v1:{action}:{number}".encode(), hashlib.sha256).digest()
+    return f"inc:v1:{action}:{number}:{base64.urlsafe_b64encode(mac[:9]).decode()}"
+
+
+async def test_a_genuine_button_of_one_card_pressed_under_another_changes_nothing(bot, people):
+    first = await declare(bot, people)
+    await bot.runtime.container.incidents.declare(people.slack("responder"), "Other", team="payments")
+    await bot.runtime.drain()
+    second = bot.tg.last_message(GROUP)
+    assert "Incident #2" in second.text
+    answer = await press(bot, first, RESPONDER, second.button("Resolve")["callback_data"])
+    assert answer["show_alert"] is True and "does not belong to this card" in answer["text"]
+    for number in (1, 2):
+        assert (await bot.runtime.container.queries.get(number)).status == "open"
+    assert first.edits == 0 and second.edits == 0
+
+
+async def test_a_button_of_a_direct_message_pressed_under_the_group_card_changes_nothing(bot, people):
+    card = await declare(bot, people)
+    page = Page(await bot.runtime.container.queries.get(1), "escalation", "You are paged for #1")
+    await bot.runtime.container.senders["telegram"].send(
+        Destination("telegram", str(RESPONDER), person_id=people.ids["responder"]), page)
+    dm = bot.tg.last_message(RESPONDER)
+    answer = await press(bot, card, RESPONDER, dm.button("Acknowledge")["callback_data"])
+    assert answer["show_alert"] is True and "belongs to another chat" in answer["text"]
+    assert (await bot.runtime.container.queries.get(1)).status == "open"
+    answer = await press(bot, dm, RESPONDER, dm.button("Acknowledge")["callback_data"])
+    assert answer["text"] == "#1 acknowledged by Responder."
+
+
+async def test_a_button_posted_by_the_previous_version_still_works_under_its_own_card(bot, people):
+    card = await declare(bot, people)
+    answer = await press(bot, card, RESPONDER, v1_data(bot.tg.token, "ack", 1))
+    assert answer["text"] == "#1 acknowledged by Responder."
+    assert card.button("Resolve")["callback_data"].startswith("inc:v2:res:1:")  # the edit re-signed it
+
+
+async def test_a_button_of_the_previous_version_under_another_card_is_refused(bot, people):
+    card = await declare(bot, people)
+    await bot.runtime.container.incidents.declare(people.slack("responder"), "Other", team="payments")
+    await bot.runtime.drain()
+    answer = await press(bot, card, RESPONDER, v1_data(bot.tg.token, "res", 2))
+    assert answer["show_alert"] is True and "does not belong to this card" in answer["text"]
+    assert (await bot.runtime.container.queries.get(2)).status == "open"

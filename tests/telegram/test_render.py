@@ -44,11 +44,11 @@ def test_card_escapes_everything_that_came_from_users():
     (Status.CANCELLED, []),
 ])
 def test_buttons_follow_the_status(status, labels):
-    markup = render_card_keyboard(view(status=status), CODEC)
+    markup = render_card_keyboard(view(status=status), CODEC, -100200)
     buttons = [b for row in markup.inline_keyboard for b in row] if markup else []
     assert [b.text for b in buttons] == labels
     for button in buttons:
-        assert len(button.callback_data.encode()) <= 64 and CODEC.decode(button.callback_data).number == 7
+        assert len(button.callback_data.encode()) <= 64 and CODEC.decode(button.callback_data, -100200).number == 7
 
 
 def test_a_long_reply_is_cut_to_telegrams_limit():
