@@ -43,7 +43,9 @@ def build(container: Container) -> Paging:
     """The engine, installed as a transaction hook of the core and told of every committed change."""
     escalation = Escalation(container.incidents, container.senders)
     container.incidents.hooks.append(escalation)
-    dispatcher = Dispatcher(container.db, container.clock, container.senders)
+    settings = container.settings
+    dispatcher = Dispatcher(container.db, container.clock, container.senders, retry_cap=settings.notify_retry_cap,
+                            failover_after=settings.notify_failover_after)
     timer = EscalationTimer(escalation, after_run=lambda _ran: dispatcher.kick())
     paging = Paging(escalation, dispatcher, timer)
     container.bus.subscribe(paging)

@@ -46,6 +46,8 @@ class Settings:
     smtp_from: str = "tocsin@localhost"
     notify_webhook_url: str | None = None
     notify_webhook_secret: str | None = field(default=None, repr=False)
+    notify_retry_cap: float = 300.0  # seconds: the longest wait between two attempts at a notification
+    notify_failover_after: float = 120.0  # seconds a page may fail on its channel before it fails over
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -81,4 +83,6 @@ class Settings:
             smtp_from=get("SMTP_FROM") or "tocsin@localhost",
             notify_webhook_url=get("TOCSIN_NOTIFY_WEBHOOK_URL"),
             notify_webhook_secret=get("TOCSIN_NOTIFY_WEBHOOK_SECRET"),
+            notify_retry_cap=float(get("TOCSIN_NOTIFY_RETRY_CAP") or 300),
+            notify_failover_after=float(get("TOCSIN_NOTIFY_FAILOVER_AFTER") or 120),
         )

@@ -26,7 +26,8 @@ from sqlalchemy import text as sql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.pacing import Limit, RateLimiter
-from escalation.metrics import NOTIFICATIONS
+from escalation import failover, texts
+from escalation.metrics import FAILOVERS, NOTIFICATIONS
 from escalation.outbox import CANCELLED, FAILED, PENDING, SENT
 from storage.background import Background
 from storage.clock import Clock
@@ -60,6 +61,8 @@ class Job:
     message: str
     attempts: int
     in_doubt: bool
+    created_at: datetime
+    target: str = ""
 
 
 class Dispatcher(Background):
@@ -67,11 +70,13 @@ class Dispatcher(Background):
 
     def __init__(self, db: Database, clock: Clock, senders: Mapping[str, Sender], *, lease: float = 120.0,
                  max_attempts: int = 8, per_channel: int = 8, idle: float = 5.0, send_timeout: float = 20.0,
+                 retry_cap: float = 300.0, failover_after: float = 120.0,
                  limits: Mapping[str, tuple[Limit, ...]] = LIMITS,
                  monotonic: Callable[[], float] = time.monotonic, db_connections: int = 3) -> None:
         self.db, self.clock, self.senders = db, clock, senders
         self.lease, self.max_attempts, self.per_channel = timedelta(seconds=lease), max_attempts, per_channel
         self.idle, self.send_timeout, self.limits, self.monotonic = idle, send_timeout, limits, monotonic
+        self.retry_cap, self.failover_after = retry_cap, failover_after
         self._limiters: dict[tuple[str, str], RateLimiter] = {}
         self._slots: dict[str, asyncio.Semaphore] = defaultdict(lambda: asyncio.Semaphore(self.per_channel))
         # Sends wait on platforms, not on the database: a few connections are enough for recording them,
@@ -111,7 +116,8 @@ class Dispatcher(Background):
                 jobs.append(Job(row.id, row.incident_id, row.channel,
                                 Destination(row.channel, row.address, person_id=row.person_id, thread=thread or None,
                                             topic=row.topic),
-                                row.kind, row.reason, row.message, row.attempts + 1, row.claimed_at is not None))
+                                row.kind, row.reason, row.message, row.attempts + 1, row.claimed_at is not None,
+                                row.created_at, row.target))
                 row.claimed_at, row.attempts, row.next_attempt_at = now, row.attempts + 1, now + self.lease
                 if self.limits.get(row.channel):
                     self._busy.add((row.channel, row.address))
@@ -239,15 +245,40 @@ class Dispatcher(Background):
         NOTIFICATIONS.labels(job.channel, "sent").inc()
 
     async def _failed(self, job: Job, error: str, retry_after: float | None, permanent: bool) -> None:
+        """Record a failed attempt; a page is retried for as long as its incident is open (closing it
+        cancels the page), a notice up to ``max_attempts`` times; a page failing for a while fails over."""
         now = self.clock.now()
-        final = permanent or job.attempts >= self.max_attempts
-        backoff = min(300.0, 2.0 * 2 ** (job.attempts - 1))
+        final = permanent or (job.kind != "page" and job.attempts >= self.max_attempts)
+        backoff = min(self.retry_cap, 2.0 * 2 ** min(job.attempts - 1, 20))
         delay = max(backoff, retry_after or 0.0)
         async with self._db, self.db.transaction() as session:
             await session.execute(update(Notification).where(Notification.id == job.id).values(
                 status=FAILED if final else PENDING, claimed_at=None, last_error=error[:2000],
                 next_attempt_at=now + timedelta(seconds=delay)))
+            moved = await self._fail_over(session, job, now, permanent)
         NOTIFICATIONS.labels(job.channel, "failed" if final else "retry").inc()
+        if moved is not None:
+            self._report_failover(job, moved, now, error)
+
+    async def _fail_over(self, session: AsyncSession, job: Job, now: datetime,
+                         permanent: bool) -> failover.FailedOver | None:
+        if job.kind != "page" or job.reason.startswith("failover:"):
+            return None
+        if not permanent and (now - job.created_at).total_seconds() < self.failover_after:
+            return None
+        marked = await session.execute(update(Notification).where(
+            Notification.id == job.id, Notification.failed_over_at.is_(None)).values(failed_over_at=now))
+        if marked.rowcount != 1:  # type: ignore[attr-defined]
+            return None  # done on an earlier attempt
+        return await failover.fail_over(session, await session.get(Notification, job.id), self.senders.keys(), now)
+
+    def _report_failover(self, job: Job, moved: failover.FailedOver, now: datetime, error: str) -> None:
+        elsewhere = ", ".join(moved.channels) or "nowhere else (no other channel reaches them)"
+        log.error("%s has not delivered page %s of incident #%s to %s for %s (%s); paged on %s; team told on %s",
+                  job.channel, job.id, moved.number, job.target, texts.ago(now - job.created_at),
+                  error[:200], elsewhere, ", ".join(moved.told) or "no other surface")
+        FAILOVERS.labels(job.channel).inc()
+        self.kick()
 
     # -- the process component ----------------------------------------------------------------
 

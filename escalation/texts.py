@@ -29,3 +29,12 @@ def overdue(incident: Incident, level: int, late: timedelta) -> str:
 
 def ago_seconds(seconds: float) -> str:
     return ago(timedelta(seconds=seconds))
+
+
+def failed_over(channel: str, since: timedelta) -> str:
+    return f"(Sent here because {channel.title()} has not delivered this page for {ago(since)}.)"
+
+
+def channel_down(incident: Incident, channel: str, since: timedelta) -> str:
+    return (f"{channel.title()} is failing: a page for #{incident.number} {incident.title} has not been delivered "
+            f"there for {ago(since)}. Tocsin keeps retrying it and pages on the other channels meanwhile.")

@@ -44,18 +44,26 @@ async def test_retry_backs_off_and_honours_retry_after(container, people, clock,
     assert row.status == "SENT" and row.attempts == 3 and row.reference == "slack-1" and row.last_error is None
 
 
-async def test_permanent_failure_and_exhausted_attempts_fail_the_row(container, people, clock, senders, paging):
+async def test_a_permanent_failure_fails_a_page_and_exhausted_attempts_fail_only_a_notice(container, people, clock,
+                                                                                           senders, paging):
     paging.dispatcher.max_attempts = 2
-    await queue(container, people, clock, [Planned("team_channel", "slack", "CPAYMENTS"),
-                                           Planned("person:1", "telegram", "1000", 1)])
-    senders["slack"].fail_with = [DeliveryError("channel_not_found", permanent=True)]
+    incident_id = await queue(container, people, clock, [Planned("person:1", "telegram", "1000", 1)])
+    async with container.db.transaction() as session:
+        await write(session, incident_id, "overdue:0:0", [Planned("person:1", "email", "a@example.com", 1)],
+                    "notice text", clock.now(), kind="notice")
     senders["telegram"].fail_with = [DeliveryError("timeout"), DeliveryError("timeout")]
+    senders["email"].fail_with = [DeliveryError("timeout"), DeliveryError("timeout")]
     for _ in range(3):
         await paging.dispatcher.run_once()
-        clock.advance(minutes=10)
+        clock.advance(seconds=10)
     rows = {r.channel: r for r in await notifications(container)}
-    assert rows["slack"].status == "FAILED" and rows["slack"].attempts == 1
-    assert rows["telegram"].status == "FAILED" and rows["telegram"].attempts == 2
+    assert rows["telegram"].status == "SENT" and rows["telegram"].attempts == 3  # a page: retried while open
+    assert rows["email"].status == "FAILED" and rows["email"].attempts == 2
+    await queue(container, people, clock, [Planned("team_channel", "slack", "CPAYMENTS")])
+    senders["slack"].fail_with = [DeliveryError("channel_not_found", permanent=True)]
+    await paging.dispatcher.run_once()
+    [slack] = await notifications(container, channel="slack")
+    assert slack.status == "FAILED" and slack.attempts == 1
 
 
 async def test_pacing_is_per_destination(container, people, clock, senders, paging):

@@ -1,0 +1,90 @@
+"""A channel that keeps failing: pages are retried while the incident is open, and after a while the
+target is paged on their other channels and the team is told on its other surfaces (production defaults:
+retries capped at 5 min, failover after 2 min; a fake clock)."""
+
+from __future__ import annotations
+
+import logging
+
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import update
+
+from storage.models import Team
+from storage.ports import DeliveryError
+from tests.escalation.conftest import notifications, start_telegram, use_policy
+
+OUTAGE = [DeliveryError("slack answered 503")] * 1000
+
+
+async def _slack_down_for_a_while(container, people, clock, senders, tick, **policy):
+    await use_policy(container, "slack-first", [60], **policy)
+    await container.incidents.declare(people.slack("responder"), "Checkout down", team=policy.get("team", "payments"))
+    senders["slack"].fail_with = list(OUTAGE)
+    await tick(seconds=60)
+    for _ in range(5):
+        await tick(seconds=30)
+
+
+async def test_a_page_is_retried_until_slack_is_back_while_the_incident_is_open(container, people, clock, senders,
+                                                                                  tick):
+    await use_policy(container, "slack-first", [60])
+    declared = await container.incidents.declare(people.slack("responder"), "Disk full", team="payments")
+    senders["slack"].fail_with = [DeliveryError("slack answered 503")] * 10
+    await tick(seconds=60)
+    for _ in range(45):  # 22.5 minutes of outage: ten attempts, the waits capped at 5 minutes
+        await tick(seconds=30)
+    [page] = await notifications(container, channel="slack", kind="page")
+    assert page.status == "SENT" and page.attempts == 11
+    assert [s.destination.address for s in senders["slack"].sent] == ["CPAYMENTS"]
+    await container.incidents.acknowledge(declared.incident.number, people.slack("responder"))
+    await tick(minutes=10)
+    assert senders["slack"].attempts == 12  # the closing notice, once
+
+
+async def test_slack_failing_for_two_minutes_pages_on_other_channels_and_tells_the_team(
+        container, people, clock, senders, tick, caplog):
+    await start_telegram(container, clock, "team_lead@example.com")
+    caplog.set_level(logging.ERROR, logger="escalation.dispatcher")
+    await _slack_down_for_a_while(container, people, clock, senders, tick, channels=("slack",),
+                                  notify=("team_channel", "role:team_lead"))
+    group = sorted(s.page.text for s in senders["telegram"].to("-100200"))
+    assert len(group) == 2 and "Sent here because Slack has not delivered this page for 2m" in group[0]
+    assert group[1].startswith("Slack is failing: a page for #1 Checkout down")
+    assert len(senders["telegram"].to("1004")) == 1 and len(senders["email"].to("team_lead@example.com")) == 1
+    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == 2 and all(e.startswith("slack has not delivered page") for e in errors)
+    assert "to person:" in errors[1] and "paged on email, telegram; team told on telegram" in errors[1]
+
+    for _ in range(4):  # still down: no second failover
+        await tick(seconds=30)
+    assert len(senders["telegram"].sent) == 3 and len(senders["email"].sent) == 1
+    senders["slack"].fail_with = []
+    await tick(minutes=5)
+    assert sorted(s.destination.address for s in senders["slack"].sent) == ["CPAYMENTS", "UTEAM_LEAD"]
+    assert {p.status for p in await notifications(container, kind="page")} == {"SENT"}
+
+
+async def test_a_slack_only_team_is_paged_by_email_when_slack_fails(container, people, clock, senders, tick, caplog):
+    caplog.set_level(logging.ERROR, logger="escalation.dispatcher")
+    async with container.db.transaction() as session:
+        await session.execute(update(Team).where(Team.name == "payments").values(telegram_chat_id=None))
+    await _slack_down_for_a_while(container, people, clock, senders, tick, channels=("slack",))
+    emailed = sorted(s.destination.address for s in senders["email"].sent)
+    assert emailed == [f"{role}@example.com" for role in ("incident_commander", "manager", "responder", "team_lead")]
+    assert "Sent here because Slack has not delivered this page" in senders["email"].sent[0].page.text
+    assert senders["telegram"].sent == []  # nobody there has started the bot
+    [error] = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert "paged on email" in error and "team told on no other surface" in error
+
+
+async def test_metrics_count_failovers_and_retries(container, people, clock, senders, tick):
+    from tests.webhooks.support import client_for, configure, sidecar_app
+
+    await _slack_down_for_a_while(container, people, clock, senders, tick, channels=("slack",))
+    configure(container)
+    async with client_for(sidecar_app(container)) as http:
+        response = await http.get("/metrics")
+    samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
+               for family in text_string_to_metric_families(response.text) for s in family.samples}
+    assert samples[("notification_failovers_total", (("channel", "slack"),))] >= 1
+    assert samples[("notifications_total", (("channel", "slack"), ("outcome", "retry")))] >= 5
