@@ -37,13 +37,17 @@ async def prepare(container: Container, migrate: bool = True) -> None:
 
 
 def create_app(container: Container, setups: Sequence[Setup] = EVERYTHING, migrate: bool = True,
-               banner: Callable[[list[Surface]], None] | None = None) -> Starlette:
-    """Build the HTTP app; surfaces start with the app's lifespan and stop with it."""
+               banner: Callable[[list[Surface]], None] | None = None, prepared: bool = False) -> Starlette:
+    """Build the HTTP app; surfaces start with the app's lifespan and stop with it.
+
+    ``prepared``: the caller ran ``prepare`` already (``tocsin serve`` does, to report its errors in one line).
+    """
     surfaces = [setup(container) for setup in setups]
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await prepare(container, migrate)
+        if not prepared:
+            await prepare(container, migrate)
         started = []
         try:
             for surface in surfaces:

@@ -11,9 +11,10 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from bot import logs
 from bot.config_file import ConfigError, TocsinConfig, load
-from bot.settings import Settings
+from bot.settings import Settings, SettingsError, parse_port
 from storage.backup import BackupError
 from storage.db import DatabaseUrlError, async_url, redacted
+from storage.migrations import NotReady, check_folder
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -24,7 +25,7 @@ def _parser() -> argparse.ArgumentParser:
                        ("sidecar", "run only the HTTP app that receives monitoring webhooks and serves the API")):
         p = sub.add_parser(name, help=text, description=text)
         p.add_argument("--host", help="listen address (TOCSIN_HOST, default 127.0.0.1)")
-        p.add_argument("--port", type=int, help="listen port (TOCSIN_PORT, default 8080)")
+        p.add_argument("--port", help="listen port, 1-65535 (TOCSIN_PORT, default 8080)")
         p.add_argument("--config", type=Path, help="config file to apply at start (TOCSIN_CONFIG)")
     p = sub.add_parser("migrate", help="upgrade the database schema to the latest version")
     p.add_argument("--revision", default="head")
@@ -55,10 +56,13 @@ def _settings(args: argparse.Namespace) -> Settings:
     for key in ("host", "port", "config"):
         value = getattr(args, key, None)
         if value is not None:
-            overrides["config_file" if key == "config" else key] = value
+            overrides["config_file" if key == "config" else key] = parse_port(value, "--port") if key == "port" \
+                else value
     if overrides:
         settings = Settings(**{**settings.__dict__, **overrides})
     async_url(settings.database_url)  # fail early with a one-line error on a bad URL
+    if not (args.command == "config" and args.action == "check"):
+        check_folder(settings.database_url)
     return settings
 
 
@@ -79,9 +83,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot import commands_cli
 
         return commands_cli.run(args, settings, config)
-    except (DatabaseUrlError, ConfigError) as exc:
+    except (DatabaseUrlError, ConfigError, SettingsError) as exc:
         print(f"tocsin: {exc}", file=sys.stderr)
         return 2
+    except NotReady as exc:
+        print(f"tocsin: {exc}", file=sys.stderr)
+        return 1
     except BackupError as exc:
         print(f"tocsin: {exc}", file=sys.stderr)
         return 1

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
+import socket
 import sys
 
 import uvicorn
+from starlette.applications import Starlette
 
-from bot.app import EVERYTHING, SIDECAR, create_app
+from bot.app import EVERYTHING, SIDECAR, create_app, prepare
 from bot.config_file import apply as apply_config
 from bot.config_file import load
 from bot.container import Container
 from bot.settings import Settings
 from bot.surface import Surface
+from escalation.timer import EscalationTimer, SchedulerRefused
 from storage import backup, linking, migrations
 from storage.db import redacted
 from storage.errors import TocsinError
@@ -30,8 +34,10 @@ def run(args: argparse.Namespace, settings: Settings, config) -> int:
     if args.command == "config":
         return _config(args, settings)
     if args.command == "incidents":
+        migrations.require_current(settings.database_url)
         return asyncio.run(_incidents(args, settings))
     if args.command == "link-code":
+        migrations.require_current(settings.database_url)
         return asyncio.run(_link_code(args, settings))
     if args.command in ("backup", "restore"):
         return _backup(args, settings)
@@ -47,12 +53,63 @@ def _serve(settings: Settings, config, setups) -> int:
         for surface in surfaces:
             print(f"  {surface.name}: {surface.status}", flush=True)
 
-    app = create_app(container, setups, banner=banner)
-    server = uvicorn.Server(uvicorn.Config(app, host=settings.host, port=settings.port,
-                                           log_level=settings.log_level.lower(), lifespan="on",
+    app = create_app(container, setups, banner=banner, prepared=True)
+    try:  # refuse before the database is touched: nothing is migrated or applied by a process that cannot run
+        _claim_scheduler(app)
+        listener = _listen(settings.host, settings.port)
+    except (SchedulerRefused, CannotListen) as exc:
+        print(f"tocsin: {exc}", file=sys.stderr)
+        return 1
+    server = uvicorn.Server(uvicorn.Config(app, log_level=settings.log_level.lower(), lifespan="on",
                                            log_config=None))
-    server.run()
+
+    async def go() -> None:
+        try:
+            await prepare(container)
+        except BaseException:
+            await container.close()
+            raise
+        await server.serve(sockets=[listener])
+
+    asyncio.run(go())
     return 0 if server.started else 1
+
+
+class CannotListen(OSError):
+    """The HTTP port cannot be had; the message says what to change."""
+
+
+def _claim_scheduler(app: Starlette) -> None:
+    """Take the SQLite scheduler lock now, which the timer keeps when it starts."""
+    for surface in app.state.surfaces:
+        for component in surface.components:
+            if isinstance(component, EscalationTimer):
+                component.lock.acquire()
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The bound HTTP socket, or a one-line reason and what to change."""
+    where, change = f"{host}:{port}", "pick another with --port N (or TOCSIN_PORT)"
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                                             flags=socket.AI_PASSIVE)[0]
+    except socket.gaierror as exc:
+        raise CannotListen(f"cannot listen on host {host!r} ({exc.strerror}): give an address of this machine "
+                           "with --host (or TOCSIN_HOST), e.g. 127.0.0.1 or 0.0.0.0") from None
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise CannotListen(f"{where} is already in use (another Tocsin?): stop that, or {change}") from None
+        if exc.errno == errno.EACCES:
+            raise CannotListen(f"not allowed to listen on {where} (ports below 1024 need privileges): "
+                               f"{change}") from None
+        raise CannotListen(f"cannot listen on {where} ({exc.strerror}): check --host (or TOCSIN_HOST), "
+                           f"or {change}") from None
+    return sock
 
 
 def _config(args: argparse.Namespace, settings: Settings) -> int:

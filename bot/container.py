@@ -31,7 +31,8 @@ class Container:
     @classmethod
     def build(cls, settings: Settings, config: TocsinConfig | None = None, clock: Clock | None = None) -> Container:
         clock = clock or SystemClock()
-        db = Database(settings.database_url)
+        db = Database(settings.database_url, timeout=settings.database_timeout,
+                      connect_timeout=settings.database_connect_timeout)
         bus = ChangeBus()
         return cls(settings, config or TocsinConfig(), db, clock, bus, IncidentService(db, bus, clock),
                    IncidentQueries(db))

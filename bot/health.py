@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from psycopg.errors import ConnectionTimeout
 from sqlalchemy import text
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -11,6 +12,8 @@ from starlette.routing import Route
 
 from bot.container import Container
 from bot.surface import Surface
+from storage.db import deadline
+from storage.errors import DatabaseTimeout
 from storage.migrations import is_current
 
 log = logging.getLogger(__name__)
@@ -22,18 +25,25 @@ async def healthz(request: Request) -> JSONResponse:
 
 
 async def readyz(request: Request) -> JSONResponse:
-    """The database answers and is migrated to the code's schema: safe to send traffic."""
-    container: Container = request.app.state.container
+    """The database answers, within the connect timeout, and is migrated to the code's schema."""
+    db = request.app.state.container.db
     try:
-        async with container.db.engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
-        if not await is_current(container.db.engine):
-            return JSONResponse({"status": "unready", "detail": "database schema is not current; run tocsin migrate"},
-                                status_code=503)
+        async with deadline(db.connect_timeout):
+            async with db.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+            current = await is_current(db.engine)
     except Exception as exc:  # any failure to reach the database means "not ready"
         log.warning("readiness check failed: %s", type(exc).__name__)
-        return JSONResponse({"status": "unready", "detail": "database unreachable"}, status_code=503)
+        if isinstance(exc, DatabaseTimeout) or isinstance(getattr(exc, "orig", None), ConnectionTimeout):
+            return _unready(f"the database does not answer (nothing within {db.connect_timeout:g} s)")
+        return _unready("database unreachable")
+    if not current:
+        return _unready("database schema is not current; run tocsin migrate")
     return JSONResponse({"status": "ready"})
+
+
+def _unready(detail: str) -> JSONResponse:
+    return JSONResponse({"status": "unready", "detail": detail}, status_code=503)
 
 
 def setup(container: Container) -> Surface:

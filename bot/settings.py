@@ -13,6 +13,21 @@ from pathlib import Path
 from storage.db import DEFAULT_URL
 
 
+class SettingsError(ValueError):
+    """A setting cannot be used; the message names it and says what would do."""
+
+
+def parse_port(value: str | int, source: str) -> int:
+    """A TCP port to listen on, from ``source`` (``--port`` or ``TOCSIN_PORT``)."""
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        number = None
+    if number is None or not 1 <= number <= 65535:
+        raise SettingsError(f"{source} {value}: not a port number; give one in 1-65535, e.g. 8080")
+    return number
+
+
 def _flag(value: str | None, default: bool) -> bool:
     if value is None or value == "":
         return default
@@ -61,7 +76,7 @@ class Settings:
             database_url=get("TOCSIN_DATABASE_URL") or DEFAULT_URL,
             config_file=Path(config) if config else None,
             host=get("TOCSIN_HOST") or "127.0.0.1",
-            port=int(get("TOCSIN_PORT") or 8080),
+            port=parse_port(get("TOCSIN_PORT") or 8080, "TOCSIN_PORT"),
             log_level=(get("TOCSIN_LOG_LEVEL") or "INFO").upper(),
             public_url=get("TOCSIN_PUBLIC_URL"),
             max_body_bytes=int(get("TOCSIN_MAX_BODY_BYTES") or 1024 * 1024),

@@ -12,6 +12,7 @@ from escalation.policy import Policy, PolicyError
 from storage.db import Database
 from storage.errors import InvalidInput, NotFound
 from storage.models import EscalationStep, Incident, Notification
+from storage.queries import of_teams
 
 MAX_PAGE = 200
 
@@ -30,14 +31,17 @@ def notification_json(n: Notification, number: int) -> dict[str, Any]:
 
 async def notifications(db: Database, *, incident: int | None = None, person_id: int | None = None,
                         channel: str | None = None, status: str | None = None, limit: int = 50,
-                        offset: int = 0) -> list[dict[str, Any]]:
-    """Notifications, newest first, filtered by incident number, person, channel and status."""
+                        offset: int = 0, teams: frozenset[int | None] | None = None) -> list[dict[str, Any]]:
+    """Notifications, newest first, filtered by incident number, person, channel and status (and to the
+    incidents of ``teams``, a reader's, when given)."""
     if not 1 <= limit <= MAX_PAGE or offset < 0:
         raise InvalidInput(f"limit must be 1..{MAX_PAGE} and offset >= 0")
     query = (select(Notification, Incident.number).join(Incident, Incident.id == Notification.incident_id)
              .order_by(Notification.id.desc()).limit(limit).offset(offset))
     if incident is not None:
         query = query.where(Incident.number == incident)
+    if teams is not None:
+        query = query.where(of_teams(teams))
     if person_id is not None:
         query = query.where(Notification.person_id == person_id)
     if channel:

@@ -47,7 +47,9 @@ class SqliteSchedulerLock:
         self._fd: int | None = None
 
     def acquire(self) -> None:
-        if self.path is None:
+        """Take the lock; a no-op when this object holds it already (``tocsin serve`` takes it before
+        migrating, so that a refused second process changes nothing)."""
+        if self.path is None or self._fd is not None:
             return
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:

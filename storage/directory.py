@@ -8,9 +8,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.actors import Actor, Source
-from storage.errors import InvalidInput, UnknownActor
+from storage.errors import InvalidInput, PermissionDenied, UnknownActor
 from storage.models import Membership, Person, Team
-from storage.roles import Role
+from storage.roles import Permission, Role, allows
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,45 @@ async def role_in(session: AsyncSession, principal: Principal, team_id: int | No
         query = query.where(Membership.team_id == team_id)
     roles = [Role(r) for r in (await session.scalars(query)).all()]
     return max(roles, key=lambda r: r.rank) if roles else None
+
+
+@dataclass(frozen=True)
+class Readable:
+    """The incidents a principal may read: of every team (``teams`` None), or of these team ids, where
+    None stands for incidents without a team."""
+
+    name: str
+    teams: frozenset[int | None] | None
+
+    def check(self, team_id: int | None, number: int, team_name: str | None = None) -> None:
+        """Refuse reading incident ``number`` of ``team_id`` unless it is readable."""
+        if self.teams is not None and team_id not in self.teams:
+            raise PermissionDenied(f"{self.name} has no role in team {team_name or team_id}, so may not read "
+                                   f"#{number}; it needs observer or above there")
+
+    async def check_team(self, session: AsyncSession, name: str | None) -> None:
+        """Refuse asking about team ``name`` unless its incidents are readable."""
+        if name and self.teams is not None:
+            team = await team_by_name(session, name)
+            if team.id not in self.teams:
+                raise PermissionDenied(f"{self.name} has no role in team {team.name}, so may not read its "
+                                       "incidents; it needs observer or above there")
+
+
+async def readable(session: AsyncSession, actor: Actor) -> Readable:
+    """What ``actor`` may read: a role that views in a team opens that team's incidents (and those without
+    a team); admins and trusted actors read all. Unlinked actors and people without a role are refused."""
+    principal = await resolve(session, actor)
+    best = await role_in(session, principal, None)
+    if best is Role.ADMIN or (principal.actor.granted_role is not None and allows(best, Permission.VIEW)):
+        return Readable(principal.name, None)
+    if principal.person is not None:
+        rows = await session.scalars(select(Membership).where(Membership.person_id == principal.person.id))
+        teams = frozenset(m.team_id for m in rows if allows(Role(m.role), Permission.VIEW))
+        if teams:
+            return Readable(principal.name, teams | {None})
+    raise PermissionDenied(f"{principal.name} has no role in any team, so may read no incidents; "
+                           "a Tocsin admin adds people to teams in the config file")
 
 
 async def team_by_name(session: AsyncSession, name: str) -> Team:

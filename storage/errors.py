@@ -33,3 +33,7 @@ class InvalidInput(TocsinError):
 
 class DatabaseUnavailable(TocsinError):
     status = 503
+
+
+class DatabaseTimeout(DatabaseUnavailable):
+    """The database did not answer in time (a network that drops packets, a lock held too long)."""

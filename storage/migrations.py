@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, pool
+from sqlalchemy import create_engine, pool, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from storage.db import sync_url
+from storage.db import redacted, sync_url
 
 SCRIPT_LOCATION = Path(__file__).resolve().parent.parent / "alembic"
+#: The advisory lock that serialises migrations on PostgreSQL (replicas starting together on a fresh
+#: database both ran the first migration, and one failed on the duplicate alembic_version table).
+MIGRATE_LOCK = 0x70C51C0F17
+
+
+class NotReady(Exception):
+    """The database cannot be used as it is; the message says what to run."""
 
 
 def alembic_config(url: str) -> Config:
@@ -24,7 +33,21 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(url: str, revision: str = "head") -> None:
-    command.upgrade(alembic_config(url), revision)
+    if make_url(sync_url(url)).get_backend_name() != "postgresql":
+        command.upgrade(alembic_config(url), revision)
+        return
+    engine = create_engine(sync_url(url), poolclass=pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATE_LOCK})
+            conn.commit()
+            config = alembic_config(url)
+            config.attributes["connection"] = conn
+            command.upgrade(config, revision)
+            conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATE_LOCK})
+            conn.commit()
+    finally:
+        engine.dispose()
 
 
 def downgrade(url: str, revision: str = "base") -> None:
@@ -42,6 +65,45 @@ def current_revision(url: str) -> str | None:
             return MigrationContext.configure(conn).get_current_revision()
     finally:
         engine.dispose()
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file behind a SQLite URL (None for PostgreSQL and in-memory databases)."""
+    parsed = make_url(sync_url(url))
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database).absolute()
+
+
+def check_folder(url: str) -> None:
+    """Refuse a SQLite file whose folder does not exist (SQLite says only "unable to open")."""
+    path = sqlite_file(url)
+    if path is not None and not path.parent.is_dir():
+        raise NotReady(f"cannot use the database at {redacted(url)}: folder {path.parent} does not exist; "
+                       "create it, or point --database-url / TOCSIN_DATABASE_URL elsewhere")
+
+
+def require_current(url: str) -> None:
+    """Refuse a database that is not migrated to this code's schema, saying how to fix it."""
+    path, where = sqlite_file(url), redacted(url)
+    if path is not None and not path.exists():
+        raise NotReady(f"there is no database at {where} yet: run `tocsin migrate` to create it")
+    alembic_log = logging.getLogger("alembic.runtime.migration")
+    level = alembic_log.level
+    alembic_log.setLevel(logging.WARNING)  # its "Context impl" lines are noise before a listing
+    try:
+        current, head = current_revision(url), head_revision()
+    finally:
+        alembic_log.setLevel(level)
+    if current == head:
+        return
+    if current is None:
+        raise NotReady(f"the database at {where} has no Tocsin schema yet: run `tocsin migrate`")
+    if current not in {s.revision for s in ScriptDirectory.from_config(alembic_config(url)).walk_revisions()}:
+        raise NotReady(f"the database at {where} is at schema {current}, newer than this Tocsin knows "
+                       f"(its newest is {head}): run the Tocsin version that migrated it")
+    raise NotReady(f"the database at {where} is at schema {current}, this Tocsin needs {head}: "
+                   "run `tocsin migrate`")
 
 
 async def is_current(engine: AsyncEngine) -> bool:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, false, func, or_, select, true
 
+from storage import directory
+from storage.actors import Actor
 from storage.db import Database
+from storage.directory import Readable
 from storage.errors import InvalidInput, NotFound
 from storage.models import Alert, Incident, IncidentEvent, Person, Team
 from storage.states import ACTIVE, Severity, Status
@@ -23,6 +26,7 @@ class IncidentFilter:
     team: str | None = None
     service: str | None = None
     assignee_id: int | None = None
+    readable: frozenset[int | None] | None = None  # only incidents of these teams (None: without a team)
     limit: int = 50
     offset: int = 0
 
@@ -31,7 +35,20 @@ class IncidentFilter:
         return cls(statuses=tuple(sorted(ACTIVE)), **kwargs)
 
 
+def of_teams(teams: frozenset[int | None] | None) -> ColumnElement[bool]:
+    """The clause that keeps incidents of ``teams`` (a ``Readable``'s), or all of them for None."""
+    if teams is None:
+        return true()
+    ids = sorted(t for t in teams if t is not None)
+    clauses = [Incident.team_id.in_(ids)] if ids else []
+    if None in teams:
+        clauses.append(Incident.team_id.is_(None))
+    return or_(*clauses) if clauses else false()
+
+
 def _filtered(query: Select, f: IncidentFilter) -> Select:
+    if f.readable is not None:
+        query = query.where(of_teams(f.readable))
     if f.statuses:
         query = query.where(Incident.status.in_([s.value for s in f.statuses]))
     if f.severity:
@@ -49,18 +66,31 @@ class IncidentQueries:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def get(self, number: int) -> IncidentView:
+    async def readable(self, actor: Actor) -> Readable:
+        """What ``actor`` may read (refuses the unlinked and people without a role)."""
+        async with self.db.sessions() as session:
+            return await directory.readable(session, actor)
+
+    async def get(self, number: int, reader: Readable | None = None) -> IncidentView:
+        """One incident; with ``reader``, only if they may read it."""
         async with self.db.sessions() as session:
             incident = await session.scalar(select(Incident).where(Incident.number == number))
             if incident is None:
                 raise NotFound(f"there is no incident #{number}")
-            return await full_view(session, incident)
+            view = await full_view(session, incident)
+        if reader is not None:
+            reader.check(incident.team_id, number, view.team.name if view.team else None)
+        return view
 
-    async def list(self, f: IncidentFilter) -> tuple[list[IncidentView], int]:
-        """Incidents matching ``f``, newest first, and how many match in all."""
+    async def list(self, f: IncidentFilter, reader: Readable | None = None) -> tuple[list[IncidentView], int]:
+        """Incidents matching ``f``, newest first, and how many match in all; with ``reader``, only those
+        they may read (asking for a team they may not read is refused)."""
         if not 1 <= f.limit <= MAX_PAGE or f.offset < 0:
             raise InvalidInput(f"limit must be 1..{MAX_PAGE} and offset >= 0")
         async with self.db.sessions() as session:
+            if reader is not None:
+                await reader.check_team(session, f.team)
+                f = replace(f, readable=reader.teams)
             total = await session.scalar(_filtered(select(func.count(Incident.id)), f))
             rows = (
                 await session.scalars(
@@ -70,21 +100,31 @@ class IncidentQueries:
             counts = await alert_counts(session, [i.id for i in rows])
             return [incident_view(i, counts[i.id]) for i in rows], int(total or 0)
 
-    async def timeline(self, number: int) -> list[TimelineEntry]:
+    async def timeline(self, number: int, reader: Readable | None = None) -> list[TimelineEntry]:
         async with self.db.sessions() as session:
-            incident_id = await session.scalar(select(Incident.id).where(Incident.number == number))
-            if incident_id is None:
+            row = (await session.execute(select(Incident.id, Incident.team_id)
+                                         .where(Incident.number == number))).first()
+            if row is None:
                 raise NotFound(f"there is no incident #{number}")
+            incident_id = row.id
+            if reader is not None:
+                reader.check(row.team_id, number)
             events = await session.scalars(
                 select(IncidentEvent).where(IncidentEvent.incident_id == incident_id).order_by(IncidentEvent.id)
             )
             return [timeline_entry(e) for e in events]
 
-    async def alerts(self, number: int | None = None, status: str | None = None, limit: int = 100) -> list[AlertView]:
+    async def alerts(self, number: int | None = None, status: str | None = None, limit: int = 100,
+                     reader: Readable | None = None) -> list[AlertView]:
+        """Alerts, newest first; with ``reader``, only those of incidents they may read."""
         async with self.db.sessions() as session:
             query = select(Alert).order_by(Alert.id.desc()).limit(min(limit, MAX_PAGE))
+            if number is not None or reader is not None:
+                query = query.join(Incident, Incident.id == Alert.incident_id)
             if number is not None:
-                query = query.join(Incident, Incident.id == Alert.incident_id).where(Incident.number == number)
+                query = query.where(Incident.number == number)
+            if reader is not None:
+                query = query.where(of_teams(reader.teams))
             if status:
                 query = query.where(Alert.status == status)
             return [alert_view(a) for a in await session.scalars(query)]

@@ -9,7 +9,9 @@ from statistics import mean
 from sqlalchemy import func, select
 
 from storage.db import Database
+from storage.directory import Readable
 from storage.models import Incident, Team
+from storage.queries import of_teams
 
 
 @dataclass(frozen=True)
@@ -45,8 +47,10 @@ def _grouped(rows: list[tuple], key_index: int) -> dict[str, Durations]:
     return {key: _durations(group) for key, group in sorted(groups.items())}
 
 
-async def compute(db: Database, now: datetime, window: timedelta, team: str | None = None) -> Stats:
-    """Stats over incidents created in the last ``window`` (optionally for one team)."""
+async def compute(db: Database, now: datetime, window: timedelta, team: str | None = None,
+                  reader: Readable | None = None) -> Stats:
+    """Stats over incidents created in the last ``window`` (optionally for one team; with ``reader``,
+    only over the teams they may read)."""
     since = now - window
     query = (
         select(Incident.created_at, Incident.acknowledged_at, Incident.resolved_at, Incident.status,
@@ -56,7 +60,11 @@ async def compute(db: Database, now: datetime, window: timedelta, team: str | No
     )
     if team:
         query = query.where(func.lower(Team.name) == team.lower())
+    if reader is not None:
+        query = query.where(of_teams(reader.teams))
     async with db.sessions() as session:
+        if reader is not None:
+            await reader.check_team(session, team)
         rows = [tuple(r) for r in (await session.execute(query)).all()]
     by_status: dict[str, int] = {}
     by_severity: dict[str, int] = {}

@@ -20,8 +20,9 @@ from bot.webhooks.http import DATABASE_FAILURES, HttpError, error_response, pars
 from bot.webhooks.shape import clean, document
 from escalation import queries as paging_queries
 from escalation.policy import CHANNELS
-from storage import directory, stats
+from storage import stats
 from storage.actors import Actor
+from storage.directory import Readable
 from storage.errors import (
     InvalidInput,
     InvalidTransition,
@@ -32,7 +33,6 @@ from storage.errors import (
 )
 from storage.models import NOTIFICATION_STATUSES, Person
 from storage.queries import MAX_PAGE, IncidentFilter
-from storage.roles import Permission, allows
 from storage.states import ACTIVE, Severity, Status
 from storage.views import ActionResult
 
@@ -64,12 +64,9 @@ def api(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
     return endpoint
 
 
-async def _require_view(container: Container, actor: Actor) -> None:
-    async with container.db.sessions() as session:
-        principal = await directory.resolve(session, actor)
-        role = await directory.role_in(session, principal, None)
-    if not allows(role, Permission.VIEW):
-        raise PermissionDenied(f"{principal.name} has no role in any team")
+async def _reader(container: Container, actor: Actor) -> Readable:
+    """What the token may read: a role-bound token every team, a person's token their teams (403 otherwise)."""
+    return await container.queries.readable(actor)
 
 
 async def _body(request: Request, container: Container) -> dict[str, Any]:
@@ -142,22 +139,22 @@ def _severity(raw: str | None) -> Severity | None:
 
 async def list_incidents(request: Request, container: Container, actor: Actor) -> Response:
     """Incidents, newest first, filtered by status, severity, team and service."""
-    await _require_view(container, actor)
+    reader = await _reader(container, actor)
     q = request.query_params
     limit, offset = _int(request, "limit", 50), _int(request, "offset", 0)
     if not 1 <= limit <= MAX_PAGE:
         raise HttpError(400, "invalid_input", f"limit: expected 1..{MAX_PAGE}")
     query = IncidentFilter(statuses=_statuses(q.get("status")), severity=_severity(q.get("severity")),
                            team=q.get("team") or None, service=q.get("service") or None, limit=limit, offset=offset)
-    views, total = await container.queries.list(query)
+    views, total = await container.queries.list(query, reader)
     return JSONResponse({"incidents": [render_incident_json(v) for v in views], "total": total})
 
 
 async def show_incident(request: Request, container: Container, actor: Actor) -> Response:
     """One incident with its alerts and timeline."""
-    await _require_view(container, actor)
+    reader = await _reader(container, actor)
     number = _number(request)
-    view = await container.queries.get(number)
+    view = await container.queries.get(number, reader)
     alerts = await container.queries.alerts(number, limit=MAX_PAGE)
     return JSONResponse(render_detail_json(view, alerts, await container.queries.timeline(number)))
 
@@ -213,7 +210,7 @@ async def add_note(request: Request, container: Container, actor: Actor) -> Resp
 
 async def list_alerts(request: Request, container: Container, actor: Actor) -> Response:
     """Alerts, newest first, optionally of one incident and one status."""
-    await _require_view(container, actor)
+    reader = await _reader(container, actor)
     incident = request.query_params.get("incident")
     if incident is not None and not incident.isdigit():
         raise HttpError(400, "invalid_input", "incident: expected an incident number")
@@ -223,7 +220,7 @@ async def list_alerts(request: Request, container: Container, actor: Actor) -> R
     limit = _int(request, "limit", 100)
     if not 1 <= limit <= MAX_PAGE:
         raise HttpError(400, "invalid_input", f"limit: expected 1..{MAX_PAGE}")
-    alerts = await container.queries.alerts(int(incident) if incident else None, status, limit)
+    alerts = await container.queries.alerts(int(incident) if incident else None, status, limit, reader)
     return JSONResponse({"alerts": [render_alert_json(a) for a in alerts]})
 
 
@@ -239,10 +236,11 @@ def parse_window(raw: str) -> timedelta:
 
 async def incident_metrics(request: Request, container: Container, actor: Actor) -> Response:
     """MTTA and MTTR (overall and by team, service, severity) and counts, over a window."""
-    await _require_view(container, actor)
+    reader = await _reader(container, actor)
     raw = request.query_params.get("window") or "7d"
     window = parse_window(raw)
-    result = await stats.compute(container.db, container.clock.now(), window, request.query_params.get("team") or None)
+    result = await stats.compute(container.db, container.clock.now(), window, request.query_params.get("team") or None,
+                                 reader)
     return JSONResponse(render_stats_json(result, raw))
 
 
@@ -263,7 +261,7 @@ async def _person_id(container: Container, raw: str | None) -> int | None:
 
 async def list_notifications(request: Request, container: Container, actor: Actor) -> Response:
     """Notifications (pages and notices), newest first, filtered by incident, person, channel and status."""
-    await _require_view(container, actor)
+    reader = await _reader(container, actor)
     q = request.query_params
     incident = q.get("incident") or None
     if incident is not None and not (incident.isdigit() and len(incident) <= 9):
@@ -280,11 +278,13 @@ async def list_notifications(request: Request, container: Container, actor: Acto
         raise HttpError(400, "invalid_input", f"limit: expected 1..{paging_queries.MAX_PAGE}")
     found = await paging_queries.notifications(
         container.db, incident=int(incident) if incident else None, person_id=await _person_id(container, q.get("person")),
-        channel=channel, status=status, limit=limit, offset=offset)
+        channel=channel, status=status, limit=limit, offset=offset, teams=reader.teams)
     return JSONResponse({"notifications": found})
 
 
 async def incident_escalations(request: Request, container: Container, actor: Actor) -> Response:
     """The incident's escalation ledger: every (repeat, step), its timing and status, and its notifications."""
-    await _require_view(container, actor)
-    return JSONResponse(await paging_queries.escalations(container.db, _number(request)))
+    reader = await _reader(container, actor)
+    number = _number(request)
+    await container.queries.get(number, reader)
+    return JSONResponse(await paging_queries.escalations(container.db, number))

@@ -125,14 +125,15 @@ async def _severity(container: Container, actor: Actor, command: Command, mentio
 
 @handles("show")
 async def _show(container: Container, actor: Actor, command: Command, mentions: MentionResolver | None) -> Reply:
-    view = await container.queries.get(command.number)
+    view = await container.queries.get(command.number, await container.queries.readable(actor))
     return Reply(f"{view.ref} {view.title}", incident=view)
 
 
 @handles("timeline")
 async def _timeline(container: Container, actor: Actor, command: Command, mentions: MentionResolver | None) -> Reply:
-    view = await container.queries.get(command.number)
-    entries = await container.queries.timeline(command.number)
+    reader = await container.queries.readable(actor)
+    view = await container.queries.get(command.number, reader)
+    entries = await container.queries.timeline(command.number, reader)
     ledger = await paging_queries.escalations(container.db, command.number)
     today = container.clock.now().date()
     return Reply(f"Timeline of {view.ref} {view.title}", incident=view, timeline=tuple(entries),
@@ -168,6 +169,7 @@ def _ledger_line(step: dict[str, Any], today: date) -> str:
 
 @handles("list")
 async def _list(container: Container, actor: Actor, command: Command, mentions: MentionResolver | None) -> Reply:
+    reader = await container.queries.readable(actor)
     if command.scope == "all":
         query = IncidentFilter(limit=20)
     elif command.scope == "mine":
@@ -178,7 +180,7 @@ async def _list(container: Container, actor: Actor, command: Command, mentions: 
         query = IncidentFilter.open(assignee_id=person.id, limit=20)
     else:
         query = IncidentFilter.open(team=command.team, limit=20)
-    views, total = await container.queries.list(query)
+    views, total = await container.queries.list(query, reader)
     scope = f"team {command.team}" if command.scope == "team" else command.scope
     if not views:
         return Reply(f"No {scope} incidents.")
@@ -189,7 +191,8 @@ async def _list(container: Container, actor: Actor, command: Command, mentions: 
 @handles("stats")
 async def _stats(container: Container, actor: Actor, command: Command, mentions: MentionResolver | None) -> Reply:
     window = command.duration or timedelta(days=7)
-    result = await stats.compute(container.db, container.clock.now(), window, command.team)
+    result = await stats.compute(container.db, container.clock.now(), window, command.team,
+                                 await container.queries.readable(actor))
     o = result.overall
     days = window.days or round(window.total_seconds() / 86400, 2)
     lines = [

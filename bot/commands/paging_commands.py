@@ -77,10 +77,12 @@ def _when(at: datetime, now: datetime) -> str:
 async def _preview(container: Container, actor: Actor, command: Command, mentions: MentionResolver | None) -> Reply:
     now = container.clock.now()
     async with container.db.sessions() as session:
+        reader = await directory.readable(session, actor)
         incident = await session.scalar(select(Incident).where(Incident.number == command.number))
         if incident is None:
             raise NotFound(f"there is no incident #{command.number}")
         view = await full_view(session, incident)
+        reader.check(incident.team_id, incident.number, view.team.name if view.team else None)
         rows = await ledger.steps_of(session, incident.id)
         lines = [f"Escalation of {view.ref} {view.title} (policy {incident.escalation_policy or 'none'}, "
                  f"status {incident.status}):"]

@@ -138,3 +138,13 @@ async def test_both_routes_need_a_token(http, headers, people):
     for path in ("/api/notifications", "/api/incidents/1/escalations"):
         response = await http.get(path, headers=headers)
         assert response.status_code == 401 and response.json()["error"] == "unauthorized", path
+
+
+async def test_a_persons_token_reads_notifications_of_their_teams_only(http, as_token, paged, people):
+    def read(who: str):
+        return http.get("/api/notifications", headers=as_token(who))
+
+    assert len((await read("responder")).json()["notifications"]) == 7  # payments' responder
+    assert (await read("outsider")).json()["notifications"] == []  # leads platform only
+    refused = await http.get("/api/incidents/1/escalations", headers=as_token("outsider"))
+    assert refused.status_code == 403 and "no role in team payments" in refused.json()["detail"]

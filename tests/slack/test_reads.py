@@ -1,0 +1,60 @@
+"""Reading in Slack is gated by the reader's role: list, show, timeline and stats only show teams they
+may read; an unlinked user is told how to link."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from storage.models import Person
+
+
+def seen(answers) -> str:
+    """Everything the user reads in the answers: text and blocks."""
+    return "\n".join(a["text"] + json.dumps(a.get("blocks", [])) for a in answers)
+
+
+@pytest.fixture
+async def two_teams(slack, people):
+    """#1 in payments (declared by its responder), #2 in platform (by the outsider, its team lead)."""
+    for text, user in (("Checkout down team:payments", "URESPONDER"), ("Build farm down team:platform", "UOUTSIDER")):
+        [answer] = await slack.command(f"declare {text}", user_id=user)
+        assert "Declared" in answer["text"], answer
+
+
+async def test_list_all_shows_only_the_teams_the_reader_has_a_role_in(slack, people, two_teams):
+    observer = seen(await slack.command("list all", user_id="UOBSERVER"))
+    assert "1 all incident" in observer and "Checkout down" in observer and "Build farm" not in observer
+    outsider = seen(await slack.command("list all", user_id="UOUTSIDER"))
+    assert "Build farm down" in outsider and "Checkout down" not in outsider
+    admin = seen(await slack.command("list all", user_id="UADMIN"))
+    assert "2 all incidents" in admin
+
+
+@pytest.mark.parametrize("text", ["show 1", "timeline 1", "list team payments", "stats 7d payments"])
+async def test_reads_of_another_team_are_refused_and_say_why(slack, people, two_teams, text):
+    [answer] = await slack.command(text, user_id="UOUTSIDER")
+    assert "has no role in team payments" in answer["text"] and "observer or above" in answer["text"], answer
+    assert "Checkout down" not in seen([answer])
+
+
+async def test_stats_count_only_readable_teams(slack, people, two_teams):
+    [outsider] = await slack.command("stats", user_id="UOUTSIDER")
+    [admin] = await slack.command("stats", user_id="UADMIN")
+    assert "1 incidents" in outsider["text"] and "2 incidents" in admin["text"]
+
+
+@pytest.mark.parametrize("text", ["list all", "list", "show 1", "timeline 1", "stats", "escalate preview 1"])
+async def test_an_unlinked_user_reads_nothing_and_is_told_how_to_link(slack, people, two_teams, text):
+    [answer] = await slack.command(text, user_id="UNOBODY")
+    assert "not linked" in answer["text"] and "config file" in answer["text"], answer
+    assert "Checkout down" not in seen([answer]) and "Build farm" not in seen([answer])
+
+
+async def test_a_linked_person_without_a_role_reads_nothing(slack, people, two_teams, container, clock):
+    async with container.db.transaction() as session:
+        session.add(Person(name="Loner", email="loner@example.com", slack_user_id="ULONER", created_at=clock.now()))
+    [answer] = await slack.command("list all", user_id="ULONER")
+    assert "Loner has no role in any team" in answer["text"] and "config file" in answer["text"], answer
+    assert "Checkout down" not in seen([answer])
