@@ -49,6 +49,7 @@ class Settings:
     slack_signing_secret: str | None = field(default=None, repr=False)
     slack_app_token: str | None = field(default=None, repr=False)
     slack_api_url: str = "https://slack.com/api/"
+    slack_timeout: float = 30.0
     telegram_bot_token: str | None = field(default=None, repr=False)
     telegram_api_url: str = "https://api.telegram.org/bot"
     telegram_webhook_url: str | None = None
@@ -86,6 +87,7 @@ class Settings:
             slack_signing_secret=get("SLACK_SIGNING_SECRET"),
             slack_app_token=get("SLACK_APP_TOKEN"),
             slack_api_url=get("SLACK_API_URL") or "https://slack.com/api/",
+            slack_timeout=float(get("SLACK_TIMEOUT") or 30.0),
             telegram_bot_token=get("TELEGRAM_BOT_TOKEN"),
             telegram_api_url=get("TELEGRAM_API_URL") or "https://api.telegram.org/bot",
             telegram_webhook_url=get("TELEGRAM_WEBHOOK_URL"),

@@ -36,10 +36,13 @@ def api_base(url: str) -> str:
 def build(container: Container) -> tuple[AsyncApp, SlackRuntime]:
     """The Bolt app and the runtime its listeners share; the Web API base URL comes from SLACK_API_URL."""
     settings = container.settings
-    def client() -> AsyncWebClient:
-        return AsyncWebClient(token=settings.slack_bot_token, base_url=api_base(settings.slack_api_url), timeout=10)
+    def client(**options: Any) -> AsyncWebClient:
+        return AsyncWebClient(token=settings.slack_bot_token, base_url=api_base(settings.slack_api_url),
+                              timeout=max(1, int(settings.slack_timeout)), **options)
 
-    out = SlackOut(client())  # ours gets a shared HTTP session at start; Bolt deep-copies its own client
+    # Ours gets a shared HTTP session at start; Bolt deep-copies its own client. No SDK retries in ours:
+    # they re-send a post after a connection reset without asking whether it took effect; SlackOut decides.
+    out = SlackOut(client(retry_handlers=[]))
     runtime = SlackRuntime(container, out, SlackIdentity(container.db, out),
                            CardSync(out, container.db, container.queries, container.clock))
     http_mode = not settings.slack_app_token
@@ -79,7 +82,8 @@ class SlackConnection:
 
     async def start(self) -> None:
         # One connection pool for every Web API call (the SDK opens a session per call otherwise).
-        self.runtime.out.client.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
+        timeout = aiohttp.ClientTimeout(total=self.runtime.container.settings.slack_timeout)
+        self.runtime.out.client.session = aiohttp.ClientSession(timeout=timeout)
         if not await self._check_token():
             return
         if self.app_token:

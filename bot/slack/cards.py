@@ -2,6 +2,11 @@
 (channel card, DM pages) is edited in place after every change, from whichever surface it came.
 
 Timeline events go into the channel card's thread, naming the actor without mentioning them.
+
+Exactly one card per incident and channel, whatever the number of processes: a process claims the post in
+the database (``inbound_receipt``) before sending it, and the claim holder alone posts it, retries it
+after an outage (at every sweep) and, after a post whose answer never came, finds it in Slack instead of
+posting it again (``SlackOut.post``).
 """
 
 from __future__ import annotations
@@ -13,9 +18,11 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from functools import partial
 
+from slack_sdk.errors import SlackApiError
+
 from bot.pacing import Coalescer
-from bot.slack import refs, scopes
-from bot.slack.outbound import FAILED, SlackOut
+from bot.slack import receipts, refs, scopes
+from bot.slack.outbound import FAILED, SlackOut, SlackUnavailable
 from bot.slack.render import render_card, render_change_line
 from bot.sweep import changed_since
 from storage.clock import Clock
@@ -37,6 +44,7 @@ class CardSync:
         self._workers: dict[int, asyncio.Task[None]] = {}
         self._shown: dict[int, str] = {}  # incident number -> version its copies show
         self._unpostable: set[tuple[int, str]] = set()
+        self._missing: set[tuple[int, str]] = set()  # (number, channel): claimed here, Slack was down
 
     async def incident_changed(self, change: IncidentChange) -> None:
         # Enqueue before any await: the bus starts its tasks in commit order, and so this keeps it.
@@ -84,7 +92,13 @@ class CardSync:
         rows = await changed_since(self.db, since)
         for number, _ in rows:
             self._enqueue(number, partial(self._reconcile, number))
+        missing, self._missing = self._missing, set()
+        for number, channel in sorted(missing):
+            self._enqueue(number, partial(self._post_again, number, channel))
         return rows[-1][1] if rows else since
+
+    async def _post_again(self, number: int, channel: str) -> None:
+        await self._post_card(await self.queries.get(number), channel, claimed=True)
 
     async def _reconcile(self, number: int) -> None:
         view = await self.queries.get(number)
@@ -95,16 +109,27 @@ class CardSync:
         elif view.is_open and channel and (number, version(view)) not in self._unpostable:
             await self._post_card(view, channel)
 
-    async def _post_card(self, view: IncidentView, channel: str) -> None:
+    async def _post_card(self, view: IncidentView, channel: str, *, claimed: bool = False) -> None:
+        """Post the card unless it is there or another job, here or in another process, is posting it.
+        ``claimed``: this process claimed it earlier and could not post it then."""
         view = await self.queries.get(view.number)  # the current state, not the one when queued
         if any(c.chat_id == channel and c.kind == "card" for c in await refs.copies(self.db, view.id)):
             return  # already there (posted for the bus or for a sweep, whichever came first)
+        claim = f"card:{view.id}:{channel}"
+        if not claimed and not await receipts.claim(self.db, claim, self.clock.now()):
+            return
         try:
-            data = await self.out.call(scopes.POST_MESSAGE, channel=channel, unfurl_links=False,
+            data = await self.out.post(f"card:{view.id}", uncertain=claimed, channel=channel, unfurl_links=False,
                                        **render_card(view))
-        except FAILED as exc:
+        except SlackUnavailable as exc:
+            log.warning("could not post the card of %s to %s yet (%s); the next sweep tries again",
+                        view.ref, channel, exc)
+            self._missing.add((view.number, channel))
+            return
+        except SlackApiError as exc:
             log.warning("could not post the card of %s to %s: %s", view.ref, channel, exc)
             self._unpostable.add((view.number, version(view)))
+            await receipts.release(self.db, claim)  # a later change may try again, from any process
             return
         await refs.add(self.db, view.id, data["channel"], data["ts"], self.clock.now())
         self._shown[view.number] = version(view)

@@ -3,6 +3,10 @@
 Slack allows about one message per second per channel (chat.postMessage) and Tier 3 for chat.update;
 a 429 carries ``Retry-After``. Posts to one channel go out one at a time, in order, so a retried
 message is never overtaken by the next one.
+
+chat.postMessage has no idempotency key: a post whose answer never came (a timeout, a dropped connection,
+a 5xx) may have gone through. ``post`` tags each message with a marker in its metadata and, after such an
+answer, looks for the marker in the channel's history before it posts again.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 import aiohttp
@@ -24,12 +29,18 @@ from storage.ports import DeliveryError
 log = logging.getLogger(__name__)
 
 #: About one post per second per channel, with the short bursts Slack tolerates.
-LIMITS = (Limit("post:", 3, 3.0), Limit("update", 50, 60.0), Limit("open", 50, 60.0), Limit("users", 50, 60.0))
+LIMITS = (Limit("post:", 3, 3.0), Limit("update", 50, 60.0), Limit("open", 50, 60.0), Limit("users", 50, 60.0),
+          Limit(scopes.HISTORY, 50, 60.0))
 #: Errors that no retry can fix (the channel is gone, the bot was removed, the user was deactivated).
 PERMANENT = frozenset({"channel_not_found", "not_in_channel", "is_archived", "user_not_found", "account_inactive",
                        "cannot_dm_bot", "user_disabled", "message_not_found", "cant_update_message",
                        "invalid_auth", "not_authed", "missing_scope", "invalid_blocks", "msg_too_long"})
 TRANSIENT = (aiohttp.ClientError, asyncio.TimeoutError, OSError)
+#: ``metadata.event_type`` of every message ``post`` sends; ``event_payload.marker`` names the message.
+MARKED = "tocsin_post"
+#: How far back (newest first) ``post`` looks for a message that may have gone through.
+LOOK_BACK = 100
+Reconcile = Callable[[], Awaitable[dict[str, Any] | None]]
 
 
 class SlackUnavailable(Exception):
@@ -44,6 +55,18 @@ def _key(method: str, channel: str | None) -> str:
     if method in (scopes.POST_MESSAGE, scopes.POST_EPHEMERAL):
         return f"post:{channel}"
     return {scopes.UPDATE: "update", scopes.OPEN_DM: "open", scopes.USER_INFO: "users"}.get(method, method)
+
+
+def _unanswered(exc: Exception) -> bool:
+    """The request may have reached Slack and taken effect: anything but "could not connect"."""
+    if isinstance(exc, SlackApiError):
+        return exc.response is not None and exc.response.status_code >= 500
+    return not isinstance(exc, aiohttp.ClientConnectorError)
+
+
+def _marked(message: dict[str, Any], marker: str) -> bool:
+    metadata = message.get("metadata") or {}
+    return metadata.get("event_type") == MARKED and (metadata.get("event_payload") or {}).get("marker") == marker
 
 
 def retry_after(error: SlackApiError) -> float | None:
@@ -73,26 +96,61 @@ class SlackOut:
     async def _raw(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
         if method not in scopes.METHOD_SCOPES:
             raise ValueError(f"{method} is not in bot.slack.scopes.METHOD_SCOPES (and so not in the manifest)")
-        if method == scopes.USER_INFO:
+        if method in (scopes.USER_INFO, scopes.HISTORY):
             response = await self.client.api_call(method, http_verb="GET", params=args)
         else:
             response = await self.client.api_call(method, json=args)
         return dict(response.data)  # type: ignore[arg-type]
 
-    async def call(self, method: str, **args: Any) -> dict[str, Any]:
-        """Call ``method`` until it succeeds: 429 waits Retry-After, 5xx and network errors back off."""
+    async def call(self, method: str, *, reconcile: Reconcile | None = None, uncertain: bool = False,
+                   **args: Any) -> dict[str, Any]:
+        """Call ``method`` until it succeeds: 429 waits Retry-After, 5xx and network errors back off.
+
+        With ``reconcile``, an attempt that may have taken effect is never repeated before ``reconcile()``
+        said it did not (None); what it finds is the answer. ``uncertain``: ask it before the first attempt."""
         key = _key(method, args.get("channel"))
         lock = self._channel_locks[key] if key.startswith("post:") else None
         if lock is None:
-            return await self._with_retries(method, key, args)
+            return await self._with_retries(method, key, args, reconcile, uncertain)
         async with lock:
-            return await self._with_retries(method, key, args)
+            return await self._with_retries(method, key, args, reconcile, uncertain)
 
-    async def _with_retries(self, method: str, key: str, args: dict[str, Any]) -> dict[str, Any]:
+    async def post(self, marker: str, *, uncertain: bool = False, **args: Any) -> dict[str, Any]:
+        """chat.postMessage at most once per ``marker`` and channel, however its attempts end (see above);
+        ``uncertain``: an earlier call may have posted it already."""
+        args["metadata"] = {"event_type": MARKED, "event_payload": {"marker": marker}}
+        return await self.call(scopes.POST_MESSAGE, reconcile=partial(self.find_posted, args["channel"], marker),
+                               uncertain=uncertain, **args)
+
+    async def find_posted(self, channel: str, marker: str) -> dict[str, Any] | None:
+        """The message ``post`` sent with ``marker`` to ``channel``, as chat.postMessage answers it, if it
+        is among the channel's latest; None if not, or if Slack will not show the history (then posting
+        again is the lesser harm than no message at all)."""
+        await self._limiters[scopes.HISTORY].acquire(scopes.HISTORY)
+        try:
+            data = await self._raw(scopes.HISTORY, {"channel": channel, "limit": LOOK_BACK,
+                                                    "include_all_metadata": "true"})
+        except SlackApiError as exc:
+            if retry_after(exc) is not None or _unanswered(exc):
+                raise
+            error = exc.response.data.get("error") if isinstance(exc.response.data, dict) else ""
+            log.warning("slack: cannot read %s to look for a post that may have gone through (%s)", channel, error)
+            return None
+        found = next((m for m in data.get("messages") or [] if _marked(m, marker)), None)
+        return None if found is None else {"ok": True, "channel": channel, "ts": found["ts"], "message": found}
+
+    async def _with_retries(self, method: str, key: str, args: dict[str, Any], reconcile: Reconcile | None,
+                            uncertain: bool) -> dict[str, Any]:
         delay = self.backoff
         for attempt in range(1, self.max_attempts + 1):
             await self._limiters[key].acquire(key)
             try:
+                if uncertain and reconcile is not None:
+                    found = await reconcile()
+                    if found is not None:
+                        log.info("slack %s had gone through after all; not sent again", method)
+                        return found
+                    uncertain = False
                 return await self._raw(method, args)
             except SlackApiError as exc:
                 wait = retry_after(exc)
@@ -104,8 +162,10 @@ class SlackOut:
                 if status < 500:
                     raise
                 log.warning("slack %s answered %s (attempt %s)", method, status, attempt)
+                uncertain = uncertain or _unanswered(exc)
             except TRANSIENT as exc:
                 log.warning("slack %s failed: %s (attempt %s)", method, type(exc).__name__, attempt)
+                uncertain = uncertain or _unanswered(exc)
             await self._sleep(delay)
             delay = min(delay * 2, self.max_backoff)
         raise SlackUnavailable(f"slack {method} failed {self.max_attempts} times")

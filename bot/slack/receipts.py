@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from storage.db import Database
@@ -28,3 +28,10 @@ async def release(db: Database, key: str) -> None:
     async with db.transaction() as session:
         await session.execute(delete(InboundReceipt).where(InboundReceipt.source == SOURCE,
                                                            InboundReceipt.key == key[:200]))
+
+
+async def claimed_at(db: Database, key: str) -> datetime | None:
+    """When ``key`` was first seen, if it is still remembered."""
+    async with db.sessions() as session:
+        return await session.scalar(select(InboundReceipt.received_at).where(
+            InboundReceipt.source == SOURCE, InboundReceipt.key == key[:200]))

@@ -9,6 +9,7 @@ UPDATE = "chat.update"
 OPEN_DM = "conversations.open"
 USER_INFO = "users.info"
 OPEN_VIEW = "views.open"
+HISTORY = "conversations.history"
 
 #: method -> scopes it needs ("" for none). ``users.info`` needs users:read.email to see the email.
 METHOD_SCOPES: dict[str, tuple[str, ...]] = {
@@ -19,6 +20,8 @@ METHOD_SCOPES: dict[str, tuple[str, ...]] = {
     OPEN_DM: ("im:write",),
     USER_INFO: ("users:read", "users:read.email"),
     OPEN_VIEW: (),
+    # Looking for a card that may have been posted after all (a timeout): public and private channels.
+    HISTORY: ("channels:history", "groups:history"),
 }
 #: Scopes for features rather than methods: the slash command and the app_mention event.
 FEATURE_SCOPES: dict[str, tuple[str, ...]] = {

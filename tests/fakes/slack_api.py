@@ -6,6 +6,8 @@ requests signed the way Slack signs them.
         ...
         slack.messages_in("CPAYMENTS")                    # what the bot posted there, with every edit
         slack.fail("chat.postMessage", Fault(429, retry_after=1), Fault(500))   # the next answers
+        slack.fail("chat.postMessage", Fault(after=2))    # posts at once, answers 2 s later (slow but done)
+        slack.down = True                                 # an outage: 503 from every method until False
 
 Tokens pick behaviour, as slack_sdk's own fake does: ``xoxb-invalid`` (any token ending in ``-invalid``)
 gets ``invalid_auth`` from every method. Every call is recorded in ``slack.calls`` (method, args, token) in arrival order; bodies are
@@ -37,11 +39,13 @@ INVALID_TOKEN = "xoxb-invalid"  # any token ending in "-invalid" (xapp-invalid t
 
 @dataclass(frozen=True)
 class Fault:
-    """One scripted failure: an HTTP status (429 with ``retry_after``, 500...) or an ``ok: false`` error."""
+    """One scripted failure: an HTTP status (429 with ``retry_after``, 500...) or an ``ok: false`` error; or,
+    with ``after``, "slow but took effect": the method does its work, then answers ``after`` seconds later."""
 
     status: int = 200
     error: str = "internal_error"
     retry_after: float | None = None
+    after: float | None = None
 
 
 @dataclass
@@ -62,6 +66,7 @@ class Message:
     blocks: list[dict[str, Any]]
     thread_ts: str | None = None
     edits: list[dict[str, Any]] = field(default_factory=list)
+    metadata: dict[str, Any] | None = None
 
     @property
     def current(self) -> dict[str, Any]:
@@ -97,6 +102,8 @@ class FakeSlack:
         self.views: list[dict[str, Any]] = []
         self.users: dict[str, dict[str, Any]] = {}  # id -> {"email": ..., "name": ...} for users.info
         self.delay: float = 0.0  # seconds every API answer waits (simulates a slow Slack)
+        self.lag: float = 0.0  # seconds every answer waits after the method took effect (slow but done)
+        self.down = False  # an outage: every method answers 503 and does nothing until this is False again
         self._faults: dict[str, deque[Fault]] = {}
         self._ts = itertools.count(1)
         self._runner: web.AppRunner | None = None
@@ -182,7 +189,11 @@ class FakeSlack:
         self.calls.append(Call(method, args, token))
         if self.delay:
             await asyncio.sleep(self.delay)
+        if self.down:
+            return web.json_response({"ok": False, "error": "service_unavailable"}, status=503)
         faults = self._faults.get(method)
+        if faults and faults[0].after is not None:
+            return await self._late(faults.popleft().after, method, args, token)
         if faults:
             fault = faults.popleft()
             headers = {"Retry-After": str(int(fault.retry_after))} if fault.retry_after is not None else {}
@@ -190,10 +201,21 @@ class FakeSlack:
             return web.json_response({"ok": False, "error": error}, status=fault.status, headers=headers)
         if not token or token.endswith("-invalid"):
             return web.json_response({"ok": False, "error": "invalid_auth" if token else "not_authed"})
-        handler = getattr(self, "_" + method.replace(".", "_"), None)
-        if handler is None:
+        if getattr(self, "_" + method.replace(".", "_"), None) is None:
             return web.json_response({"ok": False, "error": "unknown_method"}, status=404)
-        return web.json_response(handler(args))
+        if self.lag:
+            return await self._late(self.lag, method, args, token)
+        return web.json_response(self._answer(method, args))
+
+    def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        return getattr(self, "_" + method.replace(".", "_"))(args)
+
+    async def _late(self, seconds: float, method: str, args: dict[str, Any], token: str | None) -> web.Response:
+        """Do the work now, answer later: a client that gives up first never learns that it took effect."""
+        answer = self._answer(method, args) if token and not token.endswith("-invalid") \
+            else {"ok": False, "error": "invalid_auth"}
+        await asyncio.sleep(seconds)
+        return web.json_response(answer)
 
     async def _response(self, request: web.Request) -> web.Response:
         body = await request.json()
@@ -216,7 +238,7 @@ class FakeSlack:
         if channel.startswith(("U", "W")):
             channel = "D" + channel  # posting to a user id lands in the app's DM with them
         message = Message(channel, self._next_ts(), args.get("text") or "", args.get("blocks") or [],
-                          args.get("thread_ts"))
+                          args.get("thread_ts"), metadata=args.get("metadata") or None)
         self.messages.append(message)
         return {"ok": True, "channel": channel, "ts": message.ts,
                 "message": {"text": message.text, "ts": message.ts, "bot_id": BOT_ID}}
@@ -231,6 +253,23 @@ class FakeSlack:
             return {"ok": False, "error": "message_not_found"}
         message.edits.append({"text": args.get("text") or "", "blocks": args.get("blocks") or []})
         return {"ok": True, "channel": message.channel, "ts": message.ts, "text": args.get("text")}
+
+    def _conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Top-level messages, newest first; metadata only with ``include_all_metadata`` (as Slack does)."""
+        channel = str(args.get("channel") or "")
+        if not channel.startswith(("C", "G", "D")):
+            return {"ok": False, "error": "channel_not_found"}
+        limit = int(args.get("limit") or 100)
+        with_metadata = str(args.get("include_all_metadata")).lower() in ("true", "1")
+        found = [self._as_history(m, with_metadata) for m in reversed(self.messages_in(channel))][:limit]
+        return {"ok": True, "messages": found, "has_more": False}
+
+    @staticmethod
+    def _as_history(message: Message, with_metadata: bool) -> dict[str, Any]:
+        item = {"type": "message", "ts": message.ts, "bot_id": BOT_ID, **message.current}
+        if with_metadata and message.metadata:
+            item["metadata"] = message.metadata
+        return item
 
     def _conversations_open(self, args: dict[str, Any]) -> dict[str, Any]:
         users = str(args.get("users") or "")

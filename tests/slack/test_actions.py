@@ -38,13 +38,16 @@ async def test_acknowledge_updates_every_copy_of_the_card(slack, people, contain
     assert line.text == "Acknowledged by *Responder* (slack)"
 
 
-async def test_a_second_press_changes_nothing(slack, people, container, clock):
+async def test_a_second_press_changes_nothing_and_says_who_did_it_when(slack, people, container, clock):
     card = await declared(slack, container)
     clock.advance(minutes=1)
     await slack.press(card.blocks, ids.ACKNOWLEDGE)
     edits = len(card.edits)
-    answers = await slack.press(card.blocks, ids.ACKNOWLEDGE)  # the stale card, pressed again
-    assert answers == []
+    clock.advance(minutes=1)
+    [answer] = await slack.press(card.blocks, ids.ACKNOWLEDGE)  # the stale card, pressed again
+    # Telegram's wording for the same repeat (the core's), to the presser only
+    assert answer["text"] == "#1 was already acknowledged by Responder at 2026-11-22 03:01 UTC."
+    assert answer["response_type"] == "ephemeral" and answer["replace_original"] is False
     assert len(card.edits) == edits and len(slack.fake.thread(card)) == 1
     assert [e.kind for e in await container.queries.timeline(1)] == ["declared", "acknowledged"]
 
@@ -57,6 +60,9 @@ async def test_a_double_click_on_escalate_escalates_once(slack, people, containe
     assert r1.status_code == r2.status_code == 200
     await slack.settle()
     assert [e.kind for e in await container.queries.timeline(1)] == ["declared", "escalated"]
+    answers = [r.body["text"] for r in slack.fake.responses if r.key in (key1, key2)]
+    assert answers == ["You already pressed Escalate on this card of #1 at 2026-11-22 03:00 UTC; "
+                       "nothing was done twice."]
 
 
 async def test_an_escalation_after_the_card_changed_is_a_new_press(slack, people, container, clock):

@@ -26,16 +26,22 @@ def _command(action: dict[str, Any]) -> Command | None:
         return None
 
 
+#: Presses whose repeat the core answers itself ("#1 was already acknowledged by Ann at ..."), as Telegram does.
+IDEMPOTENT = frozenset({"ack", "resolve"})
+LABELS = {"escalate": "Escalate", "snooze": "Snooze"}
+
+
 async def handle_card_action(body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond,
                              runtime: SlackRuntime) -> None:
-    """A press on a card (after the ack). A repeat of the same press on the same rendering is ignored."""
+    """A press on a card (after the ack). A repeat of the same press on the same rendering changes nothing
+    and tells the presser, and only them, what happened the first time."""
     async with runtime.after_ack(respond):
         reply = await _press(body, action, runtime)
-        if reply is not None and (reply.error or reply.ephemeral):
+        if reply.error or reply.ephemeral:
             await respond(text=reply.text, response_type="ephemeral", replace_original=False)
 
 
-async def _press(body: dict[str, Any], action: dict[str, Any], runtime: SlackRuntime) -> Reply | None:
+async def _press(body: dict[str, Any], action: dict[str, Any], runtime: SlackRuntime) -> Reply:
     command = _command(action)
     if command is None:
         return Reply.fail("This button is from an older version of Tocsin; use /incident instead.")
@@ -45,13 +51,22 @@ async def _press(body: dict[str, Any], action: dict[str, Any], runtime: SlackRun
     # The block id carries the card's version: a double click, or a retried delivery, is the same key.
     key = f"press:{user}:{action['action_id']}:{action.get('block_id', '')}:{command.duration or ''}"
     container = runtime.container
-    if not await receipts.claim(container.db, key, container.clock.now()):
-        return None
+    first = await receipts.claim(container.db, key, container.clock.now())
+    if not first and command.name not in IDEMPOTENT:
+        return await _repeated(runtime, key, command)
     actor = await runtime.identity.actor(user, body["user"].get("name", ""))
     reply = await execute(container, actor, command, runtime.identity.mention)
-    if reply.error:
+    if reply.error and first:
         await receipts.release(container.db, key)
     return reply
+
+
+async def _repeated(runtime: SlackRuntime, key: str, command: Command) -> Reply:
+    """A repeat of a press that is not idempotent (escalate, snooze): say so, do nothing."""
+    when = await receipts.claimed_at(runtime.container.db, key)
+    at = when.strftime("at %Y-%m-%d %H:%M UTC") if when else "a moment ago"
+    return Reply(f"You already pressed {LABELS[command.name]} on this card of #{command.number} {at}; "
+                 "nothing was done twice.")
 
 
 def register(app: AsyncApp, runtime: SlackRuntime) -> None:

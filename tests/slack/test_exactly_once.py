@@ -1,0 +1,91 @@
+"""One card per incident and channel, whatever Slack does: slow answers to posts that took effect, answers
+slower than the client waits, an outage longer than the retries. Item 7, 9 and 10 of issue 11."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bot.config_file import TocsinConfig
+from bot.container import Container
+from storage.clock import FakeClock
+from tests.fakes.slack_api import FakeSlack, Fault
+from tests.slack.conftest import slack_settings
+
+TIMEOUT = 0.3  # seconds the client waits for Slack (SLACK_TIMEOUT): scaled down from 30 to keep this fast
+
+
+@pytest.fixture
+async def container(db_url: str, clock: FakeClock, fake_slack: FakeSlack) -> AsyncIterator[Container]:
+    c = Container.build(slack_settings(db_url, fake_slack, slack_timeout=TIMEOUT), TocsinConfig(), clock)
+    yield c
+    await c.close()
+
+
+@pytest.fixture
+def quick(slack):
+    """Retries that give up in a second or two instead of minutes (the shape of the backoff is unchanged)."""
+    out = slack.runtime.out
+    out.max_attempts, out.backoff, out.max_backoff = 4, 0.02, 0.1
+    return slack
+
+
+async def declare(slack, container, people):
+    await container.incidents.declare(people.slack("responder"), "Checkout is down", team="payments")
+    await slack.settle()
+
+
+async def acknowledge(slack, container, people):
+    await container.incidents.acknowledge(1, people.slack("responder"))
+    await slack.settle()
+
+
+async def test_a_post_that_took_effect_but_answered_too_late_is_not_posted_again(quick, people, container):
+    quick.fake.fail("chat.postMessage", Fault(after=TIMEOUT * 3))
+    await declare(quick, container, people)
+
+    [card] = quick.fake.messages_in("CPAYMENTS")
+    await acknowledge(quick, container, people)
+    assert card.current["text"] == "#1 [medium] Checkout is down (acknowledged)"  # the one card is live
+
+
+async def test_a_slack_slower_than_the_client_waits_gets_one_card_once_it_answers(quick, people, container):
+    cards = quick.runtime.cards
+    mark = await cards.sweep(None)
+    quick.fake.lag = TIMEOUT * 3  # every method takes effect, and answers after the client gave up
+    await declare(quick, container, people)
+    quick.fake.lag = 0.0
+    await cards.sweep(mark)  # the periodic catch-up, once Slack answers in time again
+    await quick.settle()
+
+    [card] = quick.fake.messages_in("CPAYMENTS")
+    await acknowledge(quick, container, people)
+    assert card.current["text"].endswith("(acknowledged)")
+
+
+async def test_a_card_missed_in_an_outage_is_posted_once_slack_is_back(quick, people, container):
+    cards = quick.runtime.cards
+    mark = await cards.sweep(None)
+    quick.fake.down = True
+    await declare(quick, container, people)  # every retry fails: the post is given up for now
+    assert quick.fake.messages_in("CPAYMENTS") == []
+    quick.fake.down = False
+    mark = await cards.sweep(mark)
+    await quick.settle()
+    await cards.sweep(mark)  # later sweeps do not post it again
+    await quick.settle()
+
+    [card] = quick.fake.messages_in("CPAYMENTS")
+    assert card.text == "#1 [medium] Checkout is down (open)"
+
+
+async def test_a_post_refused_for_good_is_not_retried_by_every_sweep(quick, people, container):
+    cards = quick.runtime.cards
+    mark = await cards.sweep(None)
+    quick.fake.fail("chat.postMessage", Fault(error="channel_not_found"))
+    await declare(quick, container, people)
+    for _ in range(2):
+        mark = await cards.sweep(mark)
+        await quick.settle()
+    assert len(quick.fake.calls_to("chat.postMessage")) == 1
