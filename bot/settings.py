@@ -37,6 +37,8 @@ def _flag(value: str | None, default: bool) -> bool:
 @dataclass(frozen=True)
 class Settings:
     database_url: str = DEFAULT_URL
+    database_timeout: float = 10.0  # seconds one transaction may take, waits included
+    database_connect_timeout: float = 5.0
     config_file: Path | None = None
     host: str = "127.0.0.1"
     port: int = 8080
@@ -75,6 +77,8 @@ class Settings:
             config = "tocsin.yml"
         return cls(
             database_url=get("TOCSIN_DATABASE_URL") or DEFAULT_URL,
+            database_timeout=float(get("TOCSIN_DATABASE_TIMEOUT") or 10),
+            database_connect_timeout=float(get("TOCSIN_DATABASE_CONNECT_TIMEOUT") or 5),
             config_file=Path(config) if config else None,
             host=get("TOCSIN_HOST") or "127.0.0.1",
             port=parse_port(get("TOCSIN_PORT") or 8080, "TOCSIN_PORT"),
