@@ -1,0 +1,97 @@
+"""A Slack outage during an escalation, in real (scaled) time: the real slack_sdk and python-telegram-bot
+clients against the fake APIs, the real timer and dispatcher. Retries capped at 0.5 s, failover after
+1.5 s, Slack down for 6 s (bench/slack_outage.py runs the real 10 minutes with the production defaults)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import update
+
+from bot import paging, slack, telegram
+from bot.app import create_app
+from bot.config_file import TocsinConfig
+from bot.container import Container
+from storage.clock import SystemClock
+from storage.models import EscalationPolicy, Person, Team
+from tests.fakes.slack_api import FakeSlack
+from tests.fakes.telegram_api import FakeTelegram
+from tests.slack.conftest import slack_settings
+from tests.telegram.harness import GROUP, telegram_container
+
+OUTAGE, FAILOVER, CAP = 6.0, 1.5, 0.5
+
+
+@pytest.fixture
+def clock() -> SystemClock:
+    return SystemClock()
+
+
+@pytest.fixture
+async def fakes() -> AsyncIterator[tuple[FakeSlack, FakeTelegram]]:
+    async with FakeSlack() as fake_slack, FakeTelegram() as fake_telegram:
+        yield fake_slack, fake_telegram
+
+
+@pytest.fixture
+async def container(db_url, clock, fakes) -> AsyncIterator[Container]:
+    fake_slack, fake_telegram = fakes
+    settings = slack_settings(db_url, fake_slack, scheduler=True, notify_retry_cap=CAP, notify_failover_after=FAILOVER)
+    c = telegram_container(Container.build(settings, TocsinConfig(), clock), fake_telegram)
+    yield c
+    await c.close()
+
+
+def _top_level(fake_slack: FakeSlack, channel: str) -> list[str]:
+    return [m.text for m in fake_slack.messages if m.channel == channel and m.thread_ts is None]
+
+
+async def _until(condition, within: float) -> float:
+    start = time.monotonic()
+    while not condition():
+        assert time.monotonic() - start < within, "timed out"
+        await asyncio.sleep(0.05)
+    return time.monotonic() - start
+
+
+async def test_a_slack_outage_during_an_escalation_loses_nothing_and_the_team_hears_of_it(container, people, fakes):
+    fake_slack, fake_telegram = fakes
+    async with container.db.transaction() as session:
+        await session.execute(update(Person).where(Person.email.in_(["team_lead@example.com", "manager@example.com"]))
+                              .values(telegram_started_at=container.clock.now()))
+    async with container.db.transaction() as session:
+        session.add(EscalationPolicy(name="outage", position=0, match={}, repeat=0, updated_at=container.clock.now(),
+                                     steps={"steps": [
+                                         {"after": 1, "notify": ["team_channel"], "channels": ["slack", "telegram"]},
+                                         {"after": 2, "notify": ["role:team_lead"], "channels": ["slack"]},
+                                         {"after": 3, "notify": ["role:manager"], "channels": ["slack"]}]}))
+        await session.execute(update(Team).where(Team.name == "payments").values(escalation_policy="outage"))
+    app = create_app(container, setups=(slack.setup, telegram.setup, paging.setup), migrate=False)
+    async with app.router.lifespan_context(app):
+        fake_slack.down, down_at = True, time.monotonic()
+        await container.incidents.declare(people.slack("responder"), "Checkout down", team="payments")
+        # On time on Telegram, while Slack is down: the team chat's page at 1 s, then the failovers.
+        await _until(lambda: any("escalation level 1" in m.text for m in fake_telegram.messages_in(GROUP)), 2.5)
+        await _until(lambda: any(m.text.startswith("Slack is failing") for m in fake_telegram.messages_in(GROUP)),
+                     OUTAGE - 1)
+        # The team lead and the manager, paged by Slack DM only, failed over to their Telegram DMs.
+        await _until(lambda: fake_telegram.messages_in(1004) and fake_telegram.messages_in(1005), OUTAGE - 1)
+        assert time.monotonic() - down_at < OUTAGE and fake_slack.messages == []
+        await asyncio.sleep(OUTAGE - (time.monotonic() - down_at))
+        fake_slack.down = False
+        recovered = time.monotonic()
+
+        def all_arrived() -> bool:
+            return (len(_top_level(fake_slack, "CPAYMENTS")) >= 2 and _top_level(fake_slack, "DUTEAM_LEAD")
+                    and _top_level(fake_slack, "DUMANAGER"))
+
+        await _until(all_arrived, 30)
+        print(f"Slack pages and card {time.monotonic() - recovered:.1f} s after recovery")
+        await asyncio.sleep(2 * CAP + 1)  # anything sent twice would show by now
+    channel = _top_level(fake_slack, "CPAYMENTS")
+    assert len([t for t in channel if "escalation level 1" in t]) == 1
+    assert len(channel) == 2  # the page and the card, once each
+    assert len(_top_level(fake_slack, "DUTEAM_LEAD")) == 1 and len(_top_level(fake_slack, "DUMANAGER")) == 1
