@@ -5,6 +5,7 @@ Every variable read here is documented in docs/configuration.md (a test keeps th
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -26,6 +27,17 @@ def parse_port(value: str | int, source: str) -> int:
     if number is None or not 1 <= number <= 65535:
         raise SettingsError(f"{source} {value}: not a port number; give one in 1-65535, e.g. 8080")
     return number
+
+
+def parse_seconds(value: str | float, source: str) -> float:
+    """A positive, finite number of seconds, from ``source`` (an environment variable)."""
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        seconds = math.nan
+    if not 0 < seconds < math.inf:
+        raise SettingsError(f"{source} {value}: not a number of seconds; give a positive number, e.g. 10")
+    return seconds
 
 
 def _flag(value: str | None, default: bool) -> bool:
@@ -77,8 +89,9 @@ class Settings:
             config = "tocsin.yml"
         return cls(
             database_url=get("TOCSIN_DATABASE_URL") or DEFAULT_URL,
-            database_timeout=float(get("TOCSIN_DATABASE_TIMEOUT") or 10),
-            database_connect_timeout=float(get("TOCSIN_DATABASE_CONNECT_TIMEOUT") or 5),
+            database_timeout=parse_seconds(get("TOCSIN_DATABASE_TIMEOUT") or 10, "TOCSIN_DATABASE_TIMEOUT"),
+            database_connect_timeout=parse_seconds(get("TOCSIN_DATABASE_CONNECT_TIMEOUT") or 5,
+                                                   "TOCSIN_DATABASE_CONNECT_TIMEOUT"),
             config_file=Path(config) if config else None,
             host=get("TOCSIN_HOST") or "127.0.0.1",
             port=parse_port(get("TOCSIN_PORT") or 8080, "TOCSIN_PORT"),

@@ -28,6 +28,7 @@ from bot.container import Container
 from bot.settings import Settings
 from storage import migrations
 from tests.netproxy import NetProxy, proxy_to
+from tests.operations.conftest import run
 from tests.webhooks.support import AM, API_TOKENS, CONFIG, bearer, client_for, configure, fixture, sidecar_app
 from tests.webhooks.test_sidecar_process import ROOT
 
@@ -172,3 +173,13 @@ async def test_the_sidecar_process_takes_its_database_timeouts_from_the_environm
             proxy.thaw()
             assert (await http.post("/webhooks/alertmanager", json=FIRST, headers=AM)).status_code == 200
             assert await _stored(http) == (1, [1])
+
+
+@pytest.mark.parametrize(("variable", "value"), [("TOCSIN_DATABASE_TIMEOUT", "ten"), ("TOCSIN_DATABASE_TIMEOUT", "0"),
+                                                 ("TOCSIN_DATABASE_CONNECT_TIMEOUT", "-5")])
+def test_a_database_timeout_that_is_not_a_positive_number_is_refused_at_start(tmp_path, variable, value):
+    result = run(["sidecar"], tmp_path, **{variable: value})
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip() == (f"tocsin: {variable} {value}: not a number of seconds; "
+                                     "give a positive number, e.g. 10"), result.stderr
+    assert not (tmp_path / "tocsin.db").exists()
