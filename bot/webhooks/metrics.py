@@ -1,4 +1,8 @@
-"""Prometheus metrics for the sidecar, in a registry of its own per app (tests never collide)."""
+"""Prometheus metrics for the sidecar, in a registry of its own per app (tests never collide).
+
+The escalation engine's metrics (``escalation.metrics``) are one set per process, as the process runs one
+scheduler; every app's registry serves them too, so ``GET /metrics`` shows them.
+"""
 
 from __future__ import annotations
 
@@ -14,11 +18,13 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from prometheus_client.metrics import MetricWrapperBase
 from sqlalchemy import func, select
 from starlette.requests import Request
 from starlette.responses import Response
 
 from bot.container import Container
+from escalation import metrics as escalation_metrics
 from storage.ingest import IngestResult
 from storage.models import Incident
 from storage.states import ACTIVE, Severity
@@ -45,6 +51,8 @@ class Metrics:
         self.latency = Histogram("tocsin_http_request_duration_seconds", "HTTP request latency",
                                  ["route", "method", "status"], registry=self.registry,
                                  buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+        for collector in process_wide():
+            self.registry.register(collector)
 
     def ingested(self, source: str, result: IngestResult) -> None:
         for name, value in (("fired", result.fired), ("resolved", result.resolved), ("stale", result.stale),
@@ -82,6 +90,11 @@ class Metrics:
             counts = {status: n for status, n in rows}
         for severity in Severity:
             self.open.labels(severity.value).set(counts.get(severity.value, 0))
+
+
+def process_wide() -> list[MetricWrapperBase]:
+    """Every metric ``escalation.metrics`` defines (a new one there is served without a change here)."""
+    return [value for value in vars(escalation_metrics).values() if isinstance(value, MetricWrapperBase)]
 
 
 def metrics_of(container: Container) -> Metrics:
