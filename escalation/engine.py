@@ -27,6 +27,7 @@ from escalation.plan import Planned, plan_step, team_channel_address
 from escalation.policy import Policy
 from storage.actors import Actor, Source
 from storage.directory import Principal
+from storage.errors import DatabaseUnavailable
 from storage.incidents import IncidentService, Unit
 from storage.models import EscalationStep, Incident, IncidentEvent
 from storage.ports import Sender
@@ -36,7 +37,8 @@ log = logging.getLogger(__name__)
 
 OVERDUE_AFTER = 60.0  # seconds late before the team channel is warned
 CLOSING = ("acknowledged", "resolved", "cancelled")
-TRANSIENT = (OperationalError, InterfaceError)  # lost connection, deadlock, SQLite busy: retry on the next wake
+# Lost connection, deadlock, SQLite busy, no answer within TOCSIN_DATABASE_TIMEOUT: retry on the next wake.
+TRANSIENT = (OperationalError, InterfaceError, DatabaseUnavailable)
 # Policies read once per run_due pass. A context variable, not an attribute: the pass's claimers share it,
 # while a hand escalation (another request's task, on the same engine) never sees a pass's cache come and go.
 _PASS_POLICIES: ContextVar[dict[str, Policy] | None] = ContextVar("pass_policies", default=None)
