@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping
@@ -41,6 +42,13 @@ from storage.views import IncidentView
 log = logging.getLogger(__name__)
 
 OPEN = (Status.OPEN.value, Status.ESCALATING.value)  # an incident that still wants its pages
+# A sender's error may quote a URL (a Telegram bot token is part of the path) or a token: never log one.
+_SECRETS = re.compile(r"https?://\S+|\bbot\d+:[\w-]+|\b\d{6,}:[\w-]{20,}|\bxox[a-z]-[\w-]+|\bxapp-[\w-]+")
+
+
+def scrub(text: str) -> str:
+    """``text`` with URLs and token-like words replaced, for a log line."""
+    return _SECRETS.sub("<redacted>", text)
 
 LIMITS: dict[str, tuple[Limit, ...]] = {
     "slack": (Limit("slack:", 1, 1.0),),  # about one message per second per channel
@@ -209,7 +217,7 @@ class Dispatcher(Background):
                     self._limiter(job.destination).block(key, exc.retry_after)
             await self._failed(job, str(exc) or type(exc).__name__, exc.retry_after, exc.permanent)
         except Exception as exc:  # a timeout, a bug in a sender: retry like a transient failure
-            log.warning("sending notification %s on %s failed: %r", job.id, job.channel, exc)
+            log.warning("sending notification %s on %s failed: %s", job.id, job.channel, scrub(repr(exc)))
             await self._failed(job, f"{type(exc).__name__}: {exc}", None, False)
         finally:
             self._in_flight[job.channel] -= 1
@@ -273,10 +281,10 @@ class Dispatcher(Background):
         return await failover.fail_over(session, await session.get(Notification, job.id), self.senders.keys(), now)
 
     def _report_failover(self, job: Job, moved: failover.FailedOver, now: datetime, error: str) -> None:
-        elsewhere = ", ".join(moved.channels) or "nowhere else (no other channel reaches them)"
+        elsewhere = ", ".join(moved.channels) or "no other channel (none left that reaches them)"
         log.error("%s has not delivered page %s of incident #%s to %s for %s (%s); paged on %s; team told on %s",
                   job.channel, job.id, moved.number, job.target, texts.ago(now - job.created_at),
-                  error[:200], elsewhere, ", ".join(moved.told) or "no other surface")
+                  scrub(error)[:200], elsewhere, ", ".join(moved.told) or "no other surface")
         FAILOVERS.labels(job.channel).inc()
         self.kick()
 

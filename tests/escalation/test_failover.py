@@ -16,10 +16,10 @@ from tests.escalation.conftest import notifications, start_telegram, use_policy
 OUTAGE = [DeliveryError("slack answered 503")] * 1000
 
 
-async def _slack_down_for_a_while(container, people, clock, senders, tick, **policy):
+async def _slack_down_for_a_while(container, people, clock, senders, tick, outage=OUTAGE, **policy):
     await use_policy(container, "slack-first", [60], **policy)
     await container.incidents.declare(people.slack("responder"), "Checkout down", team=policy.get("team", "payments"))
-    senders["slack"].fail_with = list(OUTAGE)
+    senders["slack"].fail_with = list(outage)
     await tick(seconds=60)
     for _ in range(5):
         await tick(seconds=30)
@@ -53,7 +53,8 @@ async def test_slack_failing_for_two_minutes_pages_on_other_channels_and_tells_t
     assert len(senders["telegram"].to("1004")) == 1 and len(senders["email"].to("team_lead@example.com")) == 1
     errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
     assert len(errors) == 2 and all(e.startswith("slack has not delivered page") for e in errors)
-    assert "to person:" in errors[1] and "paged on email, telegram; team told on telegram" in errors[1]
+    [lead] = [e for e in errors if " to person:" in e]
+    assert "paged on email, telegram; team told on telegram" in lead
 
     for _ in range(4):  # still down: no second failover
         await tick(seconds=30)
@@ -75,6 +76,16 @@ async def test_a_slack_only_team_is_paged_by_email_when_slack_fails(container, p
     assert senders["telegram"].sent == []  # nobody there has started the bot
     [error] = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
     assert "paged on email" in error and "team told on no other surface" in error
+
+
+async def test_the_error_line_quotes_no_url_or_token_from_the_senders_error(container, people, clock, senders,
+                                                                             tick, caplog):
+    caplog.set_level(logging.WARNING)
+    token = "123456:AAEhBOweik6ad9r_QXMENQjcrGbqCr4K-ra"
+    failing = [DeliveryError(f"unreachable: POST https://api.example.com/bot{token}/sendMessage ({token})")] * 50
+    await _slack_down_for_a_while(container, people, clock, senders, tick, outage=failing, channels=("slack",))
+    assert any(r.levelno == logging.ERROR for r in caplog.records)
+    assert token not in caplog.text and "api.example.com" not in caplog.text
 
 
 async def test_metrics_count_failovers_and_retries(container, people, clock, senders, tick):
