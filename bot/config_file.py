@@ -63,6 +63,7 @@ class IntegrationConfig:
     basic_username: str | None = None
     basic_password: str | None = field(default=None, repr=False)
     hmac_secret: str | None = field(default=None, repr=False)
+    hmac_without_timestamp: bool = False  # also accept the old signature of the body alone (replayable)
     team: str | None = None
     auto_resolve: bool = True
     group_by: tuple[str, ...] = ("service", "instance", "alertname")
@@ -186,8 +187,8 @@ def _person(raw: Any, path: str, teams: set[str]) -> PersonConfig:
 
 
 def _integration(raw: Any, path: str, teams: set[str]) -> IntegrationConfig:
-    s = _Section(raw, path, {"name", "type", "token", "basic_auth", "hmac_secret", "team", "auto_resolve",
-                             "group_by"})
+    s = _Section(raw, path, {"name", "type", "token", "basic_auth", "hmac_secret", "hmac_without_timestamp", "team",
+                             "auto_resolve", "group_by"})
     kind = s.str("type", True)
     if kind not in INTEGRATION_TYPES:
         raise ConfigError(f"{path}.type: {kind!r} is not one of {', '.join(INTEGRATION_TYPES)}")
@@ -202,8 +203,11 @@ def _integration(raw: Any, path: str, teams: set[str]) -> IntegrationConfig:
     group_by = raw.get("group_by") or ["service", "instance", "alertname"]
     if not isinstance(group_by, list) or not all(isinstance(g, str) for g in group_by):
         raise ConfigError(f"{path}.group_by: expected a list of label names")
+    without_timestamp = s.bool("hmac_without_timestamp", False)
+    if without_timestamp and not hmac_secret:
+        raise ConfigError(f"{path}.hmac_without_timestamp: only means something with an hmac_secret")
     return IntegrationConfig(s.str("name", True), kind, token, b.str("username"), b.str("password"), hmac_secret,
-                             team, s.bool("auto_resolve", True), tuple(group_by))
+                             without_timestamp, team, s.bool("auto_resolve", True), tuple(group_by))
 
 
 def _api_token(raw: Any, path: str) -> ApiTokenConfig:

@@ -248,7 +248,9 @@ SPEC: Doc = {
         "integrationToken": {"type": "http", "scheme": "bearer", "description": "An integration's token"},
         "integrationBasic": {"type": "http", "scheme": "basic", "description": "An integration's basic_auth"},
         "integrationSignature": {"type": "apiKey", "in": "header", "name": "X-Tocsin-Signature",
-                                 "description": "sha256=<hex HMAC-SHA256 of the raw body with hmac_secret>"}}},
+                                 "description": "sha256=<hex HMAC-SHA256 of \"{timestamp}.{raw body}\" with "
+                                                "hmac_secret>, with X-Tocsin-Timestamp: <Unix seconds> within 5 "
+                                                "minutes"}}},
 }
 
 

@@ -78,14 +78,13 @@ async def _authenticated_body(request: Request, endpoint: Endpoint, container: C
     integration = auth.by_header(request, candidates)
     signed = endpoint.signed and auth.SIGNATURE_HEADER in request.headers
     if integration is None and not signed:
-        raise auth.unauthorized(f"send the {endpoint.source} integration's token (Authorization: Bearer ...)"
-                                + (" or an X-Tocsin-Signature" if endpoint.signed else ""))
+        raise auth.refused(request, endpoint.source, candidates, auth.header_failure(request, endpoint.source),
+                           f"send the {endpoint.source} integration's token (Authorization: Bearer ...)"
+                           + (" or an X-Tocsin-Signature with an X-Tocsin-Timestamp" if endpoint.signed else ""))
     check_json_type(request)
     body = await read_body(request, limit)
     if integration is None:
-        integration = auth.by_signature(request, body, candidates)
-        if integration is None:
-            raise auth.unauthorized("the X-Tocsin-Signature does not match the body")
+        integration = auth.by_signature(request, body, candidates, container.clock.now(), endpoint.source)
     return integration, body
 
 
@@ -158,7 +157,7 @@ async def handle_pagerduty_event(request: Request) -> Response:
         candidates = _candidates(container, ("pagerduty",))
         integration = next((i for i in candidates if auth.same(event.routing_key, i.token)), None)
         if integration is None:
-            raise auth.unauthorized("unknown routing_key")
+            raise auth.refused(request, source, candidates, "unknown routing_key", "unknown routing_key")
         source = integration.name
         route = route_for(container, integration)
         ingest = ingest_of(container)

@@ -69,9 +69,11 @@ async def test_every_webhook_requires_its_integrations_secret(client, container,
     await _nothing_stored(container, changes)
 
 
-async def test_generic_accepts_an_hmac_signature_of_the_raw_body(client, container):
+async def test_generic_accepts_an_hmac_signature_of_the_timestamp_and_raw_body(client, container, clock):
     body = json.dumps({"title": "Deploy failed", "dedup_key": "deploy-1"}).encode()
-    headers = {"Content-Type": "application/json", "X-Tocsin-Signature": sign(GENERIC_HMAC, body)}
+    ts = int(clock.now().timestamp())
+    headers = {"Content-Type": "application/json", "X-Tocsin-Timestamp": str(ts),
+               "X-Tocsin-Signature": sign(GENERIC_HMAC, body, ts)}
     assert (await client.post("/webhooks/generic", content=body, headers=headers)).status_code == 200
     assert (await container.queries.get(1)).title == "Deploy failed"
 
