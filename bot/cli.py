@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from bot import logs
+from bot import inbound_cli, logs
 from bot.config_file import ConfigError, TocsinConfig, load
 from bot.settings import Settings, SettingsError, parse_port
 from storage.backup import BackupError
@@ -45,6 +45,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--replace", action="store_true", help="overwrite a database that already holds incidents")
     link = sub.add_parser("link-code", help="issue a one-time code that links a Telegram account to a person")
     link.add_argument("email")
+    inbound_cli.add_parser(sub)
     return parser
 
 

@@ -11,6 +11,7 @@ import sys
 import uvicorn
 from starlette.applications import Starlette
 
+from bot import inbound_cli
 from bot.app import EVERYTHING, SIDECAR, create_app, prepare
 from bot.config_file import apply as apply_config
 from bot.config_file import load
@@ -39,6 +40,9 @@ def run(args: argparse.Namespace, settings: Settings, config) -> int:
     if args.command == "link-code":
         migrations.require_current(settings.database_url)
         return asyncio.run(_link_code(args, settings))
+    if args.command == "inbound":
+        migrations.require_current(settings.database_url)
+        return inbound_cli.run(args, settings)
     if args.command in ("backup", "restore"):
         return _backup(args, settings)
     raise AssertionError(args.command)

@@ -1,4 +1,5 @@
-"""Housekeeping: forget inbound receipts (Slack retries, Telegram updates) older than the retention.
+"""Housekeeping: forget inbound receipts (Slack retries, card claims) and processed chat deliveries
+(``inbound_delivery``) older than the retention.
 
 Every ``tocsin serve`` process prunes, each in short transactions of at most ``BATCH`` rows; on
 PostgreSQL, rows another process is deleting at the same moment are skipped, not waited for.
@@ -14,6 +15,7 @@ from sqlalchemy import delete, select, tuple_
 
 from bot.container import Container
 from bot.surface import Surface
+from storage import inbound
 from storage.background import Background
 from storage.clock import Clock
 from storage.db import Database
@@ -49,7 +51,8 @@ class ReceiptPruner(Background):
     async def prune(self) -> int:
         """One prune; a failure is logged (its kind only: messages may carry connection details) and ignored."""
         try:
-            deleted = await prune_receipts(self.db, self.clock.now() - self.retention)
+            before = self.clock.now() - self.retention
+            deleted = await prune_receipts(self.db, before) + await inbound.prune_done(self.db, before)
         except Exception as exc:
             log.warning("pruning inbound receipts failed (%s); trying again in %ss", type(exc).__name__,
                         int(self.interval))

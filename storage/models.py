@@ -258,6 +258,33 @@ class InboundReceipt(Base):
     received_at: Mapped[datetime]
 
 
+INBOUND_STATUSES = ("pending", "done", "failed", "dead")
+
+
+class InboundDelivery(Base):
+    """A delivery from a chat platform kept until it is processed: a Telegram update recorded before the
+    webhook answers, a failed Slack lazy listener. Failed rows are retried; dead ones wait for a replay."""
+
+    __tablename__ = "inbound_delivery"
+    __table_args__ = (
+        UniqueConstraint("platform", "key"),
+        CheckConstraint(_in("status", INBOUND_STATUSES), name="status"),
+        CheckConstraint("attempts >= 0", name="attempts_not_negative"),
+        Index("ix_inbound_delivery_status_next_attempt_at", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    key: Mapped[str] = mapped_column(String(200))  # the platform's delivery id (Telegram's update_id)
+    payload: Mapped[dict[str, Any]] = mapped_column()
+    status: Mapped[str] = mapped_column(String(16), server_default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))  # failed attempts so far
+    last_error: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime]
+    next_attempt_at: Mapped[datetime]  # also the lease: a claimer moves it past the time it needs
+    updated_at: Mapped[datetime]
+
+
 # -- escalation: the ledger, the notification outbox, preferences ---------------------------------
 
 STEP_STATUSES = ("PENDING", "EXECUTED", "CANCELLED", "SKIPPED", "FAILED")

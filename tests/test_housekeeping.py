@@ -93,3 +93,19 @@ async def test_two_processes_pruning_one_postgres_at_once_delete_each_receipt_on
     finally:
         await first.dispose()
         await second.dispose()
+
+
+async def test_processed_chat_deliveries_older_than_the_retention_go_and_failed_ones_stay(container, clock):
+    from storage import inbound
+
+    db = container.db
+    done = await inbound.record(db, "telegram", "1", {"update_id": 1}, clock.now())
+    await inbound.finish(db, done, clock.now())
+    dead = await inbound.record_failed(db, "slack", "trigger:1", {"command": "/incident"}, "boom", clock.now())
+    clock.advance(hours=25)
+    recent = await inbound.record(db, "telegram", "2", {"update_id": 2}, clock.now())
+    await inbound.finish(db, recent, clock.now())
+
+    await ReceiptPruner(db, clock, DAY).prune()
+
+    assert [r.id for r in await inbound.listing(db, inbound.INBOUND_STATUSES)] == [dead, recent]

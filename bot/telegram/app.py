@@ -10,6 +10,7 @@ import json
 import logging
 from collections.abc import Sequence
 
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -22,13 +23,15 @@ from bot.logs import RedactingFilter
 from bot.pacing import Limit
 from bot.surface import Surface
 from bot.sweep import CardSweeper, Mark
-from bot.telegram import store
 from bot.telegram.buttons import Buttons
 from bot.telegram.callback import CallbackCodec
 from bot.telegram.cards import CardSync
 from bot.telegram.handlers import Commands
+from bot.telegram.inbound import TelegramInbound
 from bot.telegram.outbox import TELEGRAM_LIMITS, Outbox
 from bot.telegram.sender import TelegramSender
+from storage import inbound
+from storage.errors import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +39,8 @@ WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 ALLOWED_UPDATES = ["message", "callback_query"]
 RETRY_FIRST, RETRY_MAX = 5.0, 300.0  # seconds between attempts to reach an unreachable Bot API
+OOPS = "Sorry, that failed on our side; it has been logged."
+OOPS_RETRY = "Sorry, that failed on our side; Tocsin will try it again shortly."
 
 
 def webhook_secret(token: str, configured: str | None) -> str:
@@ -78,11 +83,12 @@ class TelegramRuntime:
         self.codec = CallbackCodec(token)
         self.cards = CardSync(container, self.outbox, self.codec)
         self.sender = TelegramSender(container, self.outbox, self.codec)
+        self.inbound = TelegramInbound(container, self.application)
         self._retrying: asyncio.Task[None] | None = None
         self.retry_first = RETRY_FIRST
         routes = [Route(WEBHOOK_PATH, self.handle_webhook_request, methods=["POST"])] if self.webhook_url else []
         sweeper = CardSweeper(self, container.db, name="telegram card")
-        self._surface = Surface("telegram", f"on ({self.mode})", routes=routes, components=[self, sweeper])
+        self._surface = Surface("telegram", f"on ({self.mode})", routes=routes, components=[self, self.inbound, sweeper])
         self._register()
         container.bus.subscribe(self.cards)
         container.senders[TelegramSender.channel] = self.sender
@@ -93,6 +99,7 @@ class TelegramRuntime:
         app.add_handler(TypeHandler(Update, self.handle_update_once), group=-1)
         Commands(self.container, self.outbox, self.cards).register(app)
         Buttons(self.container, self.outbox, self.codec).register(app)
+        app.add_handler(TypeHandler(Update, self.handle_update_done), group=1000)
         app.add_error_handler(self.handle_error)
 
     @property
@@ -167,6 +174,7 @@ class TelegramRuntime:
 
     async def drain(self) -> None:
         """Wait until every change is delivered and every card edit is done (shutdown, tests)."""
+        await self.inbound.drain()
         await self.container.bus.drain()
         await self.cards.drain()
         await self.container.bus.drain()
@@ -174,45 +182,71 @@ class TelegramRuntime:
     # -- inbound -----------------------------------------------------------------------------------
 
     async def handle_update_once(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Runs before every handler: an update_id seen before is dropped (Telegram redelivers)."""
-        if not await store.first_receipt(self.container.db, str(update.update_id), self.container.clock.now()):
-            log.info("telegram update %s was already processed; skipped", update.update_id)
+        """Runs before every handler: an update kept before, by any process, is not processed again here."""
+        if not await self.inbound.own(update):
+            log.info("telegram update %s was already received; skipped", update.update_id)
             raise ApplicationHandlerStop
 
+    async def handle_update_done(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Runs after every handler that did not fail: the kept update is done."""
+        await self.inbound.done(update)
+
     async def handle_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """A handler failed: log it, tell the user, and carry on (the update is never redelivered)."""
+        """A handler failed: log it, keep it for a retry or a replay, tell the user the first time."""
         update_id = update.update_id if isinstance(update, Update) else None
         log.error("telegram update %s failed", update_id, exc_info=context.error)
-        query = update.callback_query if isinstance(update, Update) else None
+        if not isinstance(update, Update):
+            return
+        outcome = await self._keep_failure(update, context.error)
+        if outcome is not None and outcome[1] > 1:
+            raise ApplicationHandlerStop  # a retry failed again: the user heard about it the first time
+        await self._report_failure(update, OOPS_RETRY if outcome and outcome[0] == inbound.FAILED else OOPS)
+        raise ApplicationHandlerStop  # a failed update goes no further (and is reported once)
+
+    async def _keep_failure(self, update: Update, error: BaseException | None) -> tuple[str, int] | None:
+        try:
+            return await self.inbound.failed(update, error)
+        except Exception as exc:
+            log.error("could not keep the failure of telegram update %s (%s)", update.update_id, type(exc).__name__)
+            return None
+
+    async def _report_failure(self, update: Update, text: str) -> None:
+        update_id = update.update_id
+        query = update.callback_query
         if query is not None:
             try:  # the client spins until the query is answered
-                await query.answer("Sorry, that failed on our side; it has been logged.", show_alert=True)
+                await query.answer(text, show_alert=True)
             except Exception:
                 log.debug("the failed callback query of update %s was already answered", update_id)
-            raise ApplicationHandlerStop
-        message = update.effective_message if isinstance(update, Update) else None
+            return
+        message = update.effective_message
         if message is not None:
             try:
-                await self.outbox.send(message.chat_id, "Sorry, that failed on our side; it has been logged.",
-                                       reply_to=message.message_id,
+                await self.outbox.send(message.chat_id, text, reply_to=message.message_id,
                                        thread_id=message.message_thread_id if message.is_topic_message else None)
             except Exception:
                 log.warning("could not report the failure of update %s to its chat", update_id)
-        if isinstance(update, Update):
-            raise ApplicationHandlerStop  # a failed update goes no further (and is reported once)
 
     async def handle_webhook_request(self, request: Request) -> Response:
-        """POST /telegram/webhook: check the secret, process the update, answer 200 whatever the handlers did."""
+        """POST /telegram/webhook: check the secret, keep the update, answer 200; the handlers run after."""
         given = request.headers.get(SECRET_HEADER, "")
         if not hmac.compare_digest(given.encode(), self.secret.encode()):
             return Response(status_code=403)
         try:
-            update = Update.de_json(json.loads(await request.body()), self.application.bot)
+            payload = json.loads(await request.body())
+            update = Update.de_json(payload, self.application.bot)
         except (ValueError, TypeError, KeyError, AttributeError):
             return Response("not a Telegram update", status_code=400)
         if not self.application.running:
             return Response("not connected to Telegram yet", status_code=503)  # Telegram delivers it again later
-        # Handler failures go to handle_error; a non-2xx here would make Telegram stall the queue behind it.
-        await self.application.process_update(update)
+        try:
+            accepted = await self.inbound.accept(payload, update)
+        except (DatabaseUnavailable, SQLAlchemyError) as exc:  # not kept: Telegram must deliver it again
+            log.warning("telegram update %s not kept, answering 503: %s", update.update_id, type(exc).__name__)
+            return Response("the update was not stored; deliver it again later", status_code=503)
+        if not accepted:
+            log.info("telegram update %s was already received; skipped", update.update_id)
+        # Answer at once: handler failures are kept and retried, and Telegram holds every later update
+        # behind one that is not answered.
         return Response(status_code=200)
 

@@ -25,6 +25,7 @@ from starlette.responses import Response
 
 from bot.container import Container
 from escalation import metrics as escalation_metrics
+from storage import inbound
 from storage.ingest import IngestResult
 from storage.models import Incident
 from storage.states import ACTIVE, Severity
@@ -48,6 +49,10 @@ class Metrics:
                               registry=self.registry)
         self.open = Gauge("tocsin_incidents_open", "Incidents not yet resolved or cancelled", ["severity"],
                           registry=self.registry)
+        self.inbound_failures = Counter("tocsin_inbound_failures", "Chat deliveries whose processing failed",
+                                        ["platform"], registry=self.registry)
+        self.inbound = Gauge("tocsin_inbound_deliveries", "Kept chat deliveries by status (pending, failed, dead)",
+                             ["platform", "status"], registry=self.registry)
         self.latency = Histogram("tocsin_http_request_duration_seconds", "HTTP request latency",
                                  ["route", "method", "status"], registry=self.registry,
                                  buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
@@ -81,6 +86,13 @@ class Metrics:
         run.__doc__ = endpoint.__doc__
         return run
 
+    async def refresh_inbound(self, container: Container) -> None:
+        counts = await inbound.counts(container.db)
+        platforms = {platform for platform, _ in counts} | {"telegram", "slack"}
+        for platform in platforms:
+            for status in (inbound.PENDING, inbound.FAILED, inbound.DEAD):
+                self.inbound.labels(platform, status).set(counts.get((platform, status), 0))
+
     async def refresh_open(self, container: Container) -> None:
         async with container.db.sessions() as session:
             rows = await session.execute(
@@ -113,4 +125,8 @@ async def handle_metrics(request: Request) -> Response:
         await metrics.refresh_open(container)
     except Exception as exc:  # a scrape still answers when the database is down; the gauge keeps its last value
         log.warning("could not count open incidents for /metrics: %s", type(exc).__name__)
+    try:
+        await metrics.refresh_inbound(container)
+    except Exception as exc:
+        log.warning("could not count kept chat deliveries for /metrics: %s", type(exc).__name__)
     return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)

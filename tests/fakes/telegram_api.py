@@ -146,6 +146,10 @@ class FakeTelegram:
         self._failures.append(_Failure(method, status, description, retry_after if status == 429 else None,
                                        chat_id, times))
 
+    def heal(self) -> None:
+        """Forget every failure scripted with ``fail`` that has not happened yet."""
+        self._failures.clear()
+
     def push_update(self, update: dict[str, Any]) -> dict[str, Any]:
         """Queue an update for ``getUpdates`` (polling mode)."""
         self._updates.append(update)
