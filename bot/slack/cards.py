@@ -17,6 +17,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from functools import partial
+from uuid import uuid4
 
 from slack_sdk.errors import SlackApiError
 
@@ -142,8 +143,8 @@ class CardSync:
             return
         parent = cards[0]
         try:
-            await self.out.call(scopes.POST_MESSAGE, channel=parent.chat_id,
-                                thread_ts=parent.message_id, text=text, unfurl_links=False)
+            await self.out.post(f"line:{uuid4().hex}", channel=parent.chat_id, thread_ts=parent.message_id,
+                                text=text, unfurl_links=False)
         except FAILED as exc:
             log.warning("could not post to the thread of %s: %s", view.ref, exc)
 

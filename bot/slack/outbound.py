@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 #: About one post per second per channel, with the short bursts Slack tolerates.
 LIMITS = (Limit("post:", 3, 3.0), Limit("update", 50, 60.0), Limit("open", 50, 60.0), Limit("users", 50, 60.0),
-          Limit(scopes.HISTORY, 50, 60.0))
+          Limit("conversations.", 50, 60.0))
 #: Errors that no retry can fix (the channel is gone, the bot was removed, the user was deactivated).
 PERMANENT = frozenset({"channel_not_found", "not_in_channel", "is_archived", "user_not_found", "account_inactive",
                        "cannot_dm_bot", "user_disabled", "message_not_found", "cant_update_message",
@@ -38,8 +38,9 @@ PERMANENT = frozenset({"channel_not_found", "not_in_channel", "is_archived", "us
 TRANSIENT = (aiohttp.ClientError, asyncio.TimeoutError, OSError)
 #: ``metadata.event_type`` of every message ``post`` sends; ``event_payload.marker`` names the message.
 MARKED = "tocsin_post"
-#: How far back (newest first) ``post`` looks for a message that may have gone through.
+#: How many of a channel's latest messages (a thread's first replies) ``post`` reads to find one.
 LOOK_BACK = 100
+THREAD_LOOK_BACK = 1000
 Reconcile = Callable[[], Awaitable[dict[str, Any] | None]]
 
 
@@ -57,11 +58,18 @@ def _key(method: str, channel: str | None) -> str:
     return {scopes.UPDATE: "update", scopes.OPEN_DM: "open", scopes.USER_INFO: "users"}.get(method, method)
 
 
-def _unanswered(exc: Exception) -> bool:
+def unanswered(exc: BaseException | None) -> bool:
     """The request may have reached Slack and taken effect: anything but "could not connect"."""
+    if exc is None:
+        return False
     if isinstance(exc, SlackApiError):
         return exc.response is not None and exc.response.status_code >= 500
     return not isinstance(exc, aiohttp.ClientConnectorError)
+
+
+def mark(marker: str) -> dict[str, Any]:
+    """The ``metadata`` of a message that ``find_posted`` can find again by ``marker``."""
+    return {"event_type": MARKED, "event_payload": {"marker": marker}}
 
 
 def _marked(message: dict[str, Any], marker: str) -> bool:
@@ -96,7 +104,7 @@ class SlackOut:
     async def _raw(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
         if method not in scopes.METHOD_SCOPES:
             raise ValueError(f"{method} is not in bot.slack.scopes.METHOD_SCOPES (and so not in the manifest)")
-        if method in (scopes.USER_INFO, scopes.HISTORY):
+        if method in (scopes.USER_INFO, scopes.HISTORY, scopes.REPLIES):
             response = await self.client.api_call(method, http_verb="GET", params=args)
         else:
             response = await self.client.api_call(method, json=args)
@@ -118,20 +126,21 @@ class SlackOut:
     async def post(self, marker: str, *, uncertain: bool = False, **args: Any) -> dict[str, Any]:
         """chat.postMessage at most once per ``marker`` and channel, however its attempts end (see above);
         ``uncertain``: an earlier call may have posted it already."""
-        args["metadata"] = {"event_type": MARKED, "event_payload": {"marker": marker}}
-        return await self.call(scopes.POST_MESSAGE, reconcile=partial(self.find_posted, args["channel"], marker),
-                               uncertain=uncertain, **args)
+        args["metadata"] = mark(marker)
+        find = partial(self.find_posted, args["channel"], marker, args.get("thread_ts"))
+        return await self.call(scopes.POST_MESSAGE, reconcile=find, uncertain=uncertain, **args)
 
-    async def find_posted(self, channel: str, marker: str) -> dict[str, Any] | None:
-        """The message ``post`` sent with ``marker`` to ``channel``, as chat.postMessage answers it, if it
-        is among the channel's latest; None if not, or if Slack will not show the history (then posting
-        again is the lesser harm than no message at all)."""
-        await self._limiters[scopes.HISTORY].acquire(scopes.HISTORY)
+    async def find_posted(self, channel: str, marker: str, thread: str | None = None) -> dict[str, Any] | None:
+        """The message sent with ``marker`` to ``channel`` (or its ``thread``), as chat.postMessage answers
+        it, if it is among the latest; None if not, or if Slack will not show the history (then posting
+        again is the lesser harm than no message at all). Other failures raise, as ``call``'s do."""
+        method = scopes.REPLIES if thread else scopes.HISTORY
+        where = {"ts": thread, "limit": THREAD_LOOK_BACK} if thread else {"limit": LOOK_BACK}
+        await self._limiters[method].acquire(method)
         try:
-            data = await self._raw(scopes.HISTORY, {"channel": channel, "limit": LOOK_BACK,
-                                                    "include_all_metadata": "true"})
+            data = await self._raw(method, {"channel": channel, "include_all_metadata": "true", **where})
         except SlackApiError as exc:
-            if retry_after(exc) is not None or _unanswered(exc):
+            if retry_after(exc) is not None or unanswered(exc):
                 raise
             error = exc.response.data.get("error") if isinstance(exc.response.data, dict) else ""
             log.warning("slack: cannot read %s to look for a post that may have gone through (%s)", channel, error)
@@ -162,10 +171,10 @@ class SlackOut:
                 if status < 500:
                     raise
                 log.warning("slack %s answered %s (attempt %s)", method, status, attempt)
-                uncertain = uncertain or _unanswered(exc)
+                uncertain = uncertain or unanswered(exc)
             except TRANSIENT as exc:
                 log.warning("slack %s failed: %s (attempt %s)", method, type(exc).__name__, attempt)
-                uncertain = uncertain or _unanswered(exc)
+                uncertain = uncertain or unanswered(exc)
             await self._sleep(delay)
             delay = min(delay * 2, self.max_backoff)
         raise SlackUnavailable(f"slack {method} failed {self.max_attempts} times")

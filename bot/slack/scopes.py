@@ -10,6 +10,7 @@ OPEN_DM = "conversations.open"
 USER_INFO = "users.info"
 OPEN_VIEW = "views.open"
 HISTORY = "conversations.history"
+REPLIES = "conversations.replies"
 
 #: method -> scopes it needs ("" for none). ``users.info`` needs users:read.email to see the email.
 METHOD_SCOPES: dict[str, tuple[str, ...]] = {
@@ -20,8 +21,9 @@ METHOD_SCOPES: dict[str, tuple[str, ...]] = {
     OPEN_DM: ("im:write",),
     USER_INFO: ("users:read", "users:read.email"),
     OPEN_VIEW: (),
-    # Looking for a card that may have been posted after all (a timeout): public and private channels.
-    HISTORY: ("channels:history", "groups:history"),
+    # Looking for a post that may have gone through after all (a timeout): in channels and DMs, threads too.
+    HISTORY: ("channels:history", "groups:history", "im:history"),
+    REPLIES: ("channels:history", "groups:history", "im:history"),
 }
 #: Scopes for features rather than methods: the slash command and the app_mention event.
 FEATURE_SCOPES: dict[str, tuple[str, ...]] = {

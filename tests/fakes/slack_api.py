@@ -264,9 +264,21 @@ class FakeSlack:
         found = [self._as_history(m, with_metadata) for m in reversed(self.messages_in(channel))][:limit]
         return {"ok": True, "messages": found, "has_more": False}
 
+    def _conversations_replies(self, args: dict[str, Any]) -> dict[str, Any]:
+        """The thread's parent, then its replies, oldest first (as Slack does); metadata as for history."""
+        parent = self.find(str(args.get("channel") or ""), str(args.get("ts") or ""))
+        if parent is None:
+            return {"ok": False, "error": "thread_not_found"}
+        limit = int(args.get("limit") or 1000)
+        with_metadata = str(args.get("include_all_metadata")).lower() in ("true", "1")
+        found = [self._as_history(m, with_metadata) for m in [parent, *self.thread(parent)]][:limit]
+        return {"ok": True, "messages": found, "has_more": False}
+
     @staticmethod
     def _as_history(message: Message, with_metadata: bool) -> dict[str, Any]:
         item = {"type": "message", "ts": message.ts, "bot_id": BOT_ID, **message.current}
+        if message.thread_ts:
+            item["thread_ts"] = message.thread_ts
         if with_metadata and message.metadata:
             item["metadata"] = message.metadata
         return item

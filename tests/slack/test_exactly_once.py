@@ -9,7 +9,9 @@ import pytest
 
 from bot.config_file import TocsinConfig
 from bot.container import Container
+from bot.slack.sender import SlackSender
 from storage.clock import FakeClock
+from storage.ports import DeliveryError, Destination, Page
 from tests.fakes.slack_api import FakeSlack, Fault
 from tests.slack.conftest import slack_settings
 
@@ -78,6 +80,42 @@ async def test_a_card_missed_in_an_outage_is_posted_once_slack_is_back(quick, pe
 
     [card] = quick.fake.messages_in("CPAYMENTS")
     assert card.text == "#1 [medium] Checkout is down (open)"
+
+
+async def test_a_thread_line_that_went_out_unanswered_is_posted_once(quick, people, container):
+    await declare(quick, container, people)
+    [card] = quick.fake.messages_in("CPAYMENTS")
+    quick.fake.fail("chat.postMessage", Fault(after=TIMEOUT * 3))
+    await container.incidents.add_note(1, people.slack("responder"), "rolled back")
+    await quick.settle()
+    assert [m.text for m in quick.fake.thread(card)] == ["*Responder* (slack): rolled back"]
+
+
+async def test_a_page_that_went_out_unanswered_is_not_sent_again(quick, people, container):
+    await declare(quick, container, people)
+    page = Page(await container.queries.get(1), "escalation", "You are paged for #1", key="tocsin-notification-7")
+    lead, sender = Destination("slack", "UTEAM_LEAD"), container.senders["slack"]
+    quick.fake.fail("chat.postMessage", Fault(after=TIMEOUT * 3))
+    with pytest.raises(DeliveryError):
+        await sender.send(lead, page)
+    delivery = await sender.send(lead, page)  # the dispatcher's next attempt at the same notification
+
+    [dm] = quick.fake.messages_in("DUTEAM_LEAD")
+    assert delivery.reference == dm.ts
+    await acknowledge(quick, container, people)
+    assert dm.current["text"].endswith("(acknowledged)")  # the one DM is live
+
+
+async def test_another_process_finds_a_page_sent_before_a_crash(quick, people, container):
+    await declare(quick, container, people)
+    page = Page(await container.queries.get(1), "escalation", "You are paged for #1", key="tocsin-notification-8")
+    lead = Destination("slack", "UTEAM_LEAD")
+    sent = await container.senders["slack"].send(lead, page)
+    other = SlackSender(quick.runtime.out, container.db, container.clock)  # knows nothing of that attempt
+
+    found = await other.find(lead, page)
+    assert (found.reference, found.thread) == (sent.reference, sent.thread)
+    assert await other.find(lead, Page(page.incident, "escalation", "x", key="tocsin-notification-9")) is None
 
 
 async def test_a_post_refused_for_good_is_not_retried_by_every_sweep(quick, people, container):
