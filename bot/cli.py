@@ -14,6 +14,7 @@ from bot.config_file import ConfigError, TocsinConfig, load
 from bot.settings import Settings, SettingsError, parse_port
 from storage.backup import BackupError
 from storage.db import DatabaseUrlError, async_url, redacted
+from storage.errors import DatabaseUnavailable
 from storage.migrations import NotReady, check_folder
 
 
@@ -93,7 +94,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BackupError as exc:
         print(f"tocsin: {exc}", file=sys.stderr)
         return 1
-    except (OperationalError, DBAPIError, OSError) as exc:
+    except (OperationalError, DBAPIError, OSError, DatabaseUnavailable) as exc:
         url = redacted(settings.database_url) if "settings" in locals() else "?"
         reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0] if str(exc) else type(exc).__name__
         print(f"tocsin: cannot use the database at {url}: {reason}", file=sys.stderr)

@@ -183,3 +183,17 @@ def test_a_database_timeout_that_is_not_a_positive_number_is_refused_at_start(tm
     assert result.stderr.strip() == (f"tocsin: {variable} {value}: not a number of seconds; "
                                      "give a positive number, e.g. 10"), result.stderr
     assert not (tmp_path / "tocsin.db").exists()
+
+
+def test_a_database_that_stalls_while_the_config_is_applied_stops_the_start_with_one_line(pg_url, tmp_path):
+    config = tmp_path / "tocsin.yml"
+    config.write_text(yaml.safe_dump(CONFIG))
+    with proxy_to(pg_url) as proxy:
+        proxy.freeze_on(b"pg_advisory_xact_lock")  # migrated, then nothing answers
+        url = proxy.url(pg_url)
+        result = run(["sidecar", "--config", str(config)], tmp_path, TOCSIN_DATABASE_URL=url,
+                     TOCSIN_DATABASE_TIMEOUT=str(TIMEOUT))
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    last = result.stderr.strip().splitlines()[-1]  # after Alembic's INFO lines
+    assert last == f"tocsin: cannot use the database at {url}: the database did not answer within 1 s"
