@@ -278,7 +278,8 @@ class Dispatcher(Background):
             Notification.id == job.id, Notification.failed_over_at.is_(None)).values(failed_over_at=now))
         if marked.rowcount != 1:  # type: ignore[attr-defined]
             return None  # done on an earlier attempt
-        return await failover.fail_over(session, await session.get(Notification, job.id), self.senders.keys(), now)
+        row = await session.get(Notification, job.id)
+        return await failover.fail_over(session, row, self.senders.keys(), now, refused=permanent)
 
     def _report_failover(self, job: Job, moved: failover.FailedOver, now: datetime, error: str) -> None:
         elsewhere = ", ".join(moved.channels) or "no other channel (none left that reaches them)"

@@ -40,18 +40,19 @@ def reason_of(row: Notification) -> str:
     return f"failover:{row.reason}"
 
 
-async def fail_over(session: AsyncSession, row: Notification, available: Collection[str],
-                    now: datetime) -> FailedOver:
-    """Page the row's target elsewhere and tell the team; idempotent (the outbox's unique key)."""
+async def fail_over(session: AsyncSession, row: Notification, available: Collection[str], now: datetime,
+                    refused: bool = False) -> FailedOver:
+    """Page the row's target elsewhere and tell the team (``refused``: the channel said never);
+    idempotent (the outbox's unique key)."""
     incident = await session.get(Incident, row.incident_id)  # its team comes with it (joined)
     usable = [c for c in available if c != row.channel]
     planned = await _alternatives(session, incident, row, usable)
     since = now - row.created_at
-    await _queue(session, row, reason_of(row), planned, f"{row.message}\n{texts.failed_over(row.channel, since)}",
+    await _queue(session, row, reason_of(row), planned, f"{row.message}\n{texts.failed_over(row.channel, since, refused)}",
                  now, kind="page")
     paged = {(p.target, p.channel) for p in planned}
     notice = [p for p in _team_chats(incident, usable) if (p.target, p.channel) not in paged]
-    await _queue(session, row, f"down:{row.channel}", notice, texts.channel_down(incident, row.channel, since),
+    await _queue(session, row, f"down:{row.channel}", notice, texts.channel_down(incident, row.channel, since, refused),
                  now, kind="notice")
     return FailedOver(incident.number, tuple(sorted({p.channel for p in planned})),
                       tuple(sorted({p.channel for p in notice} | {p.channel for p in planned

@@ -31,10 +31,15 @@ def ago_seconds(seconds: float) -> str:
     return ago(timedelta(seconds=seconds))
 
 
-def failed_over(channel: str, since: timedelta) -> str:
+def failed_over(channel: str, since: timedelta, refused: bool = False) -> str:
+    if refused:
+        return f"(Sent here because {channel.title()} refused this page.)"
     return f"(Sent here because {channel.title()} has not delivered this page for {ago(since)}.)"
 
 
-def channel_down(incident: Incident, channel: str, since: timedelta) -> str:
+def channel_down(incident: Incident, channel: str, since: timedelta, refused: bool = False) -> str:
+    if refused:
+        return (f"{channel.title()} refused a page for #{incident.number} {incident.title}: Tocsin pages on the "
+                f"other channels instead.")
     return (f"{channel.title()} is failing: a page for #{incident.number} {incident.title} has not been delivered "
             f"there for {ago(since)}. Tocsin keeps retrying it and pages on the other channels meanwhile.")

@@ -63,9 +63,10 @@ async def _get(http, as_token, path: str, **params):
 async def test_notifications_newest_first_with_each_filter(http, as_token, paged, people):
     everything = (await _get(http, as_token, "/api/notifications"))["notifications"]
     ids = [n["id"] for n in everything]
-    assert ids == sorted(ids, reverse=True) and len(ids) == 7
+    assert ids == sorted(ids, reverse=True) and len(ids) == 8
     assert [(n["incident"], n["kind"], n["reason"], n["channel"], n["status"]) for n in everything] == [
         (2, "page", "step:0:1", "slack", "SENT"),
+        (2, "notice", "down:telegram", "slack", "SENT"),  # the team told in Slack that Telegram refused the page
         (2, "page", "step:0:0", "telegram", "FAILED"),
         (2, "page", "step:0:0", "slack", "SENT"),
         (1, "notice", "closing:acknowledged", "telegram", "SENT"),
@@ -74,22 +75,22 @@ async def test_notifications_newest_first_with_each_filter(http, as_token, paged
         (1, "page", "step:0:0", "slack", "SENT"),
     ]
     assert everything[0]["person_id"] == people.ids["team_lead"] and everything[0]["address"] == "UTEAM_LEAD"
-    assert everything[1]["last_error"] and "chat not found" in everything[1]["last_error"]
+    assert everything[2]["last_error"] and "chat not found" in everything[2]["last_error"]
 
     async def picked(**params) -> list[int]:
         return [n["id"] for n in (await _get(http, as_token, "/api/notifications", **params))["notifications"]]
 
-    assert await picked(incident=1) == ids[3:]
-    assert await picked(incident=2) == ids[:3]
+    assert await picked(incident=1) == ids[4:]
+    assert await picked(incident=2) == ids[:4]
     assert await picked(incident=3) == []
     assert await picked(person=people.ids["team_lead"]) == [ids[0]]
     assert await picked(person="team_lead@example.com") == [ids[0]]
-    assert await picked(channel="telegram") == [ids[1], ids[3], ids[5]]
-    assert await picked(status="failed") == [ids[1]]
-    assert await picked(status="SENT", channel="slack", incident=1) == [ids[4], ids[6]]
+    assert await picked(channel="telegram") == [ids[2], ids[4], ids[6]]
+    assert await picked(status="failed") == [ids[2]]
+    assert await picked(status="SENT", channel="slack", incident=1) == [ids[5], ids[7]]
     assert await picked(limit=2) == ids[:2]
     assert await picked(limit=2, offset=2) == ids[2:4]
-    assert await picked(offset=7) == []
+    assert await picked(offset=8) == []
 
 
 @pytest.mark.parametrize(("params", "detail"), [
