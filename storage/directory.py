@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.actors import Actor, Source
-from storage.errors import InvalidInput, PermissionDenied, UnknownActor
+from storage.errors import NotFound, PermissionDenied, UnknownActor
 from storage.models import Membership, Person, Team
 from storage.roles import Permission, Role, allows
 
@@ -113,7 +113,7 @@ async def team_by_name(session: AsyncSession, name: str) -> Team:
     team = await session.scalar(select(Team).where(func.lower(Team.name) == name.strip().lower()))
     if team is None:
         known = ", ".join((await session.scalars(select(Team.name).order_by(Team.name))).all()) or "none yet"
-        raise InvalidInput(f"there is no team {name!r} (known teams: {known})")
+        raise NotFound(f"there is no team {name!r} (known teams: {known})")
     return team
 
 

@@ -40,8 +40,15 @@ log = logging.getLogger(__name__)
 Handler = Callable[[Request, Container, Actor], Awaitable[Response]]
 ERROR_CODES = {NotFound: "not_found", PermissionDenied: "forbidden", UnknownActor: "forbidden",
                InvalidTransition: "conflict", InvalidInput: "invalid_input"}
-WINDOW = re.compile(r"^(\d{1,4})([mhdw])$")
 UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+#: 1 to 9999 of a unit: four digits at most, not all zeros (spelled out: OpenAPI patterns have no lookahead).
+WINDOW_PATTERN = "^([1-9][0-9]{0,3}|0[1-9][0-9]{0,2}|00[1-9][0-9]?|000[1-9])[mhdw]$"
+WINDOW = re.compile(WINDOW_PATTERN)
+#: A person filter: an id (up to 9 digits) or an email address; empty means everyone.
+PERSON_PATTERN = "^([0-9]{0,9}|[^\\x00@]*@[^\\x00]*)$"
+#: The largest offset both databases take (a 64-bit integer), and the largest incident number (a 32-bit column).
+MAX_OFFSET, MAX_INCIDENT = 2**63 - 1, 2**31 - 1
+NOTIFICATION_STATUS_WORDS = (*(s.lower() for s in NOTIFICATION_STATUSES), *NOTIFICATION_STATUSES)
 
 
 def api(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
@@ -94,28 +101,52 @@ def _str(body: dict[str, Any], key: str, required: bool = False) -> str | None:
     return clean(value)
 
 
-def _int(request: Request, key: str, default: int) -> int:
-    value = request.query_params.get(key)
-    if value is None or value == "":
+def _whole(raw: str, lowest: int, highest: int) -> int | None:
+    """The number written in ASCII digits, or None when it is not one or out of range."""
+    if not (raw.isascii() and raw.isdigit()) or len(raw.lstrip("0")) > len(str(highest)):
+        return None
+    value = int(raw)
+    return value if lowest <= value <= highest else None
+
+
+def _int(request: Request, key: str, default: int, lowest: int = 0, highest: int = MAX_OFFSET) -> int:
+    """An integer query parameter; present but empty, or out of range, is a 400 naming it."""
+    raw = request.query_params.get(key)
+    if raw is None:
         return default
-    if not value.isdigit():
-        raise HttpError(400, "invalid_input", f"{key}: expected a whole number")
-    return int(value)
+    value = _whole(raw, lowest, highest)
+    if value is None:
+        raise HttpError(400, "invalid_input", f"{key}: expected a whole number {lowest}..{highest}")
+    return value
+
+
+def _incident(request: Request) -> int | None:
+    if "incident" not in request.query_params:
+        return None
+    return _int(request, "incident", 0, 1, MAX_INCIDENT)
+
+
+def _text(request: Request, key: str) -> str | None:
+    """A free-text filter; empty means no filter; NUL (which the database refuses) is a 400 naming it."""
+    value = request.query_params.get(key) or None
+    if value is not None and "\x00" in value:
+        raise HttpError(400, "invalid_input", f"{key}: must not contain NUL characters")
+    return value
 
 
 def _number(request: Request) -> int:
     raw = request.path_params["number"]
-    if not raw.isdigit() or len(raw) > 9:
-        raise NotFound(f"there is no incident #{raw}")
-    return int(raw)
+    number = _whole(raw, 1, MAX_INCIDENT)
+    if number is None:
+        raise NotFound(f"there is no incident #{raw[:40]}")
+    return number
 
 
 def _statuses(raw: str | None) -> tuple[Status, ...]:
-    if not raw:
+    if raw is None:
         return ()
     statuses: set[Status] = set()
     for word in raw.split(","):
-        word = word.strip().lower()
         if word == "active":
             statuses |= ACTIVE
             continue
@@ -128,10 +159,10 @@ def _statuses(raw: str | None) -> tuple[Status, ...]:
 
 
 def _severity(raw: str | None) -> Severity | None:
-    if not raw:
+    if raw is None:
         return None
     try:
-        return Severity(raw.lower())
+        return Severity(raw)
     except ValueError:
         raise HttpError(400, "invalid_input",
                         f"severity: {raw!r} is not one of {', '.join(s.value for s in Severity)}") from None
@@ -145,7 +176,7 @@ async def list_incidents(request: Request, container: Container, actor: Actor) -
     if not 1 <= limit <= MAX_PAGE:
         raise HttpError(400, "invalid_input", f"limit: expected 1..{MAX_PAGE}")
     query = IncidentFilter(statuses=_statuses(q.get("status")), severity=_severity(q.get("severity")),
-                           team=q.get("team") or None, service=q.get("service") or None, limit=limit, offset=offset)
+                           team=_text(request, "team"), service=_text(request, "service"), limit=limit, offset=offset)
     views, total = await container.queries.list(query, reader)
     return JSONResponse({"incidents": [render_incident_json(v) for v in views], "total": total})
 
@@ -167,7 +198,7 @@ def _result(result: ActionResult, status: int = 200) -> JSONResponse:
 async def declare_incident(request: Request, container: Container, actor: Actor) -> Response:
     """Declare an incident (201), or return the open one with the same dedup_key (200)."""
     body = await _body(request, container)
-    labels = body.get("labels") or {}
+    labels = {} if body.get("labels") is None else body["labels"]
     if not isinstance(labels, dict):
         raise HttpError(400, "invalid_input", "labels: expected an object")
     result = await container.incidents.declare(
@@ -211,36 +242,31 @@ async def add_note(request: Request, container: Container, actor: Actor) -> Resp
 async def list_alerts(request: Request, container: Container, actor: Actor) -> Response:
     """Alerts, newest first, optionally of one incident and one status."""
     reader = await _reader(container, actor)
-    incident = request.query_params.get("incident")
-    if incident is not None and not incident.isdigit():
-        raise HttpError(400, "invalid_input", "incident: expected an incident number")
-    status = request.query_params.get("status") or None
+    incident = _incident(request)
+    status = request.query_params.get("status")
     if status not in (None, "firing", "resolved"):
         raise HttpError(400, "invalid_input", "status: expected firing or resolved")
     limit = _int(request, "limit", 100)
     if not 1 <= limit <= MAX_PAGE:
         raise HttpError(400, "invalid_input", f"limit: expected 1..{MAX_PAGE}")
-    alerts = await container.queries.alerts(int(incident) if incident else None, status, limit, reader)
+    alerts = await container.queries.alerts(incident, status, limit, reader)
     return JSONResponse({"alerts": [render_alert_json(a) for a in alerts]})
 
 
 def parse_window(raw: str) -> timedelta:
-    match = WINDOW.match(raw.strip().lower())
-    if not match:
-        raise HttpError(400, "invalid_input", f"window: {raw!r} is not a duration like 30m, 24h, 7d or 4w")
-    window = timedelta(**{UNITS[match.group(2)]: int(match.group(1))})
-    if not timedelta(minutes=1) <= window <= timedelta(days=3660):
-        raise HttpError(400, "invalid_input", "window: expected between 1m and 3660d")
-    return window
+    """1 to 9999 minutes, hours, days or weeks (WINDOW_PATTERN, which the OpenAPI document states too)."""
+    if not WINDOW.match(raw):
+        raise HttpError(400, "invalid_input", f"window: {raw[:40]!r} is not a duration like 30m, 24h, 7d or 4w "
+                                              "(1 to 9999 of m, h, d or w)")
+    return timedelta(**{UNITS[raw[-1]]: int(raw[:-1])})
 
 
 async def incident_metrics(request: Request, container: Container, actor: Actor) -> Response:
     """MTTA and MTTR (overall and by team, service, severity) and counts, over a window."""
     reader = await _reader(container, actor)
-    raw = request.query_params.get("window") or "7d"
+    raw = request.query_params.get("window", "7d")
     window = parse_window(raw)
-    result = await stats.compute(container.db, container.clock.now(), window, request.query_params.get("team") or None,
-                                 reader)
+    result = await stats.compute(container.db, container.clock.now(), window, _text(request, "team"), reader)
     return JSONResponse(render_stats_json(result, raw))
 
 
@@ -248,14 +274,14 @@ async def _person_id(container: Container, raw: str | None) -> int | None:
     """A person filter: their id, or their email address."""
     if not raw:
         return None
-    if raw.isdigit() and len(raw) <= 9:
-        return int(raw)
-    if "@" not in raw:
+    if not re.match(PERSON_PATTERN, raw):
         raise HttpError(400, "invalid_input", "person: expected a person id or an email address")
+    if "@" not in raw:
+        return int(raw)
     async with container.db.sessions() as session:
         person_id = await session.scalar(select(Person.id).where(Person.email == raw.strip()))
-    if person_id is None:
-        raise HttpError(400, "invalid_input", f"person: there is no person with email {raw.strip()!r}")
+    if person_id is None:  # well formed, but names nobody: like an unknown incident, a 404
+        raise NotFound(f"person: there is no person with email {raw.strip()[:100]!r}")
     return person_id
 
 
@@ -263,21 +289,20 @@ async def list_notifications(request: Request, container: Container, actor: Acto
     """Notifications (pages and notices), newest first, filtered by incident, person, channel and status."""
     reader = await _reader(container, actor)
     q = request.query_params
-    incident = q.get("incident") or None
-    if incident is not None and not (incident.isdigit() and len(incident) <= 9):
-        raise HttpError(400, "invalid_input", "incident: expected an incident number")
-    channel = (q.get("channel") or "").lower() or None
+    incident = _incident(request)
+    channel = q.get("channel")
     if channel is not None and channel not in CHANNELS:
-        raise HttpError(400, "invalid_input", f"channel: {channel!r} is not one of {', '.join(CHANNELS)}")
-    status = (q.get("status") or "").upper() or None
-    if status is not None and status not in NOTIFICATION_STATUSES:
-        raise HttpError(400, "invalid_input", f"status: {status.lower()!r} is not one of "
-                        f"{', '.join(s.lower() for s in NOTIFICATION_STATUSES)}")
+        raise HttpError(400, "invalid_input", f"channel: {channel[:40]!r} is not one of {', '.join(CHANNELS)}")
+    status = q.get("status")
+    if status is not None and status not in NOTIFICATION_STATUS_WORDS:
+        raise HttpError(400, "invalid_input", f"status: {status[:40]!r} is not one of "
+                        f"{', '.join(s.lower() for s in NOTIFICATION_STATUSES)} (or in capitals)")
+    status = status.upper() if status else None
     limit, offset = _int(request, "limit", 50), _int(request, "offset", 0)
     if not 1 <= limit <= paging_queries.MAX_PAGE:
         raise HttpError(400, "invalid_input", f"limit: expected 1..{paging_queries.MAX_PAGE}")
     found = await paging_queries.notifications(
-        container.db, incident=int(incident) if incident else None, person_id=await _person_id(container, q.get("person")),
+        container.db, incident=incident, person_id=await _person_id(container, _text(request, "person")),
         channel=channel, status=status, limit=limit, offset=offset, teams=reader.teams)
     return JSONResponse({"notifications": found})
 

@@ -7,6 +7,19 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from bot.api.endpoints import (
+    MAX_INCIDENT,
+    MAX_OFFSET,
+    NOTIFICATION_STATUS_WORDS,
+    PERSON_PATTERN,
+    WINDOW_PATTERN,
+)
+from bot.webhooks.elastic import FIRING_WORDS, RESOLVED_WORDS
+from bot.webhooks.generic import ACTIONS as GENERIC_ACTIONS
+from bot.webhooks.pagerduty import ACTIONS as PAGERDUTY_ACTIONS
+from escalation.policy import CHANNELS
+from storage.states import Severity, Status
+
 Doc = dict[str, Any]
 
 
@@ -20,7 +33,7 @@ def _json(schema: Doc, description: str) -> Doc:
 
 def _errors(*statuses: int) -> Doc:
     words = {400: "Invalid input (the detail names the field)", 401: "Missing or unknown token",
-             403: "The token's person or role may not do this", 404: "No such incident",
+             403: "The token's person or role may not do this", 404: "No such incident (or team, or person)",
              409: "The incident's state does not allow it", 413: "Body over TOCSIN_MAX_BODY_BYTES",
              415: "Content-Type is not application/json", 503: "Database unavailable; retry"}
     return {str(s): _json(_ref("Error"), words[s]) for s in statuses}
@@ -34,13 +47,41 @@ def _query(name: str, schema: Doc, description: str) -> Doc:
     return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
 
 
-NUMBER = {"name": "number", "in": "path", "required": True, "schema": {"type": "integer"},
+INCIDENT_NUMBER = {"type": "integer", "minimum": 1, "maximum": MAX_INCIDENT}
+NUMBER = {"name": "number", "in": "path", "required": True, "schema": INCIDENT_NUMBER,
           "description": "The incident number (#42 is 42)"}
 API_ERRORS = (400, 401, 403, 503)
 ACTION_ERRORS = (*API_ERRORS, 404, 409, 413, 415)
 WEBHOOK_ERRORS = (400, 401, 413, 415, 503)
 TEXT = {"type": "string"}
+#: A sender's text field (bot/webhooks/shape.text): a string or a number; null or "" is "not given".
+FIELD = {"type": ["string", "number", "null"]}
+REQUIRED_FIELD = {"type": ["string", "number"], "pattern": "[^\\x00]"}
+WRITTEN_URL = {"type": "string", "pattern": "[^\\x00]"}
+#: An RFC 3339 time; "" (and Alertmanager's zero time) mean "not set".
+TIME = {"anyOf": [{"type": "string", "format": "date-time"}, {"enum": ["", None]}]}
+LABELS = {"type": ["object", "null"], "additionalProperties": {"type": ["string", "number", "boolean", "null"]}}
+FREE_OBJECT = {"type": ["object", "null"], "description": "Any JSON object, kept with the alert"}
+PAYLOAD = {"type": "object", "required": ["summary", "source"], "properties": {
+    "summary": REQUIRED_FIELD, "source": REQUIRED_FIELD, "severity": FIELD, "timestamp": TIME, "component": FIELD,
+    "group": FIELD, "class": FIELD, "custom_details": {"description": "Any JSON, kept with the alert"}}}
+#: Text a person writes: at least one character besides spaces and NUL (which is dropped).
+WRITTEN = {"type": "string", "pattern": "[^\\s\\x00]"}
+#: A free-text filter: the database refuses NUL.
+FILTER = {"type": "string", "pattern": "^[^\\x00]*$"}
+OPTIONAL = {"type": ["string", "null"]}
 OBJECT = {"type": "object", "additionalProperties": True}
+SEVERITIES = [s.value for s in Severity]
+_STATUS = f"({'|'.join(['active', *(s.value for s in Status)])})"
+STATUS_LIST = {"type": "string", "pattern": f"^{_STATUS}(,{_STATUS})*$"}
+
+
+def _when_status(values: list[str], field: str, then: list[str], otherwise: list[str]) -> Doc:
+    """Required fields that depend on the action: ``then`` when ``field`` is one of ``values``."""
+    def need(names: list[str]) -> Doc:
+        return {"required": names, "properties": {n: PAYLOAD if n == "payload" else REQUIRED_FIELD for n in names}}
+    return {"if": {"required": [field], "properties": {field: {"enum": values}}}, "then": need(then),
+            "else": need(otherwise)}
 
 
 def _action(summary: str, field: str | None = None, required: bool = False, status: str = "200") -> Doc:
@@ -49,7 +90,8 @@ def _action(summary: str, field: str | None = None, required: bool = False, stat
                       "responses": {status: _json(_ref("ActionResult"), "The incident after the action; changed "
                                                   "is false for a repeat"), **_errors(*ACTION_ERRORS)}}
     if field:
-        schema = {"type": "object", "properties": {field: TEXT}, "required": [field] if required else []}
+        schema = {"type": "object", "properties": {field: WRITTEN if required else OPTIONAL},
+                  "required": [field] if required else []}
         operation["requestBody"] = _body(schema, required)
     return {"post": operation}
 
@@ -125,36 +167,42 @@ SCHEMAS: Doc = {
         "resolved": {"type": "integer"}, "deduplicated": {"type": "integer"}, "stale": {"type": "integer"},
         "ignored": {"type": "integer"}}},
     "AlertmanagerWebhook": {"type": "object", "required": ["alerts"], "properties": {
-        "version": TEXT, "groupKey": TEXT, "truncatedAlerts": {"type": "integer"}, "status": TEXT,
-        "groupLabels": OBJECT, "commonLabels": OBJECT, "commonAnnotations": OBJECT,
+        "groupKey": FIELD, "truncatedAlerts": {"type": ["integer", "null"], "minimum": 0}, "groupLabels": LABELS,
+        "commonAnnotations": FREE_OBJECT,
         "alerts": {"type": "array", "items": {"type": "object", "required": ["status"], "properties": {
-            "status": {"enum": ["firing", "resolved"]}, "labels": OBJECT, "annotations": OBJECT,
-            "startsAt": TEXT, "endsAt": TEXT, "generatorURL": TEXT, "fingerprint": TEXT}}}}},
+            "status": {"enum": ["firing", "resolved"]}, "labels": LABELS, "annotations": FREE_OBJECT,
+            "startsAt": TIME, "endsAt": TIME, "generatorURL": FIELD, "fingerprint": FIELD, "valueString": FIELD,
+            "dashboardURL": FIELD, "panelURL": FIELD, "silenceURL": FIELD}}}}},
     "ElasticWebhook": {"type": "object", "required": ["rule"], "properties": {
-        "rule": {"type": "object", "required": ["id"], "properties": {"id": TEXT, "name": TEXT, "url": TEXT,
-                                                                      "tags": TEXT}},
-        "alert": {"type": "object", "properties": {"id": TEXT, "uuid": TEXT, "action_group": TEXT}},
-        "status": TEXT, "reason": TEXT, "date": TEXT, "severity": TEXT, "service": TEXT, "team": TEXT,
-        "details": OBJECT}},
+        "rule": {"type": "object", "required": ["id"], "properties": {
+            "id": REQUIRED_FIELD, "name": FIELD, "url": FIELD,
+            "tags": {"type": ["array", "string", "number", "null"], "description": "A list, or comma-separated"}}},
+        "alert": {"type": ["object", "null"], "properties": {"id": FIELD, "action_group": FIELD}},
+        "status": {"enum": [*sorted(RESOLVED_WORDS | FIRING_WORDS), None],
+                   "description": "Watcher style; without it, alert.action_group (recovered or any other)"},
+        "reason": FIELD, "date": TIME, "severity": FIELD, "service": FIELD, "team": FIELD, "environment": FIELD,
+        "details": {"description": "Any JSON, kept with the alert"}}},
     "GenericWebhook": {"type": "object", "properties": {
-        "title": TEXT, "severity": TEXT, "service": TEXT, "team": TEXT, "dedup_key": TEXT,
-        "status": {"enum": ["trigger", "resolve"]}, "details": OBJECT, "labels": OBJECT, "timestamp": TEXT,
-        "links": {"type": "array", "items": {"oneOf": [TEXT, {"type": "object", "properties": {
-            "text": TEXT, "href": TEXT}}]}}}},
+        "title": FIELD, "severity": FIELD, "service": FIELD, "team": FIELD, "dedup_key": FIELD,
+        "status": {"enum": [*GENERIC_ACTIONS, None]}, "details": FREE_OBJECT, "labels": LABELS, "timestamp": TIME,
+        "links": {"type": ["array", "null"], "items": {"oneOf": [WRITTEN_URL, {
+            "type": "object", "required": ["href"], "properties": {"text": FIELD, "href": REQUIRED_FIELD}}]}}},
+        "allOf": [_when_status(["resolve", "resolved"], "status", then=["dedup_key"], otherwise=["title"])]},
     "PagerDutyEvent": {"type": "object", "required": ["routing_key", "event_action"], "properties": {
-        "routing_key": TEXT, "event_action": {"enum": ["trigger", "acknowledge", "resolve"]}, "dedup_key": TEXT,
-        "payload": {"type": "object", "properties": {
-            "summary": TEXT, "source": TEXT, "severity": TEXT, "timestamp": TEXT, "component": TEXT, "group": TEXT,
-            "class": TEXT, "custom_details": OBJECT}},
-        "links": {"type": "array", "items": OBJECT}, "client": TEXT, "client_url": TEXT}},
+        "routing_key": REQUIRED_FIELD, "event_action": {"enum": list(PAGERDUTY_ACTIONS)}, "dedup_key": FIELD,
+        "links": {"type": ["array", "null"], "items": {"type": "object", "properties": {"href": FIELD}}},
+        "client_url": FIELD},
+        "allOf": [_when_status(["trigger"], "event_action", then=["payload"], otherwise=["dedup_key"])]},
 }
 
+OFFSET = _query("offset", {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0}, "Page start")
+INCIDENT = _query("incident", INCIDENT_NUMBER, "Only this incident's")
 LIST_PARAMS = [
-    _query("status", TEXT, "Comma-separated statuses; 'active' means open, escalating and acknowledged"),
-    _query("severity", {"enum": ["critical", "high", "medium", "low"]}, "Only this severity"),
-    _query("team", TEXT, "Team name"), _query("service", TEXT, "Service name"),
+    _query("status", STATUS_LIST, "Comma-separated statuses; 'active' means open, escalating and acknowledged"),
+    _query("severity", {"enum": SEVERITIES}, "Only this severity"),
+    _query("team", FILTER, "Team name"), _query("service", FILTER, "Service name"),
     _query("limit", {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}, "Page size"),
-    _query("offset", {"type": "integer", "minimum": 0, "default": 0}, "Page start"),
+    OFFSET,
 ]
 TOKEN = [{"apiToken": []}]
 INTEGRATION = [{"integrationToken": []}, {"integrationBasic": []}]
@@ -168,11 +216,12 @@ PATHS: Doc = {
                     "A page of incidents and how many match in all"), **_errors(*API_ERRORS)}},
         "post": {"summary": "Declare an incident", "tags": ["incidents"], "security": TOKEN,
                  "requestBody": _body({"type": "object", "required": ["title"], "properties": {
-                     "title": TEXT, "severity": {"enum": ["critical", "high", "medium", "low"]}, "service": TEXT,
-                     "team": TEXT, "description": TEXT, "labels": OBJECT, "dedup_key": TEXT}}),
+                     "title": WRITTEN, "severity": {"enum": [*SEVERITIES, None]}, "service": OPTIONAL,
+                     "team": OPTIONAL, "description": OPTIONAL, "labels": {"type": ["object", "null"]},
+                     "dedup_key": OPTIONAL}}),
                  "responses": {"201": _json(_ref("ActionResult"), "Declared"),
                                "200": _json(_ref("ActionResult"), "Already open under this dedup_key"),
-                               **_errors(*API_ERRORS, 413, 415)}},
+                               **_errors(*API_ERRORS, 404, 413, 415)}},
     },
     "/api/incidents/{number}": {"get": {
         "summary": "One incident with its alerts and timeline", "tags": ["incidents"], "security": TOKEN,
@@ -190,19 +239,20 @@ PATHS: Doc = {
                       **_errors(*API_ERRORS, 404)}}},
     "/api/notifications": {"get": {
         "summary": "Notifications (pages and notices), newest first", "tags": ["escalation"], "security": TOKEN,
-        "parameters": [_query("incident", {"type": "integer"}, "Only this incident's"),
-                       _query("person", TEXT, "Only this person's: their id or email address"),
-                       _query("channel", {"enum": ["slack", "telegram", "email", "webhook"]}, "Only this channel"),
-                       _query("status", {"enum": ["pending", "sent", "failed", "cancelled"]},
-                              "Only this status (any case)"),
+        "parameters": [INCIDENT,
+                       _query("person", {"type": "string", "pattern": PERSON_PATTERN},
+                              "Only this person's: their id or email address (an unknown email is 404)"),
+                       _query("channel", {"enum": list(CHANNELS)}, "Only this channel"),
+                       _query("status", {"enum": list(NOTIFICATION_STATUS_WORDS)},
+                              "Only this status (lower case or capitals)"),
                        _query("limit", {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}, "Page size"),
-                       _query("offset", {"type": "integer", "minimum": 0, "default": 0}, "Page start")],
+                       OFFSET],
         "responses": {"200": _json({"type": "object", "properties": {
             "notifications": {"type": "array", "items": _ref("Notification")}}}, "A page of notifications"),
-            **_errors(*API_ERRORS)}}},
+            **_errors(*API_ERRORS, 404)}}},
     "/api/alerts": {"get": {
         "summary": "Alerts, newest first", "tags": ["alerts"], "security": TOKEN,
-        "parameters": [_query("incident", {"type": "integer"}, "Only this incident's"),
+        "parameters": [INCIDENT,
                        _query("status", {"enum": ["firing", "resolved"]}, "Only this status"),
                        _query("limit", {"type": "integer", "minimum": 1, "maximum": 200, "default": 100}, "Page size")],
         "responses": {"200": _json({"type": "object", "properties": {
@@ -210,8 +260,9 @@ PATHS: Doc = {
     "/api/metrics": {"get": {
         "summary": "MTTA and MTTR, overall and by team, service and severity; counts by status and severity",
         "tags": ["metrics"], "security": TOKEN,
-        "parameters": [_query("window", {"type": "string", "default": "7d"}, "30m, 24h, 7d, 4w ..."),
-                       _query("team", TEXT, "Only this team's incidents")],
+        "parameters": [_query("window", {"type": "string", "pattern": WINDOW_PATTERN, "default": "7d"},
+                              "1 to 9999 of m, h, d or w: 30m, 24h, 7d, 4w ..."),
+                       _query("team", FILTER, "Only this team's incidents")],
         "responses": {"200": _json(_ref("Stats"), "Statistics"), **_errors(*API_ERRORS)}}},
     "/api/openapi.json": {"get": {"summary": "This description", "tags": ["meta"], "security": [],
                                   "responses": {"200": _json(OBJECT, "OpenAPI 3.1")}}},

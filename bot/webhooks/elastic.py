@@ -60,10 +60,11 @@ def _tags(raw: Any) -> str | None:
 
 
 def _firing(body: dict[str, Any], alert: dict[str, Any]) -> bool:
+    group = (text(alert.get("action_group"), "alert.action_group") or "").lower()
     if "status" in body:
         word, field = (text(body.get("status"), "status") or "").lower(), "status"
     else:
-        word, field = (text(alert.get("action_group"), "alert.action_group") or "").lower(), "alert.action_group"
+        word, field = group, "alert.action_group"
     if word in RESOLVED_WORDS:
         return False
     if word in FIRING_WORDS or field == "alert.action_group":

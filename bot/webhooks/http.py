@@ -47,6 +47,13 @@ DATABASE_FAILURES = (DatabaseUnavailable, DBAPIError, psycopg.Error, sa_exc.Time
                      OSError, TimeoutError)
 
 
+def failure_name(exc: BaseException) -> str:
+    """The failure's type, and for a refused constraint its name (never the values: they may be secrets)."""
+    cause = getattr(exc, "orig", None) or exc
+    constraint = getattr(getattr(cause, "diag", None), "constraint_name", None)
+    return f"{type(exc).__name__} ({constraint})" if constraint else type(exc).__name__
+
+
 def check_length(request: Request, limit: int) -> None:
     """Refuse early when the declared length is over the limit."""
     declared = request.headers.get("content-length")

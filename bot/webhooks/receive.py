@@ -26,6 +26,7 @@ from bot.webhooks.http import (
     HttpError,
     check_json_type,
     check_length,
+    failure_name,
     parse_json,
     read_body,
 )
@@ -113,7 +114,7 @@ async def receive(request: Request, endpoint: Endpoint) -> Response:
         return exc.response()
     except DATABASE_FAILURES as exc:
         metrics.webhooks.labels(source, "unavailable").inc()
-        log.warning("webhook from %s not stored, answering 503: %s", source, type(exc).__name__)
+        log.warning("webhook from %s not stored, answering 503: %s", source, failure_name(exc))
         return HttpError(503, "unavailable", "the delivery was not stored; retry later",
                          {"Retry-After": "5"}).response()
     metrics.webhooks.labels(source, "accepted").inc()
@@ -170,7 +171,7 @@ async def handle_pagerduty_event(request: Request) -> Response:
         return _pagerduty_error(exc.status, exc.error, exc.detail)
     except DATABASE_FAILURES as exc:
         metrics.webhooks.labels(source, "unavailable").inc()
-        log.warning("PagerDuty event from %s not stored, answering 503: %s", source, type(exc).__name__)
+        log.warning("PagerDuty event from %s not stored, answering 503: %s", source, failure_name(exc))
         return _pagerduty_error(503, "unavailable", "the event was not stored; retry later")
     metrics.webhooks.labels(source, "accepted").inc()
     metrics.ingested(source, result)

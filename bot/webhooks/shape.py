@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
 MAX_TEXT = 10_000
+LEAP_SECOND = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d):60")
 
 
 class ShapeError(ValueError):
@@ -46,7 +48,10 @@ def text(value: Any, field: str, required: bool = False, limit: int = MAX_TEXT) 
         return None
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise ShapeError(field, "expected a string")
-    return clean(str(value), limit) or None
+    written = clean(str(value), limit)
+    if not written and required:  # only NUL characters: nothing is left to store
+        raise ShapeError(field, "required")
+    return written or None
 
 
 def labels(value: Any, field: str) -> dict[str, str]:
@@ -80,8 +85,11 @@ def when(value: Any, field: str) -> datetime | None:
         return None
     if not isinstance(value, str):
         raise ShapeError(field, "expected an RFC 3339 time")
+    written = LEAP_SECOND.sub(r"\1:59", value.strip().upper())  # RFC 3339 allows t, z and second 60
+    if written.startswith("0000-"):
+        return None
     try:
-        parsed = datetime.fromisoformat(value.strip())
+        parsed = datetime.fromisoformat(written)
     except ValueError:
         raise ShapeError(field, f"{value[:40]!r} is not an RFC 3339 time") from None
     if parsed.tzinfo is None:
@@ -101,6 +109,8 @@ MAX_COUNT = 2**31 - 1
 def count(value: Any, field: str) -> int:
     if value is None:
         return 0
+    if isinstance(value, float) and value.is_integer():  # 3.0 is a whole number too (and JSON Schema's integer)
+        value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ShapeError(field, "expected a whole number >= 0")
     return min(value, MAX_COUNT)  # "+2147483647 more" says it; a 503 for ever would lose the delivery

@@ -95,7 +95,7 @@ async def test_notifications_newest_first_with_each_filter(http, as_token, paged
 
 @pytest.mark.parametrize(("params", "detail"), [
     ({"incident": "abc"}, "incident:"), ({"channel": "sms"}, "channel:"), ({"status": "lost"}, "status:"),
-    ({"person": "nobody@example.com"}, "person:"), ({"person": "ana"}, "person:"), ({"limit": "0"}, "limit:"),
+    ({"person": "ana"}, "person:"), ({"limit": "0"}, "limit:"),
     ({"limit": "201"}, "limit:"), ({"offset": "-1"}, "offset:"),
 ])
 async def test_bad_notification_filters_are_400_naming_the_parameter(http, as_token, people, params, detail):

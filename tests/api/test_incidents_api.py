@@ -110,12 +110,16 @@ async def test_unknown_incident_is_404(http, as_token):
     ({"team": "payments"}, "title: required"),
     ({"title": 5}, "title: expected a string"),
     ({"title": "x", "severity": "apocalyptic"}, "unknown severity"),
-    ({"title": "x", "team": "nope"}, "there is no team"),
     ({"title": "x", "labels": [1]}, "labels: expected an object"),
 ])
 async def test_bad_declarations_are_400_naming_the_problem(http, as_token, body, detail):
     response = await http.post("/api/incidents", json=body, headers=as_token("responder"))
     assert response.status_code == 400 and detail in response.json()["detail"]
+
+
+async def test_declaring_for_an_unknown_team_is_404_naming_the_known_teams(http, as_token):
+    response = await http.post("/api/incidents", json={"title": "x", "team": "nope"}, headers=as_token("responder"))
+    assert response.status_code == 404 and "there is no team 'nope' (known teams: payments" in response.json()["detail"]
 
 
 async def test_bodies_are_checked_for_size_type_and_syntax(http, as_token, container):

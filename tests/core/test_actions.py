@@ -31,7 +31,7 @@ async def test_declare_with_open_dedup_key_returns_the_open_incident(container, 
 
 
 async def test_unknown_team_lists_known_teams(container, people):
-    with pytest.raises(InvalidInput, match="known teams: payments, platform"):
+    with pytest.raises(NotFound, match="known teams: payments, platform"):
         await container.incidents.declare(people.slack("responder"), "x", team="nope")
 
 
