@@ -86,6 +86,22 @@ async def test_every_metric_the_app_defines_is_documented_and_served(http):
     assert not undocumented, f"on /metrics but not in the docs' tables: {undocumented}"
 
 
+def defined_metrics() -> set[str]:
+    """Every metric name the code passes to a Counter, Gauge or Histogram, in the three packages."""
+    names = set()
+    for package in ("bot", "storage", "escalation"):
+        for path in (ROOT / package).rglob("*.py"):
+            names |= set(re.findall(r"\b(?:Counter|Gauge|Histogram)\(\s*\"([a-zA-Z_:][a-zA-Z0-9_:]*)\"", path.read_text()))
+    return names
+
+
+async def test_every_metric_defined_in_the_code_is_served(http):
+    served = _families((await http.get("/metrics")).text)
+    defined = defined_metrics()
+    assert {"tocsin_webhooks", "escalation_lateness_seconds", "notifications_total"} <= defined
+    assert defined <= set(served), f"defined but not on /metrics: {defined - set(served)}"
+
+
 async def test_a_serve_process_serves_the_schedulers_metrics(tmp_path):
     config = tmp_path / "tocsin.yml"
     config.write_text("""teams:
