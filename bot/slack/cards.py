@@ -5,8 +5,9 @@ Timeline events go into the channel card's thread, naming the actor without ment
 
 Exactly one card per incident and channel, whatever the number of processes: a process claims the post in
 the database (``inbound_receipt``) before sending it, and the claim holder alone posts it, retries it
-after an outage (at every sweep) and, after a post whose answer never came, finds it in Slack instead of
-posting it again (``SlackOut.post``).
+after an outage (at every sweep, renewing its claim) and, after a post whose answer never came, finds it in
+Slack instead of posting it again (``SlackOut.post``). A claim not renewed for ``CLAIM_STALE`` has lost its
+holder (the process stopped): the next sweep that sees the incident changed takes it over.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 from uuid import uuid4
 
@@ -33,6 +34,8 @@ from storage.views import IncidentChange, IncidentView, version
 
 log = logging.getLogger(__name__)
 Job = Callable[[], Awaitable[None]]
+#: Longer than one post's retries can take (8 attempts of up to SLACK_TIMEOUT, backoff to 30 s).
+CLAIM_STALE = timedelta(minutes=10)
 
 
 class CardSync:
@@ -117,10 +120,11 @@ class CardSync:
         if any(c.chat_id == channel and c.kind == "card" for c in await refs.copies(self.db, view.id)):
             return  # already there (posted for the bus or for a sweep, whichever came first)
         claim = f"card:{view.id}:{channel}"
-        if not claimed and not await receipts.claim(self.db, claim, self.clock.now()):
+        uncertain = await self._claim(claim, claimed)
+        if uncertain is None:
             return
         try:
-            data = await self.out.post(f"card:{view.id}", uncertain=claimed, channel=channel, unfurl_links=False,
+            data = await self.out.post(f"card:{view.id}", uncertain=uncertain, channel=channel, unfurl_links=False,
                                        **render_card(view))
         except SlackUnavailable as exc:
             log.warning("could not post the card of %s to %s yet (%s); the next sweep tries again",
@@ -136,6 +140,20 @@ class CardSync:
         self._shown[view.number] = version(view)
         if version(await self.queries.get(view.number)) != version(view):
             self.refresh(view.number)  # it changed while we were posting
+
+    async def _claim(self, key: str, claimed: bool) -> bool | None:
+        """May this job post the card? None: no, another holds it; True: yes, but an earlier attempt
+        (ours, or a stopped process's) may have posted it; False: yes, and nobody tried before."""
+        now = self.clock.now()
+        if claimed:
+            await receipts.renew(self.db, key, now)
+            return True
+        if await receipts.claim(self.db, key, now):
+            return False
+        if await receipts.take_over(self.db, key, now, now - CLAIM_STALE):
+            log.info("slack: took over %s, claimed over %s ago by a process that stopped", key, CLAIM_STALE)
+            return True
+        return None
 
     async def _post_thread_line(self, view: IncidentView, text: str) -> None:
         cards = [r for r in await refs.copies(self.db, view.id) if r.kind == "card"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from storage.db import Database
@@ -35,3 +35,20 @@ async def claimed_at(db: Database, key: str) -> datetime | None:
     async with db.sessions() as session:
         return await session.scalar(select(InboundReceipt.received_at).where(
             InboundReceipt.source == SOURCE, InboundReceipt.key == key[:200]))
+
+
+async def take_over(db: Database, key: str, now: datetime, stale_before: datetime) -> bool:
+    """Claim ``key`` anew if it was last claimed before ``stale_before`` (its holder stopped); True if so.
+    The condition is in the UPDATE, so of two processes taking over at once only one succeeds."""
+    async with db.transaction() as session:
+        result = await session.execute(update(InboundReceipt).where(
+            InboundReceipt.source == SOURCE, InboundReceipt.key == key[:200],
+            InboundReceipt.received_at < stale_before).values(received_at=now))
+        return result.rowcount == 1
+
+
+async def renew(db: Database, key: str, now: datetime) -> None:
+    """The holder of ``key`` still works on it: nobody may take it over yet."""
+    async with db.transaction() as session:
+        await session.execute(update(InboundReceipt).where(
+            InboundReceipt.source == SOURCE, InboundReceipt.key == key[:200]).values(received_at=now))

@@ -9,6 +9,8 @@ import pytest
 
 from bot.config_file import TocsinConfig
 from bot.container import Container
+from bot.settings import Settings
+from bot.slack import receipts
 from bot.slack.sender import SlackSender
 from storage.clock import FakeClock
 from storage.ports import DeliveryError, Destination, Page
@@ -127,3 +129,25 @@ async def test_a_post_refused_for_good_is_not_retried_by_every_sweep(quick, peop
         mark = await cards.sweep(mark)
         await quick.settle()
     assert len(quick.fake.calls_to("chat.postMessage")) == 1
+
+
+async def test_a_claim_left_by_a_process_that_died_is_taken_over_once_stale(quick, people, container, clock):
+    other = Container.build(Settings(database_url=container.settings.database_url, scheduler=False),
+                            TocsinConfig(), clock)  # a sidecar: no Slack, its bus never reaches ours
+    cards = quick.runtime.cards
+    try:
+        mark = await cards.sweep(None)
+        await receipts.claim(container.db, "card:1:CPAYMENTS", clock.now())  # a process claimed it, then died
+        await other.incidents.declare(people.slack("responder"), "Checkout is down", team="payments")
+        mark = await cards.sweep(mark)
+        await quick.settle()
+        assert quick.fake.messages_in("CPAYMENTS") == []  # for all we know, its holder is still posting it
+
+        clock.advance(minutes=11)
+        await other.incidents.add_note(1, people.slack("responder"), "still down")
+        await cards.sweep(mark)
+        await quick.settle()
+        [card] = quick.fake.messages_in("CPAYMENTS")
+        assert card.text == "#1 [medium] Checkout is down (open)"
+    finally:
+        await other.close()
