@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 
 from starlette.applications import Starlette
 
-from bot import api, health, housekeeping, paging, slack, telegram, webhooks
+from bot import api, health, housekeeping, paging, reload, slack, telegram, webhooks
 from bot.api.errors import HANDLERS as API_ERRORS
 from bot.config_file import apply as apply_config
 from bot.container import Container
@@ -19,7 +19,7 @@ from storage import migrations
 log = logging.getLogger(__name__)
 
 Setup = Callable[[Container], Surface]
-_HTTP: tuple[Setup, ...] = (health.setup, webhooks.setup, api.setup)
+_HTTP: tuple[Setup, ...] = (health.setup, webhooks.setup, api.setup, reload.setup)
 #: The sidecar: receives monitoring webhooks and serves the API, without chat adapters or the scheduler,
 #: but with the escalation ledger hook, so incidents it opens or acknowledges are escalated by ``serve``.
 SIDECAR: tuple[Setup, ...] = (*_HTTP, paging.setup_ledger_only)

@@ -10,7 +10,7 @@ from pathlib import Path
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from bot import inbound_cli, logs
-from bot.config_file import ConfigError, TocsinConfig, load
+from bot.config_file import ConfigError, TocsinConfig, load, secrets
 from bot.settings import Settings, SettingsError, parse_port
 from storage.backup import BackupError
 from storage.db import DatabaseUrlError, async_url, redacted
@@ -77,11 +77,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = _settings(args)
         config = _load_config(settings) if args.command in ("serve", "sidecar") else TocsinConfig()
-        secrets = [settings.slack_bot_token, settings.slack_signing_secret, settings.slack_app_token,
-                   settings.telegram_bot_token, settings.telegram_webhook_secret, settings.smtp_password]
-        secrets += [i.token for i in config.integrations] + [i.basic_password for i in config.integrations]
-        secrets += [i.hmac_secret for i in config.integrations] + [t.token for t in config.api_tokens]
-        logs.configure(settings.log_level, secrets)
+        logs.configure(settings.log_level, [
+            settings.slack_bot_token, settings.slack_signing_secret, settings.slack_app_token,
+            settings.telegram_bot_token, settings.telegram_webhook_secret, settings.smtp_password,
+            *secrets(config)])
         from bot import commands_cli
 
         return commands_cli.run(args, settings, config)

@@ -13,9 +13,10 @@ from starlette.applications import Starlette
 
 from bot import inbound_cli
 from bot.app import EVERYTHING, SIDECAR, create_app, prepare
+from bot.config_file import ApplyReport, load
 from bot.config_file import apply as apply_config
-from bot.config_file import load
 from bot.container import Container
+from bot.reload import POLL as RELOAD_POLL
 from bot.settings import Settings
 from bot.surface import Surface
 from escalation.timer import EscalationTimer, SchedulerRefused
@@ -124,14 +125,21 @@ def _config(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     migrations.upgrade(settings.database_url)
 
-    async def go() -> str:
+    async def go() -> ApplyReport:
         container = Container.build(settings, config)
         try:
-            return (await apply_config(container.db, config, container.clock.now())).summary()
+            return await apply_config(container.db, config, container.clock.now())
         finally:
             await container.close()
 
-    print(f"{args.file} applied to {redacted(settings.database_url)}: {asyncio.run(go())}")
+    report = asyncio.run(go())
+    print(f"{args.file} applied to {redacted(settings.database_url)}: {report.summary()}")
+    runtime = f"running processes use them within {RELOAD_POLL:g} s (generation {report.generation})" \
+        if report.generation else "unchanged"
+    print(f"  teams, people, roles and escalation policies: in effect now\n"
+          f"  integrations, API tokens and routing: {runtime}\n"
+          "  environment variables (SLACK_*, TELEGRAM_*, SMTP_*, TOCSIN_*) are read at start: "
+          "restart the processes to change those")
     return 0
 
 

@@ -7,6 +7,8 @@ Secrets are written as ``${ENV_VAR}`` so the file itself can be committed.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
 import re
 from collections.abc import Mapping
@@ -21,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from escalation.policy import Policy, PolicyError, parse_policy, to_document
 from storage.db import Database
-from storage.models import EscalationPolicy, Membership, Person, Team
+from storage.models import ConfigState, EscalationPolicy, Membership, Person, Team
 from storage.roles import Role
 
 INTEGRATION_TYPES = ("alertmanager", "grafana", "elastic", "generic", "pagerduty")
@@ -289,17 +291,18 @@ class ApplyReport:
     created: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    generation: int | None = None  # of the integrations, API tokens and routing, when this apply moved it
 
     @property
     def changed(self) -> bool:
-        return bool(self.created or self.updated or self.removed)
+        return bool(self.created or self.updated or self.removed or self.generation)
 
     def summary(self) -> str:
-        if not self.changed:
-            return "no changes"
         parts = [f"{len(v)} {k}" for k, v in
                  (("created", self.created), ("updated", self.updated), ("removed", self.removed)) if v]
-        return ", ".join(parts)
+        if self.generation is not None:
+            parts.append(f"integrations, API tokens and routing at generation {self.generation}")
+        return ", ".join(parts) or "no changes"
 
 
 def _assign(row: Any, values: dict[str, Any], label: str, report: ApplyReport) -> None:
@@ -398,6 +401,58 @@ async def _apply_policies(session: AsyncSession, config: TocsinConfig, now: date
         report.removed.append(f"policy {name}")
 
 
+# -- what running processes reload: integrations, API tokens, routing ------------------------------
+
+#: The part of the file every process holds in memory; the rest is in tables every request reads.
+RUNTIME = ("integrations", "api_tokens", "routing")
+
+
+def secrets(config: TocsinConfig) -> list[str | None]:
+    """Every secret in the file, for the log filter."""
+    found: list[str | None] = [t.token for t in config.api_tokens]
+    for i in config.integrations:
+        found += [i.token, i.basic_password, i.hmac_secret]
+    return found
+
+
+def runtime_document(config: TocsinConfig) -> dict[str, Any]:
+    """The integrations, API tokens and routing as JSON (secrets included)."""
+    return json.loads(json.dumps({key: dataclasses.asdict(config)[key] for key in RUNTIME}))
+
+
+def with_runtime(config: TocsinConfig, document: Mapping[str, Any]) -> TocsinConfig:
+    """``config`` with the integrations, API tokens and routing of a stored ``runtime_document``."""
+    known = {f.name for f in dataclasses.fields(IntegrationConfig)}  # a document from another version
+    integrations = tuple(IntegrationConfig(**{**{k: v for k, v in i.items() if k in known},
+                                              "group_by": tuple(i["group_by"])}) for i in document["integrations"])
+    tokens = tuple(ApiTokenConfig(**{**t, "role": Role(t["role"]) if t["role"] else None})
+                   for t in document["api_tokens"])
+    return dataclasses.replace(config, integrations=integrations, api_tokens=tokens,
+                               routing=RoutingConfig(**document["routing"]))
+
+
+async def applied(db: Database) -> ConfigState | None:
+    """The last applied integrations, API tokens and routing, with their generation (None: never applied)."""
+    async with db.sessions() as session:
+        return await session.get(ConfigState, 1)
+
+
+async def applied_generation(db: Database) -> int | None:
+    async with db.sessions() as session:
+        return await session.scalar(select(ConfigState.generation).where(ConfigState.id == 1))
+
+
+async def _apply_runtime(session: AsyncSession, config: TocsinConfig, now: datetime, report: ApplyReport) -> None:
+    document = runtime_document(config)
+    row = await session.get(ConfigState, 1)
+    if row is None:
+        session.add(ConfigState(id=1, generation=1, document=document, applied_at=now))
+        report.generation = 1
+    elif row.document != document:
+        row.generation, row.document, row.applied_at = row.generation + 1, document, now
+        report.generation = row.generation
+
+
 #: The advisory lock that serialises applying the file (a fixed key of our own; the ingest's per-group
 #: keys are hashes and do not meet it in practice).
 APPLY_LOCK = 0x70C51C0F16
@@ -416,4 +471,5 @@ async def apply(db: Database, config: TocsinConfig, now: datetime) -> ApplyRepor
         teams = await _apply_teams(session, config, now, report)
         await _apply_people(session, config, teams, now, report)
         await _apply_policies(session, config, now, report)
+        await _apply_runtime(session, config, now, report)
     return report

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import logging
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 from alembic import command
@@ -17,7 +21,8 @@ from storage.db import redacted, sync_url
 
 SCRIPT_LOCATION = Path(__file__).resolve().parent.parent / "alembic"
 #: The advisory lock that serialises migrations on PostgreSQL (replicas starting together on a fresh
-#: database both ran the first migration, and one failed on the duplicate alembic_version table).
+#: database both ran the first migration, and one failed on the duplicate alembic_version table). On
+#: SQLite (serve and sidecar starting together on one file) a lock file beside the database does it.
 MIGRATE_LOCK = 0x70C51C0F17
 
 
@@ -33,9 +38,28 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(url: str, revision: str = "head") -> None:
-    if make_url(sync_url(url)).get_backend_name() != "postgresql":
+    """Upgrade to ``revision``; processes that start together take turns."""
+    path = sqlite_file(url)
+    if path is not None:
+        with _file_lock(Path(f"{path}.migrate.lock")):
+            command.upgrade(alembic_config(url), revision)
+    elif make_url(sync_url(url)).get_backend_name() == "postgresql":
+        _upgrade_postgres(url, revision)
+    else:
         command.upgrade(alembic_config(url), revision)
-        return
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _upgrade_postgres(url: str, revision: str) -> None:
     engine = create_engine(sync_url(url), poolclass=pool.NullPool)
     try:
         with engine.connect() as conn:

@@ -248,6 +248,19 @@ class LinkCode(Base):
     used_at: Mapped[datetime | None]
 
 
+class ConfigState(Base):
+    """The applied config file's integrations, API tokens and routing (one row, id 1), which running
+    processes reload when ``generation`` moves; teams, people and policies have tables of their own."""
+
+    __tablename__ = "config_state"
+    __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    generation: Mapped[int] = mapped_column(Integer)
+    document: Mapped[dict[str, Any]] = mapped_column()  # secrets included: the database holds them
+    applied_at: Mapped[datetime]
+
+
 class InboundReceipt(Base):
     """Inbound deliveries already processed (Telegram update_id, Slack event retries, ...)."""
 
