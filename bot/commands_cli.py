@@ -96,8 +96,10 @@ def _listen(host: str, port: int) -> socket.socket:
     """The bound HTTP socket, or a one-line reason and what to change."""
     where, change = f"{host}:{port}", "pick another with --port N (or TOCSIN_PORT)"
     try:
-        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
-                                                             flags=socket.AI_PASSIVE)[0]
+        # IPv6 only for an IPv6 address, as uvicorn chooses: "localhost" stays 127.0.0.1
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM,
+            flags=socket.AI_PASSIVE)[0]
     except socket.gaierror as exc:
         raise CannotListen(f"cannot listen on host {host!r} ({exc.strerror}): give an address of this machine "
                            "with --host (or TOCSIN_HOST), e.g. 127.0.0.1 or 0.0.0.0") from None
