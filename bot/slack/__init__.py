@@ -20,6 +20,7 @@ def setup(container: Container) -> Surface:
         return Surface.off("slack", "set SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP mode)")
 
     from bot.slack.app import EVENTS_PATH, SlackConnection, build, route
+    from bot.slack.inbound import SlackReplays
     from bot.slack.sender import SlackSender
     from bot.sweep import CardSweeper
 
@@ -31,6 +32,8 @@ def setup(container: Container) -> Surface:
     surface = Surface("slack", f"on ({mode})")
     surface.components.append(SlackConnection(app, runtime, surface, settings.slack_app_token))
     surface.components.append(CardSweeper(runtime.cards, container.db, name="slack card"))
+    surface.components.append(replays := SlackReplays(app, container))
+    container.extras["slack_replays"] = replays
     if not settings.slack_app_token:
         surface.routes.append(route(app))
     return surface

@@ -20,7 +20,7 @@ from bot.slack import listeners
 from bot.slack.cards import CardSync
 from bot.slack.identity import SlackIdentity
 from bot.slack.outbound import TRANSIENT, SlackOut
-from bot.slack.runtime import SlackRuntime
+from bot.slack.runtime import SlackRuntime, remember_delivery
 from bot.surface import Surface
 
 log = logging.getLogger(__name__)
@@ -59,6 +59,7 @@ def build(container: Container) -> tuple[AsyncApp, SlackRuntime]:
             runtime.team_id = result.team_id
         await next()
 
+    app.middleware(remember_delivery)  # a failed lazy listener is kept with the body it served
     listeners.register(app, runtime)
     return app, runtime
 

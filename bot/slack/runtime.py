@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,9 +16,27 @@ from bot.container import Container
 from bot.slack.cards import CardSync
 from bot.slack.identity import SlackIdentity
 from bot.slack.outbound import SlackOut
+from bot.webhooks.metrics import metrics_of
+from storage import inbound
 
 log = logging.getLogger(__name__)
 OOPS = ":warning: Tocsin could not finish that (the error was logged). Try again in a minute."
+PLATFORM = "slack"
+#: The request a lazy listener serves (set by ``remember_delivery``), and the kept row it replays, if any.
+delivery: ContextVar[dict[str, Any] | None] = ContextVar("slack_delivery", default=None)
+replaying: ContextVar[int | None] = ContextVar("slack_replaying", default=None)
+
+
+async def remember_delivery(body: dict[str, Any], next: Callable[[], Awaitable[None]]) -> None:
+    """Bolt middleware: the listeners, and the lazy listeners they start, see the body they serve."""
+    delivery.set(body)  # not reset: Bolt runs the listeners after the middleware returns, in this task
+    await next()
+
+
+def delivery_key(body: dict[str, Any]) -> str:
+    """What identifies one delivery from Slack: its event id or trigger id, else a digest of the body."""
+    found = body.get("event_id") or body.get("trigger_id")
+    return str(found) if found else "sha256:" + hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
 @dataclass
@@ -44,13 +65,32 @@ class SlackRuntime:
         failure (the database is down...) is logged and, given ``respond``, told to the user."""
         try:
             yield
-        except Exception:
+        except Exception as exc:
             log.exception("slack listener failed")
+            await self._keep_failure(exc)
             if respond is not None:
                 with contextlib.suppress(Exception):
                     await respond(text=OOPS, response_type="ephemeral", replace_original=False)
+        else:
+            if replaying.get() is not None:
+                await inbound.finish(self.container.db, replaying.get(), self.container.clock.now())
         finally:
             self.end()
+
+    async def _keep_failure(self, exc: Exception) -> None:
+        """Count the failure and keep the delivery, dead, for ``tocsin inbound replay`` (not retried on its
+        own: the user was told to try again, and a retry of ours could repeat theirs)."""
+        metrics_of(self.container).inbound_failures.labels(PLATFORM).inc()
+        body, row_id, now = delivery.get(), replaying.get(), self.container.clock.now()
+        try:
+            if row_id is not None:
+                await inbound.fail(self.container.db, row_id, inbound.describe(exc), now, retry=False)
+            elif body is not None:
+                kept = {k: v for k, v in body.items() if k != "token"}  # Slack's verification token
+                await inbound.record_failed(self.container.db, PLATFORM, delivery_key(body), kept,
+                                            inbound.describe(exc), now)
+        except Exception as err:
+            log.error("could not keep the failed slack delivery (%s)", type(err).__name__)
 
     async def idle(self, grace: float = 0.02) -> None:
         """Wait until listeners, the change bus and every card edit have finished (quiet for ``grace``)."""
