@@ -276,10 +276,11 @@ class IncidentService:
             raise InvalidTransition(f"#{incident.number} cannot be {target.value}: "
                                     f"{refusal_reason(current, target)}")
         incident.status = target.value
+        at = max(unit.now, incident.created_at)  # another process's clock, or its commit while we waited
         if target is Status.ACKNOWLEDGED:
-            incident.acknowledged_at, incident.acknowledged_by_id = unit.now, principal.person_id
+            incident.acknowledged_at, incident.acknowledged_by_id = at, principal.person_id
         elif target.is_final:
-            incident.resolved_at, incident.resolved_by_id = unit.now, principal.person_id
+            incident.resolved_at, incident.resolved_by_id = at, principal.person_id
         kind = {Status.ESCALATING: "escalated"}.get(target, target.value)
         return NewEvent(incident, principal, kind, text)
 

@@ -123,3 +123,19 @@ async def test_mutated_real_payloads_never_get_a_5xx(client):
 
 def test_the_fuzz_cases_are_the_same_for_the_same_seed():
     assert list(cases(7, 30)) == list(cases(7, 30)) and list(cases(7, 30)) != list(cases(8, 30))
+
+
+async def test_an_acknowledgement_stamped_before_the_incident_was_created_is_stored(client, container, clock):
+    """Two sidecars with clocks a little apart, or an acknowledgement that waited for the group's lock while
+    another process opened the incident: the CHECK acknowledged_at >= created_at made it a 503 for ever."""
+    trigger, ack, resolve = (SAMPLES[("pagerduty", name)] for name in (
+        "001_trigger_disk.json", "002_acknowledge_disk.json", "003_resolve_disk.json"))
+    assert (await _post(client, trigger, encode(trigger.payload))).status_code == 202
+    clock.advance(seconds=-5)
+    response = await _post(client, ack, encode(ack.payload))
+    assert response.status_code == 202, response.text
+    assert (await container.queries.get(1)).status == "acknowledged"
+    clock.advance(seconds=-5)
+    assert (await _post(client, resolve, encode(resolve.payload))).status_code == 202
+    view = await container.queries.get(1)
+    assert view.status == "resolved" and view.resolved_at >= view.created_at
