@@ -125,6 +125,7 @@ async def run(minutes: float, scale: float) -> int:
             while time.monotonic() < deadline and not _all_arrived(fake_slack):
                 watch()
                 await asyncio.sleep(0.05)
+            watch()
             arrived = time.monotonic() - start
             await asyncio.sleep(max(2.0, 30 / scale))  # a second copy of anything would show by now
             watch()
