@@ -23,6 +23,8 @@ class ConfigReloader(Background):
     def __init__(self, container: Container, poll: float = POLL) -> None:
         self.container, self.poll = container, poll
         self.generation: int | None = None
+        self.surface = Surface("config", f"on (integrations, API tokens and routing reload within {poll:g} s of "
+                                         "`tocsin config apply`)", components=[self])
 
     async def start(self) -> None:
         await self.load()  # a process started without the file uses what was applied last
@@ -36,6 +38,9 @@ class ConfigReloader(Background):
         config = with_runtime(self.container.config, state.document)
         logs.add_secrets(secrets(config))  # before anything could log them
         self.container.config, self.generation = config, state.generation
+        self.surface.status = (f"on (generation {state.generation}: {len(config.integrations)} integrations, "
+                               f"{len(config.api_tokens)} API tokens; reloads within {self.poll:g} s of "
+                               "`tocsin config apply`)")
         log.info("config generation %d in use: %d integrations, %d API tokens", state.generation,
                  len(config.integrations), len(config.api_tokens))
 
@@ -53,5 +58,4 @@ class ConfigReloader(Background):
 def setup(container: Container) -> Surface:
     reloader = ConfigReloader(container)
     container.extras["config_reloader"] = reloader
-    return Surface("config", f"on (integrations, API tokens and routing reload within {POLL:g} s of "
-                             "`tocsin config apply`)", components=[reloader])
+    return reloader.surface

@@ -45,9 +45,10 @@ def test_tokens_applied_with_config_apply_reach_running_processes(tmp_path, serv
     first = _config(tmp_path / "first.yml", "api-old-0123456789")
     serving.append(Serving(["--database-url", url, "serve", "--config", first], tmp_path,
                            AM_TOKEN="am-old-0123456789"))
+    serving[0].wait_ready()
     serving.append(Serving(["--database-url", url, "sidecar"], tmp_path))  # started without the file
+    serving[1].wait_ready()
     for process in serving:
-        process.wait_ready()
         assert _webhook(process, "am-old-0123456789") == 200
         assert _api(process, "api-old-0123456789") == 200
 
@@ -64,6 +65,7 @@ def test_tokens_applied_with_config_apply_reach_running_processes(tmp_path, serv
         assert _api(process, "api-old-0123456789") == 401
     for process in serving:
         output = process.stop()
+        assert "config: on (generation 1: 1 integrations, 1 API tokens;" in output, output
         assert "Traceback" not in output and "am-new-0123456789" not in output, output
 
 
