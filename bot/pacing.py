@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 log = logging.getLogger(__name__)
+SWEEP_MIN = 256  # destinations remembered before the first look for idle ones
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class RateLimiter:
         self._now, self._sleep = now, sleep
         self._history: dict[str, deque[float]] = {}
         self._blocked_until: dict[str, float] = {}
+        self._sweep_at = SWEEP_MIN
 
     def _limit_for(self, key: str) -> Limit | None:
         return next((lim for lim in self.limits if key.startswith(lim.scope)), None)
@@ -65,9 +67,28 @@ class RateLimiter:
                 for key in keys:
                     if self._limit_for(key) is not None:
                         self._history.setdefault(key, deque()).append(now)
+                self._forget_idle(now)
                 return waited
             waited += wait
             await self._sleep(wait)
+
+    def _forget_idle(self, now: float) -> None:
+        # Every chat that was ever answered would stay here for good (strangers' chats included):
+        # forget those past their window and their block, whenever the record has doubled since the last time.
+        if len(self._history) + len(self._blocked_until) < self._sweep_at:
+            return
+        for key, history in list(self._history.items()):
+            limit = self._limit_for(key)
+            if not history or limit is None or history[-1] <= now - limit.seconds:
+                del self._history[key]
+        for key, until in list(self._blocked_until.items()):
+            if until <= now:
+                del self._blocked_until[key]
+        self._sweep_at = max(SWEEP_MIN, 2 * (len(self._history) + len(self._blocked_until)))
+
+    def remembered(self) -> int:
+        """How many destinations the limiter keeps a record of."""
+        return len(self._history.keys() | self._blocked_until.keys())
 
     def block(self, key: str, seconds: float) -> None:
         """The platform said "retry after ``seconds``" for ``key``: hold every call to it until then."""

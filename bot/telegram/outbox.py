@@ -35,25 +35,19 @@ def is_not_modified(exc: BadRequest) -> bool:
 
 
 class Outbox:
-    """Paced sends. Each chat has its own limiter so that one busy chat never holds up the others."""
+    """Paced sends. Each chat has its own keys, so one busy chat never holds up the others."""
 
     def __init__(self, bot: Bot, limits: Sequence[Limit] = TELEGRAM_LIMITS, max_attempts: int = MAX_ATTEMPTS) -> None:
         self.bot = bot
         self.max_attempts = max_attempts
-        per_chat = [lim for lim in limits if lim.scope != "all"]
-        self._chat_limits = per_chat
-        self._chats: dict[int, RateLimiter] = {}
+        # One limiter for every chat: it forgets idle chats, where one limiter per chat kept every stranger's.
+        self._chats = RateLimiter([lim for lim in limits if lim.scope != "all"])
         self._overall = RateLimiter([lim for lim in limits if lim.scope == "all"])
-
-    def _limiter(self, chat_id: int) -> RateLimiter:
-        if chat_id not in self._chats:
-            self._chats[chat_id] = RateLimiter(self._chat_limits)
-        return self._chats[chat_id]
 
     async def call(self, chat_id: int, request: Callable[[], Awaitable[T]], attempts: int | None = None) -> T:
         """Run ``request`` when the chat's and the overall limits allow; wait out 429s and retry."""
         keys = [f"chat:{chat_id}"] + ([f"group:{chat_id}"] if chat_id < 0 else [])
-        limiter = self._limiter(chat_id)
+        limiter = self._chats
         attempts = attempts or self.max_attempts
         for attempt in range(1, attempts + 1):
             await limiter.acquire(*keys)

@@ -2,6 +2,8 @@
 
 import asyncio
 
+import pytest
+
 from bot.pacing import Coalescer, Limit, RateLimiter
 
 
@@ -72,3 +74,16 @@ async def test_a_busy_key_does_not_hold_up_another_key():
     assert await limiter.acquire("chat:B") == 0
     assert asyncio.get_running_loop().time() - started < 0.1
     assert await busy > 0
+
+
+async def test_destinations_idle_past_their_window_are_forgotten():
+    """Replying once to each of thousands of strangers' chats must not keep a record of every one."""
+    clock = ManualTime()
+    limiter = RateLimiter([Limit("chat:", 1, 1.0), Limit("group:", 20, 60.0)], now=clock.now, sleep=clock.sleep)
+    for i in range(10_000):
+        await limiter.acquire(f"chat:{i}")
+        limiter.block(f"chat:{i}", 0.5)
+        clock.t += 0.01
+    assert limiter.remembered() <= 400  # about 100 chats are inside their one-second window
+    await limiter.acquire("chat:9999")
+    assert clock.sleeps == [pytest.approx(0.99)]  # the ones inside it still wait
