@@ -33,7 +33,8 @@ def _free_port() -> int:
 
 
 def _env(url: str) -> dict[str, str]:
-    return {**os.environ, "TOCSIN_DATABASE_URL": url, "TOCSIN_LOG_LEVEL": "WARNING"}
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "TELEGRAM_", "TOCSIN_"))}
+    return {**clean, "TOCSIN_DATABASE_URL": url, "TOCSIN_LOG_LEVEL": "WARNING"}
 
 
 def tocsin(url: str, *args: str) -> subprocess.CompletedProcess[str]:
