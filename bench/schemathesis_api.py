@@ -55,15 +55,15 @@ def seed_incidents(base: str) -> None:
                   headers={"Authorization": f"Bearer {API_TOKENS['admin']}"})
 
 
-def run(base: str, max_examples: int, seed: int, report: Path, phases: str) -> int:
+def run(base: str, max_examples: int, seed: int, report: Path, phases: str, workers: int) -> int:
     """``st run`` against the served document; its exit code."""
     config = report / "schemathesis.toml"
     config.write_text(config_toml(max_examples, seed))
     command = [str(Path(sys.executable).parent / "st"), "--config-file", str(config), "run",
-               f"{base}/api/openapi.json", "--checks", "all", "--mode", "all", "--workers", "1",
+               f"{base}/api/openapi.json", "--checks", "all", "--mode", "all", "--workers", str(workers),
                "--phases", phases, "--report", "ndjson", "--report-dir", str(report), "--no-color"]
     print("$", " ".join(command), flush=True)
-    return subprocess.run(command, cwd=ROOT).returncode
+    return subprocess.run(command, cwd=report).returncode  # its caches go to the temporary folder too
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -71,13 +71,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-examples", type=int, default=100, help="test cases per operation and phase")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--phases", default="examples,coverage,fuzzing,stateful")
+    parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--postgres", help="PostgreSQL server URL (default: SQLite in a temporary folder)")
     args = parser.parse_args(argv)
     with database(args.postgres) as url, sidecar(url) as base, tempfile.TemporaryDirectory() as folder:
         seed_incidents(base)
         before = answered(base)
         started = time.perf_counter()
-        code = run(base, args.max_examples, args.seed, Path(folder), args.phases)
+        code = run(base, args.max_examples, args.seed, Path(folder), args.phases, args.workers)
         elapsed = time.perf_counter() - started
         after = answered(base)
     served = {s: after.get(s, 0) - before.get(s, 0) for s in after if after.get(s, 0) - before.get(s, 0)}
