@@ -88,20 +88,31 @@ class Buttons:
             press = self.codec.decode(query.data, message.chat.id)
         except BadCallback as exc:
             log.warning("refused button data from telegram user %s: %s", query.from_user.id, exc)
-            await query.answer(str(exc), show_alert=True)
+            await self._answer(query, str(exc), alert=True)
             return
         work = asyncio.ensure_future(self.apply(press, actor_of(query.from_user), message.chat.id, message.message_id))
         done, _ = await asyncio.wait({work}, timeout=ANSWER_WITHIN)
         if work in done:
             outcome = work.result()
-            await query.answer(outcome.text[:MAX_ANSWER], show_alert=outcome.refused)
+            await self._answer(query, outcome.text[:MAX_ANSWER], alert=outcome.refused)
         else:
-            await query.answer("Working on it\u2026")
+            await self._answer(query, "Working on it\u2026", alert=False)
             outcome = await work
             if outcome.refused and not outcome.unlinked:
                 await self._tell_late(query, outcome.text)
         if outcome.unlinked:
             await self._send_link_help(query)
+
+    async def _answer(self, query: CallbackQuery, text: str, *, alert: bool) -> None:
+        """Answer the press; one too old to answer (a late or replayed update) gets a refusal in the chat."""
+        try:
+            await query.answer(text, show_alert=alert)
+        except BadRequest as exc:
+            if "query is too old" not in exc.message.lower() and "query id is invalid" not in exc.message.lower():
+                raise
+            log.info("the press of telegram user %s was too old to answer", query.from_user.id)
+            if alert:
+                await self._tell_late(query, text)
 
     async def _send_link_help(self, query: CallbackQuery) -> None:
         """The linking instructions in a private message, or under the card if the bot may not write to them."""

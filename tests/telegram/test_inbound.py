@@ -133,3 +133,15 @@ async def test_replaying_an_unknown_or_done_delivery_says_so(bot, people, db_url
     assert f"#{row.id} is done" in result.stderr and "no delivery #999" in result.stderr
     usage = tocsin(db_url, "inbound", "replay")
     assert usage.returncode == 2 and "ID" in usage.stderr and "--all" in usage.stderr
+
+
+async def test_a_press_whose_query_expired_still_acts_and_is_done(bot, people):
+    """A replayed or late press: Telegram refuses to answer a query older than a few seconds."""
+    await bot.runtime.container.incidents.declare(people.slack("responder"), "Down", team="payments")
+    await bot.runtime.drain()
+    card = bot.tg.last_message(GROUP)
+    bot.tg.fail("answerCallbackQuery", status=400, times=2,
+                description="Bad Request: query is too old and response timeout expired or query ID is invalid")
+    await bot.post(bot.tg.press(card, RESPONDER, card.button("Acknowledge")["callback_data"]))
+    assert (await bot.runtime.container.queries.get(1)).status == "acknowledged"
+    assert [r.status for r in await kept(bot)] == ["done"]
