@@ -31,7 +31,7 @@ from storage.errors import (
     TocsinError,
     UnknownActor,
 )
-from storage.models import NOTIFICATION_STATUSES, Person
+from storage.models import NOTIFICATION_STATUSES, Incident, Person
 from storage.queries import MAX_PAGE, IncidentFilter
 from storage.states import ACTIVE, Severity, Status
 from storage.views import ActionResult
@@ -48,6 +48,8 @@ WINDOW = re.compile(WINDOW_PATTERN)
 PERSON_PATTERN = "^([0-9]{0,9}|[^\\x00@]*@[^\\x00]*)$"
 #: The largest offset both databases take (a 64-bit integer), and the largest incident number (a 32-bit column).
 MAX_OFFSET, MAX_INCIDENT = 2**63 - 1, 2**31 - 1
+#: Declared fields stored in a column of bounded length (the title is cut to its column by the core).
+COLUMN_LIMITS = {name: Incident.__table__.c[name].type.length for name in ("service", "dedup_key")}
 NOTIFICATION_STATUS_WORDS = (*(s.lower() for s in NOTIFICATION_STATUSES), *NOTIFICATION_STATUSES)
 
 
@@ -98,7 +100,10 @@ def _str(body: dict[str, Any], key: str, required: bool = False) -> str | None:
         return None
     if not isinstance(value, str):
         raise HttpError(400, "invalid_input", f"{key}: expected a string")
-    return clean(value)
+    written = clean(value)
+    if key in COLUMN_LIMITS and len(written) > COLUMN_LIMITS[key]:  # PostgreSQL refuses it; SQLite kept it
+        raise HttpError(400, "invalid_input", f"{key}: at most {COLUMN_LIMITS[key]} characters")
+    return written
 
 
 def _whole(raw: str, lowest: int, highest: int) -> int | None:

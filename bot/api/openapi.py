@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from bot.api.endpoints import (
+    COLUMN_LIMITS,
     MAX_INCIDENT,
     MAX_OFFSET,
     NOTIFICATION_STATUS_WORDS,
@@ -216,9 +217,10 @@ PATHS: Doc = {
                     "A page of incidents and how many match in all"), **_errors(*API_ERRORS)}},
         "post": {"summary": "Declare an incident", "tags": ["incidents"], "security": TOKEN,
                  "requestBody": _body({"type": "object", "required": ["title"], "properties": {
-                     "title": WRITTEN, "severity": {"enum": [*SEVERITIES, None]}, "service": OPTIONAL,
-                     "team": OPTIONAL, "description": OPTIONAL, "labels": {"type": ["object", "null"]},
-                     "dedup_key": OPTIONAL}}),
+                     "title": WRITTEN, "severity": {"enum": [*SEVERITIES, None]},
+                     "service": {**OPTIONAL, "maxLength": COLUMN_LIMITS["service"]}, "team": OPTIONAL,
+                     "description": OPTIONAL, "labels": {"type": ["object", "null"]},
+                     "dedup_key": {**OPTIONAL, "maxLength": COLUMN_LIMITS["dedup_key"]}}}),
                  "responses": {"201": _json(_ref("ActionResult"), "Declared"),
                                "200": _json(_ref("ActionResult"), "Already open under this dedup_key"),
                                **_errors(*API_ERRORS, 404, 413, 415)}},

@@ -40,3 +40,13 @@ async def test_the_largest_offset_and_incident_are_answered(http, as_token):
     sent = await http.get("/api/notifications", params={"incident": str(2**31 - 1), "offset": str(2**63 - 1)},
                           headers=observer)
     assert sent.status_code == 200 and sent.json()["notifications"] == []
+
+
+@pytest.mark.parametrize(("field", "limit"), [("service", 200), ("dedup_key", 500)])
+async def test_a_declared_field_longer_than_its_column_is_400_naming_it(http, as_token, field, limit):
+    body = {"title": "Checkout 500s", "team": "payments", field: "x" * (limit + 1)}
+    response = await http.post("/api/incidents", json=body, headers=as_token("responder"))
+    assert response.status_code == 400, response.text
+    assert response.json()["detail"] == f"{field}: at most {limit} characters"
+    body[field] = "x" * limit
+    assert (await http.post("/api/incidents", json=body, headers=as_token("responder"))).status_code == 201
