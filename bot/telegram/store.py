@@ -1,5 +1,5 @@
-"""What the Telegram surface remembers: updates seen and cards claimed, posted card copies, chat bindings,
-who started the bot."""
+"""What the Telegram surface remembers: cards claimed, posted card copies, chat bindings, who started the
+bot (the updates themselves: ``storage.inbound``)."""
 
 from __future__ import annotations
 
@@ -31,8 +31,8 @@ class ChatTeam:
 
 
 async def first_receipt(db: Database, key: str, now: datetime) -> bool:
-    """Record ``key``; False if it was recorded before, by any process (Telegram redelivered an update, or
-    another replica is posting this card)."""
+    """Record ``key``; False if it was recorded before, by any process (another replica is posting this card).
+    Updates themselves are kept in ``inbound_delivery`` (``storage.inbound``)."""
     try:
         async with db.transaction() as session:
             session.add(InboundReceipt(source=PLATFORM, key=key, received_at=now))
