@@ -7,7 +7,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from bot.api.endpoints import (
+from bot.api.params import (
     COLUMN_LIMITS,
     MAX_INCIDENT,
     MAX_OFFSET,
