@@ -15,6 +15,10 @@ BAD = [
     ("/api/alerts", "incident", str(2**31)),
     ("/api/alerts", "incident", "9" * 30),
     ("/api/metrics", "team", "pay\x00ments"),
+    ("/api/incidents", "limit", "\u00b2"),  # '²'.isdigit(), but int('²') raises: it was a 500
+    ("/api/incidents", "offset", ""),
+    ("/api/alerts", "incident", "0"),
+    ("/api/notifications", "incident", "-1"),
 ]
 
 
@@ -23,6 +27,11 @@ async def test_a_parameter_the_database_cannot_take_gets_400_naming_it(http, as_
     response = await http.get(path, params={name: value}, headers=as_token("observer"))
     assert response.status_code == 400, response.text
     assert response.json()["error"] == "invalid_input" and response.json()["detail"].startswith(f"{name}:")
+
+
+async def test_a_path_number_in_other_digits_names_no_incident(http, as_token):
+    response = await http.get("/api/incidents/\u00b2", headers=as_token("observer"))
+    assert response.status_code == 404 and response.json()["error"] == "not_found"
 
 
 async def test_an_email_of_nobody_is_404_naming_the_person_parameter(http, as_token):

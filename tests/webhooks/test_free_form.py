@@ -43,14 +43,6 @@ async def _annotations(container) -> list[dict[str, Any]]:
         return [a or {} for a in (await session.scalars(select(Alert.annotations).order_by(Alert.id))).all()]
 
 
-def _strings(value: Any) -> list[str]:
-    if isinstance(value, dict):
-        return [s for k, v in value.items() for s in (k, *_strings(v))]
-    if isinstance(value, list):
-        return [s for v in value for s in _strings(v)]
-    return [value] if isinstance(value, str) else []
-
-
 @pytest.mark.parametrize(("sample", "path", "name"), FREE_FORM)
 async def test_a_number_too_large_for_a_float_is_accepted_and_kept_as_written(client, container, sample, path, name):
     payload = _copy(SAMPLES[sample])
