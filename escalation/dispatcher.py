@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, not_, or_, select, update
+from sqlalchemy import and_, bindparam, func, not_, or_, select, update
 from sqlalchemy import text as sql
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -44,6 +44,9 @@ log = logging.getLogger(__name__)
 OPEN = (Status.OPEN.value, Status.ESCALATING.value)  # an incident that still wants its pages
 # A sender's error may quote a URL (a Telegram bot token is part of the path) or a token: never log one.
 _SECRETS = re.compile(r"https?://\S+|\bbot\d+:[\w-]+|\b\d{6,}:[\w-]{20,}|\bxox[a-z]-[\w-]+|\bxapp-[\w-]+")
+
+
+_STATUS = select(Incident.status).where(Incident.id == bindparam("id"))
 
 
 def scrub(text: str) -> str:
@@ -197,6 +200,7 @@ class Dispatcher(Background):
         self._in_flight[job.channel] += 1
         try:
             async with self._slots[job.channel]:
+                fresh = views is None or job.incident_id not in views  # read now, after the claim
                 page = Page(await self._view(job.incident_id, views), job.reason, job.message, job.kind,
                             key=f"tocsin-notification-{job.id}")
                 delivery, note = None, None
@@ -206,8 +210,9 @@ class Dispatcher(Background):
                     note = "found already delivered after an interrupted attempt" if delivery else None
                 if delivery is None:
                     limiter = self._limiter(job.destination)
-                    await limiter.acquire(*self._keys(job.destination))
-                    if job.kind == "page" and await self._dropped(job):
+                    waited = await limiter.acquire(*self._keys(job.destination))
+                    just_read = fresh and not waited and not job.in_doubt  # nothing awaited since the view
+                    if job.kind == "page" and await self._dropped(job, page.incident if just_read else None):
                         return
                     delivery = await asyncio.wait_for(sender.send(job.destination, page), self.send_timeout)
             await self._sent(job, delivery, note)
@@ -223,10 +228,14 @@ class Dispatcher(Background):
             self._in_flight[job.channel] -= 1
             self._busy.discard((job.channel, job.destination.address))
 
-    async def _dropped(self, job: Job) -> bool:
-        """Re-read the incident just before a page goes out: a page of one closed since the claim is dropped."""
-        async with self._db, self.db.sessions() as session:
-            status = await session.scalar(select(Incident.status).where(Incident.id == job.incident_id))
+    async def _dropped(self, job: Job, view: IncidentView | None) -> bool:
+        """Re-read the incident just before a page goes out (``view``: it was, a moment ago): a page of an
+        incident closed since the claim is dropped."""
+        if view is not None:
+            status = view.status.value
+        else:
+            async with self._db, self.db.engine.connect() as conn:  # a Core read: no session for one column
+                status = await conn.scalar(_STATUS, {"id": job.incident_id})
         if status in OPEN:
             return False
         async with self._db, self.db.transaction() as session:
