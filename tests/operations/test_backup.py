@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,51 +16,22 @@ from sqlalchemy.engine import make_url
 
 from storage import migrations
 from tests.conftest import PG_URL, REQUIRE_PG, _pg_conninfo
+from tests.operations.conftest import Serving, run
 from tests.webhooks.support import AM, API_TOKENS, CONFIG, fixture
 
 ROOT = Path(__file__).resolve().parents[2]
 OBSERVER = {"Authorization": f"Bearer {API_TOKENS['observer']}"}
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _env(url: str) -> dict[str, str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "TELEGRAM_", "TOCSIN_"))}
-    return {**clean, "TOCSIN_DATABASE_URL": url, "TOCSIN_LOG_LEVEL": "WARNING"}
+ADMIN = {"Authorization": f"Bearer {API_TOKENS['admin']}"}
 
 
 def tocsin(url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "bot", *args], cwd=ROOT, env=_env(url),
-                          capture_output=True, text=True, timeout=120)
+    return run(list(args), ROOT, TOCSIN_DATABASE_URL=url, TOCSIN_LOG_LEVEL="WARNING")
 
 
-class Serve:
-    """``tocsin serve`` as its own process, on loopback."""
-
-    def __init__(self, url: str, config: Path) -> None:
-        self.base = f"http://127.0.0.1:{_free_port()}"
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "bot", "serve", "--port", self.base.rsplit(":", 1)[1], "--config", str(config)],
-            cwd=ROOT, env=_env(url), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        self.http = httpx.Client(base_url=self.base, timeout=10)
-        for _ in range(200):
-            assert self.process.poll() is None, self.process.stdout.read()
-            try:
-                if self.http.get("/readyz").status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.05)
-        raise AssertionError("serve did not become ready")
-
-    def stop(self) -> str:
-        self.http.close()
-        self.process.terminate()
-        return self.process.communicate(timeout=30)[0]
+def serve(url: str, config: Path) -> Serving:
+    server = Serving(["serve", "--config", str(config)], ROOT, TOCSIN_DATABASE_URL=url, TOCSIN_LOG_LEVEL="WARNING")
+    server.wait_ready()
+    return server
 
 
 def _fresh_pg_database() -> str:
@@ -108,25 +75,25 @@ def test_a_backup_taken_while_serve_runs_restores_migrates_and_serves(databases,
     """The documented procedure; a second restore over the restored incidents is refused."""
     live, restored = databases
     backup = tmp_path / "tocsin.backup"
-    server = Serve(live, config)
+    server = serve(live, config)
     try:
-        assert server.http.post("/webhooks/alertmanager", json=fixture("001_firing_DBPrimaryDown.json"),
-                                headers=AM).status_code == 200
+        assert httpx.post(f"{server.base}/webhooks/alertmanager", json=fixture("001_firing_DBPrimaryDown.json"),
+                          headers=AM).status_code == 200
         done = tocsin(live, "backup", str(backup))
         assert done.returncode == 0, done.stderr
-        assert server.http.post("/api/incidents", json={"title": "after the backup"},
-                                headers={"Authorization": f"Bearer {API_TOKENS['admin']}"}).status_code == 201
+        assert httpx.post(f"{server.base}/api/incidents", json={"title": "after the backup"},
+                          headers=ADMIN).status_code == 201
     finally:
         server.stop()
     for step in (("restore", str(backup)), ("migrate",)):
         done = tocsin(restored, *step)
         assert done.returncode == 0, done.stderr
-    server = Serve(restored, config)
+    server = serve(restored, config)
     try:
-        listed = server.http.get("/api/incidents", params={"status": "active"}, headers=OBSERVER).json()
-        incident = server.http.get("/api/incidents/1", headers=OBSERVER).json()
-        assert server.http.post("/api/incidents", json={"title": "on the restored database"},
-                                headers={"Authorization": f"Bearer {API_TOKENS['admin']}"}).json()["incident"]["number"] == 2
+        listed = httpx.get(f"{server.base}/api/incidents", params={"status": "active"}, headers=OBSERVER).json()
+        incident = httpx.get(f"{server.base}/api/incidents/1", headers=OBSERVER).json()
+        assert httpx.post(f"{server.base}/api/incidents", json={"title": "on the restored database"},
+                          headers=ADMIN).json()["incident"]["number"] == 2
     finally:
         server.stop()
     assert listed["total"] == 1
