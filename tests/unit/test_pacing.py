@@ -1,10 +1,12 @@
 """Pacing: limits per destination and coalesced card edits."""
 
 import asyncio
+import tracemalloc
 
 import pytest
 
 from bot.pacing import Coalescer, Limit, RateLimiter
+from bot.telegram.outbox import Outbox
 
 
 class ManualTime:
@@ -87,3 +89,23 @@ async def test_destinations_idle_past_their_window_are_forgotten():
     assert limiter.remembered() <= 400  # about 100 chats are inside their one-second window
     await limiter.acquire("chat:9999")
     assert clock.sleeps == [pytest.approx(0.99)]  # the ones inside it still wait
+
+
+async def test_the_telegram_outbox_keeps_nothing_for_each_chat_it_answered():
+    """Thousands of strangers answered once each must not leave memory behind per chat."""
+    outbox = Outbox(bot=None, limits=[Limit("chat:", 1, 0.001)])  # a 1 ms window: every chat goes idle at once
+
+    async def sent() -> None:
+        return None
+
+    for chat_id in range(300):  # warm up whatever a first call allocates
+        await outbox.call(chat_id, sent)
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for chat_id in range(1000, 6000):
+            await outbox.call(chat_id, sent)
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert grown < 200_000, f"{grown} bytes kept for 5,000 chats"
