@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 
 from storage.ports import Delivery, DeliveryError, Destination, Page
 
@@ -13,6 +14,7 @@ class Sent:
     destination: Destination
     page: Page
     reference: str
+    at: float = field(default_factory=time.monotonic)  # when the send was asked for
 
 
 class RecordingSender:
@@ -24,15 +26,19 @@ class RecordingSender:
         self.fail_with: list[DeliveryError] = []
         self.delay = delay
         self.attempts = 0
+        self.gate: asyncio.Event | None = None  # when given, every send waits until it is set
 
     async def send(self, destination: Destination, page: Page) -> Delivery:
         self.attempts += 1
+        asked = time.monotonic()
+        if self.gate is not None:
+            await self.gate.wait()
         if self.delay:
             await asyncio.sleep(self.delay)
         if self.fail_with:
             raise self.fail_with.pop(0)
         reference = f"{self.channel}-{len(self.sent) + 1}"
-        self.sent.append(Sent(destination, page, reference))
+        self.sent.append(Sent(destination, page, reference, asked))
         return Delivery(reference, thread=destination.thread)
 
     def to(self, address: str) -> list[Sent]:
