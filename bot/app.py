@@ -30,7 +30,8 @@ EVERYTHING: tuple[Setup, ...] = (*_HTTP, slack.setup, telegram.setup, paging.set
 async def prepare(container: Container, migrate: bool = True) -> None:
     """Bring the database to the code's schema and apply the config file, if any."""
     if migrate:
-        await asyncio.to_thread(migrations.upgrade, container.settings.database_url)
+        settings = container.settings
+        await asyncio.to_thread(migrations.upgrade, settings.database_url, "head", settings.database_connect_timeout)
     if container.settings.config_file is not None:
         report = await apply_config(container.db, container.config, container.clock.now())
         log.info("config %s applied: %s", container.settings.config_file, report.summary())

@@ -30,19 +30,19 @@ def run(args: argparse.Namespace, settings: Settings, config) -> int:
     if args.command in ("serve", "sidecar"):
         return _serve(settings, config, EVERYTHING if args.command == "serve" else SIDECAR)
     if args.command == "migrate":
-        migrations.upgrade(settings.database_url, args.revision)
-        print(f"database {redacted(settings.database_url)} is at {migrations.current_revision(settings.database_url)}")
+        migrations.upgrade(settings.database_url, args.revision, settings.database_connect_timeout)
+        print(f"database {redacted(settings.database_url)} is at {migrations.current_revision(settings.database_url, settings.database_connect_timeout)}")
         return 0
     if args.command == "config":
         return _config(args, settings)
     if args.command == "incidents":
-        migrations.require_current(settings.database_url)
+        migrations.require_current(settings.database_url, settings.database_connect_timeout)
         return asyncio.run(_incidents(args, settings))
     if args.command == "link-code":
-        migrations.require_current(settings.database_url)
+        migrations.require_current(settings.database_url, settings.database_connect_timeout)
         return asyncio.run(_link_code(args, settings))
     if args.command == "inbound":
-        migrations.require_current(settings.database_url)
+        migrations.require_current(settings.database_url, settings.database_connect_timeout)
         return inbound_cli.run(args, settings)
     if args.command in ("backup", "restore"):
         return _backup(args, settings)
@@ -125,7 +125,7 @@ def _config(args: argparse.Namespace, settings: Settings) -> int:
         print(f"{args.file}: OK ({len(config.teams)} teams, {len(config.people)} people, "
               f"{len(config.integrations)} integrations, {len(config.policies)} escalation policies)")
         return 0
-    migrations.upgrade(settings.database_url)
+    migrations.upgrade(settings.database_url, connect_timeout=settings.database_connect_timeout)
 
     async def go() -> ApplyReport:
         container = Container.build(settings, config)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import logging
+import math
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +14,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, pool, text
+from sqlalchemy import Engine, create_engine, pool, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -37,14 +38,14 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def upgrade(url: str, revision: str = "head") -> None:
+def upgrade(url: str, revision: str = "head", connect_timeout: float = 5.0) -> None:
     """Upgrade to ``revision``; processes that start together take turns."""
     path = sqlite_file(url)
     if path is not None:
         with _file_lock(Path(f"{path}.migrate.lock")):
             command.upgrade(alembic_config(url), revision)
     elif make_url(sync_url(url)).get_backend_name() == "postgresql":
-        _upgrade_postgres(url, revision)
+        _upgrade_postgres(url, revision, connect_timeout)
     else:
         command.upgrade(alembic_config(url), revision)
 
@@ -59,8 +60,18 @@ def _file_lock(path: Path) -> Iterator[None]:
         os.close(fd)  # releases the lock
 
 
-def _upgrade_postgres(url: str, revision: str) -> None:
-    engine = create_engine(sync_url(url), poolclass=pool.NullPool)
+def _engine(url: str, connect_timeout: float) -> Engine:
+    """A one-off engine; on PostgreSQL a silent server is given up after ``connect_timeout`` seconds."""
+    target = sync_url(url)
+    if make_url(target).get_backend_name() != "postgresql":
+        return create_engine(target, poolclass=pool.NullPool)
+    # libpq counts whole seconds, two at least; without it a dropped-packet network hangs start-up for ever.
+    connect = {"connect_timeout": max(2, math.ceil(connect_timeout))}
+    return create_engine(target, poolclass=pool.NullPool, connect_args=connect)
+
+
+def _upgrade_postgres(url: str, revision: str, connect_timeout: float) -> None:
+    engine = _engine(url, connect_timeout)
     try:
         with engine.connect() as conn:
             conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATE_LOCK})
@@ -82,8 +93,8 @@ def head_revision() -> str:
     return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
 
 
-def current_revision(url: str) -> str | None:
-    engine = create_engine(sync_url(url), poolclass=pool.NullPool)
+def current_revision(url: str, connect_timeout: float = 5.0) -> str | None:
+    engine = _engine(url, connect_timeout)
     try:
         with engine.connect() as conn:
             return MigrationContext.configure(conn).get_current_revision()
@@ -107,7 +118,7 @@ def check_folder(url: str) -> None:
                        "create it, or point --database-url / TOCSIN_DATABASE_URL elsewhere")
 
 
-def require_current(url: str) -> None:
+def require_current(url: str, connect_timeout: float = 5.0) -> None:
     """Refuse a database that is not migrated to this code's schema, saying how to fix it."""
     path, where = sqlite_file(url), redacted(url)
     if path is not None and not path.exists():
@@ -116,7 +127,7 @@ def require_current(url: str) -> None:
     level = alembic_log.level
     alembic_log.setLevel(logging.WARNING)  # its "Context impl" lines are noise before a listing
     try:
-        current, head = current_revision(url), head_revision()
+        current, head = current_revision(url, connect_timeout), head_revision()
     finally:
         alembic_log.setLevel(level)
     if current == head:

@@ -197,3 +197,21 @@ def test_a_database_that_stalls_while_the_config_is_applied_stops_the_start_with
     assert "Traceback" not in result.stderr, result.stderr
     last = result.stderr.strip().splitlines()[-1]  # after Alembic's INFO lines
     assert last == f"tocsin: cannot use the database at {url}: the database did not answer within 1 s"
+
+
+@pytest.mark.parametrize("command", [["migrate"], ["sidecar"]])
+def test_a_database_that_never_answers_stops_the_migration_within_the_connect_timeout(pg_url, tmp_path, command):
+    with proxy_to(pg_url) as proxy:
+        proxy.freeze()  # connections are accepted and nothing ever comes back
+        url = proxy.url(pg_url)
+        started = time.monotonic()
+        try:
+            result = run(command, tmp_path, TOCSIN_DATABASE_URL=url, TOCSIN_DATABASE_CONNECT_TIMEOUT="2")
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"tocsin {command[0]} still waited for the database after 60 s")
+        elapsed = time.monotonic() - started
+        proxy.thaw()
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith(f"tocsin: cannot use the database at {url}: ")
+    assert elapsed < 30, elapsed  # the connect timeout (2 s), not the 60 s guard, ended it
