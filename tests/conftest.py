@@ -8,6 +8,7 @@ which turns that into a failure.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -41,11 +42,11 @@ def _pg_conninfo(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-@pytest.fixture(scope="session")
-def pg_database() -> Iterator[str]:
-    """A fresh, migrated PostgreSQL database for this test session; dropped afterwards."""
+@contextlib.contextmanager
+def throwaway_pg_database(prefix: str = "tocsin_test") -> Iterator[str]:
+    """The URL of a new, empty PostgreSQL database, dropped afterwards; skips (or fails, in CI) without a server."""
     admin = _pg_conninfo(PG_URL)
-    name = f"tocsin_test_{uuid.uuid4().hex[:10]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     try:
         with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
@@ -53,11 +54,19 @@ def pg_database() -> Iterator[str]:
         if REQUIRE_PG:
             pytest.fail(f"PostgreSQL is required (TOCSIN_REQUIRE_PG=1) but {PG_URL} is unreachable: {exc}")
         pytest.skip(f"PostgreSQL not reachable at {PG_URL}")
-    url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    migrations.upgrade(url)
-    yield url
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    try:
+        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database for this test session; dropped afterwards."""
+    with throwaway_pg_database() as url:
+        migrations.upgrade(url)
+        yield url
 
 
 def _truncate_pg(url: str) -> None:

@@ -7,17 +7,13 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import psycopg
 import pytest
-from psycopg import sql
-from sqlalchemy.engine import make_url
 
-from tests.conftest import PG_URL, REQUIRE_PG, _pg_conninfo
+from tests.conftest import throwaway_pg_database
 
 TOCSIN = [sys.executable, "-m", "bot"]
 
@@ -77,15 +73,5 @@ def serving() -> Iterator[list[Serving]]:
 @pytest.fixture
 def empty_pg() -> Iterator[str]:
     """A PostgreSQL database with nothing in it (not migrated); dropped afterwards."""
-    admin = _pg_conninfo(PG_URL)
-    name = f"tocsin_ops_{uuid.uuid4().hex[:10]}"
-    try:
-        with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    except psycopg.OperationalError as exc:
-        if REQUIRE_PG:
-            pytest.fail(f"PostgreSQL is required (TOCSIN_REQUIRE_PG=1) but {PG_URL} is unreachable: {exc}")
-        pytest.skip(f"PostgreSQL not reachable at {PG_URL}")
-    yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    with throwaway_pg_database("tocsin_ops") as url:
+        yield url

@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import subprocess
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import psycopg
 import pytest
 import yaml
-from psycopg import sql
-from sqlalchemy.engine import make_url
 
 from storage import migrations
-from tests.conftest import PG_URL, REQUIRE_PG, _pg_conninfo
+from tests.conftest import throwaway_pg_database
 from tests.operations.conftest import Serving, run
 from tests.webhooks.support import AM, API_TOKENS, CONFIG, fixture
 
@@ -34,34 +30,14 @@ def serve(url: str, config: Path) -> Serving:
     return server
 
 
-def _fresh_pg_database() -> str:
-    name = f"tocsin_backup_{uuid.uuid4().hex[:10]}"
-    try:
-        with psycopg.connect(_pg_conninfo(PG_URL), autocommit=True, connect_timeout=5) as conn:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    except psycopg.OperationalError as exc:
-        if REQUIRE_PG:
-            pytest.fail(f"PostgreSQL is required but {PG_URL} is unreachable: {exc}")
-        pytest.skip(f"PostgreSQL not reachable at {PG_URL}")
-    return make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-
-
-def _drop_pg_database(url: str) -> None:
-    with psycopg.connect(_pg_conninfo(PG_URL), autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-            sql.Identifier(make_url(url).database)))
-
-
 @pytest.fixture(params=["sqlite", "postgres"])
 def databases(request, tmp_path) -> Iterator[tuple[str, str]]:
     """Two empty databases of one kind: the live one and the one to restore into."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'live.db'}", f"sqlite:///{tmp_path / 'restored.db'}"
         return
-    live, restored = _fresh_pg_database(), _fresh_pg_database()
-    yield live, restored
-    _drop_pg_database(live)
-    _drop_pg_database(restored)
+    with throwaway_pg_database("tocsin_backup") as live, throwaway_pg_database("tocsin_backup") as restored:
+        yield live, restored
 
 
 @pytest.fixture
