@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.commands.execute import MentionResolver, handles
 from bot.commands.grammar import Command, UsageError
+from bot.commands.handler import MentionResolver
 from bot.commands.reply import Reply
 from bot.container import Container
 from escalation import ledger, prefs
@@ -41,8 +41,8 @@ async def _actor_team(session: AsyncSession, actor: Actor) -> Team | None:
                                 .where(Membership.person_id == person.id).order_by(Team.name).limit(1))
 
 
-@handles("policy")
-async def _policy(container: Container, actor: Actor, command: Command, mentions: MentionResolver | None) -> Reply:
+async def show_policy(container: Container, actor: Actor, command: Command,
+                      mentions: MentionResolver | None) -> Reply:
     async with container.db.sessions() as session:
         team = await directory.team_by_name(session, command.team) if command.team else await _actor_team(session,
                                                                                                           actor)
@@ -73,8 +73,8 @@ def _when(at: datetime, now: datetime) -> str:
     return f"{at:%H:%M:%S} UTC ({rel})"
 
 
-@handles("escalate-preview")
-async def _preview(container: Container, actor: Actor, command: Command, mentions: MentionResolver | None) -> Reply:
+async def preview(container: Container, actor: Actor, command: Command,
+                  mentions: MentionResolver | None) -> Reply:
     now = container.clock.now()
     async with container.db.sessions() as session:
         reader = await directory.readable(session, actor)
@@ -104,8 +104,8 @@ async def _preview(container: Container, actor: Actor, command: Command, mention
     return Reply("\n".join(lines), incident=view)
 
 
-@handles("prefs")
-async def _prefs(container: Container, actor: Actor, command: Command, mentions: MentionResolver | None) -> Reply:
+async def paging_prefs(container: Container, actor: Actor, command: Command,
+                       mentions: MentionResolver | None) -> Reply:
     words = [w.lower() for w in command.args]
     if words and (len(words) != 2 or words[0] not in CHANNELS or words[1] not in ("on", "off")):
         raise UsageError(f"Write it like 'prefs email off' (channels: {', '.join(CHANNELS)}).", "prefs")
