@@ -2,12 +2,15 @@
 
 Pacing is per destination (its own limiter, so one busy chat never holds another), concurrency is per
 channel (its own semaphore, so one failing channel never delays the others), retries back off
-exponentially and never sooner than the platform's Retry-After.
+exponentially and never sooner than the platform's Retry-After. A failing channel's earliest waiting page
+is tried every ``probe_every`` whatever its backoff, and the channel's first success makes the rest due.
 
 A row is claimed by setting ``claimed_at`` and pushing ``next_attempt_at`` one lease ahead; success
 marks it SENT, a failure releases it (``claimed_at`` back to NULL). A row found still claimed when its
-lease ran out was lost between sending and recording: if the sender can check (``find``), we ask it
-before sending again; otherwise it is sent again (at least once), with the same ``Page.key``.
+lease ran out was lost between sending and recording, and one whose send we cut off at its deadline (the
+sender's own timeout plus a margin) is left claimed too: either is "in doubt". If the sender can check
+(``find``), we ask it before sending again; otherwise it is sent again (at least once), with the same
+``Page.key``.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from storage.views import IncidentView
 log = logging.getLogger(__name__)
 
 OPEN = (Status.OPEN.value, Status.ESCALATING.value)  # an incident that still wants its pages
+SEND_MARGIN = 5.0  # seconds past a sender's own timeout before we cut a send off (and hold it in doubt)
 # A sender's error may quote a URL (a Telegram bot token is part of the path) or a token: never log one.
 _SECRETS = re.compile(r"https?://\S+|\bbot\d+:[\w-]+|\b\d{6,}:[\w-]{20,}|\bxox[a-z]-[\w-]+|\bxapp-[\w-]+")
 
@@ -81,13 +85,18 @@ class Dispatcher(Background):
 
     def __init__(self, db: Database, clock: Clock, senders: Mapping[str, Sender], *, lease: float = 120.0,
                  max_attempts: int = 8, per_channel: int = 8, idle: float = 5.0, send_timeout: float = 20.0,
-                 retry_cap: float = 300.0, failover_after: float = 120.0,
-                 limits: Mapping[str, tuple[Limit, ...]] = LIMITS,
+                 retry_cap: float = 300.0, failover_after: float = 120.0, probe_every: float = 10.0,
+                 send_margin: float = SEND_MARGIN, limits: Mapping[str, tuple[Limit, ...]] = LIMITS,
                  monotonic: Callable[[], float] = time.monotonic, db_connections: int = 3) -> None:
         self.db, self.clock, self.senders = db, clock, senders
         self.lease, self.max_attempts, self.per_channel = timedelta(seconds=lease), max_attempts, per_channel
         self.idle, self.send_timeout, self.limits, self.monotonic = idle, send_timeout, limits, monotonic
-        self.retry_cap, self.failover_after = retry_cap, failover_after
+        self.retry_cap, self.failover_after, self.probe_every = retry_cap, failover_after, probe_every
+        self.send_margin = send_margin
+        # Channels whose last attempt failed, with when to try their earliest waiting page again (on the
+        # clock that schedules the rows).
+        self._probe_at: dict[str, datetime] = {}
+        self._held: dict[tuple[str, str], datetime] = {}  # destinations a Retry-After holds, until when
         self._limiters: dict[tuple[str, str], RateLimiter] = {}
         self._slots: dict[str, asyncio.Semaphore] = defaultdict(lambda: asyncio.Semaphore(self.per_channel))
         # Sends wait on platforms, not on the database: a few connections are enough for recording them,
@@ -110,6 +119,7 @@ class Dispatcher(Background):
         if not channels:
             return []
         now = self.clock.now()
+        await self._probe(now)
         async with self.db.transaction() as session:
             if not self.db.is_postgres:
                 await session.execute(sql("UPDATE notification SET id = id WHERE id = -1"))  # SQLite write lock
@@ -133,6 +143,46 @@ class Dispatcher(Background):
                 if self.limits.get(row.channel):
                     self._busy.add((row.channel, row.address))
         return jobs
+
+    async def _probe(self, now: datetime) -> None:
+        """A failing channel's earliest waiting page is tried every ``probe_every`` whatever its backoff:
+        the first success releases the rest (``_release``), so recovery is not a wait for the cap."""
+        for channel, at in list(self._probe_at.items()):
+            if at > now:
+                continue
+            self._probe_at[channel] = now + timedelta(seconds=self.probe_every)
+            async with self._db, self.db.transaction() as session:
+                first = await session.scalar(select(Notification.id).where(
+                    *self._waiting(channel, now), Notification.kind == "page")
+                    .order_by(Notification.next_attempt_at, Notification.id).limit(1))
+                if first is None:
+                    del self._probe_at[channel]  # nothing waits on it any more
+                    continue
+                await session.execute(update(Notification).where(Notification.id == first)
+                                      .values(next_attempt_at=now))
+
+    def _waiting(self, channel: str, now: datetime) -> list:
+        """Rows of ``channel`` waiting out a backoff after failing there (not ones a Retry-After holds)."""
+        held = [a for (c, a), until in self._held.items() if c == channel and until > now]
+        return [Notification.channel == channel, Notification.status == PENDING, Notification.claimed_at.is_(None),
+                Notification.attempts > 0, Notification.next_attempt_at > now,
+                *([Notification.address.not_in(held)] if held else [])]
+
+    async def _release(self, channel: str, now: datetime) -> None:
+        """``channel`` delivered again after failing: what waits for a retry there is due now (pacing and
+        the channel's concurrency still spread the sends)."""
+        if self._probe_at.pop(channel, None) is None:
+            return
+        try:
+            async with self._db, self.db.transaction() as session:
+                released = (await session.execute(update(Notification).where(*self._waiting(channel, now))
+                                                  .values(next_attempt_at=now))).rowcount  # type: ignore[attr-defined]
+        except Exception as exc:  # the page was sent and recorded: this only speeds the others up
+            log.warning("could not release the notifications waiting on %s: %s", channel, scrub(repr(exc)))
+            return
+        if released:
+            log.info("%s delivered again: %s waiting notifications are due now", channel, released)
+            self.kick()
 
     async def _heads(self, session: AsyncSession, channels: list[str], now: datetime, limit: int) -> list[int]:
         """The oldest due row of each destination that is not already in our hands, oldest first."""
@@ -194,10 +244,17 @@ class Dispatcher(Background):
             self._limiters[key] = RateLimiter(self.limits.get(destination.channel, ()), now=self.monotonic)
         return self._limiters[key]
 
+    def deadline(self, sender: Sender) -> float:
+        """Seconds we give one send (or look) on ``sender``: its own timeout plus a margin, so that the
+        sender gives up first and knows what it left unanswered; ``send_timeout`` if it names none."""
+        timeout = getattr(sender, "timeout", None)
+        return self.send_timeout if timeout is None else timeout + self.send_margin
+
     async def deliver(self, job: Job, views: dict[int, IncidentView] | None = None) -> None:
         """Send one claimed notification and record the outcome."""
         sender = self.senders[job.channel]
         self._in_flight[job.channel] += 1
+        doubt = job.in_doubt  # until the platform told us whether an earlier attempt went through
         try:
             async with self._slots[job.channel]:
                 fresh = views is None or job.incident_id not in views  # read now, after the claim
@@ -206,24 +263,31 @@ class Dispatcher(Background):
                 delivery, note = None, None
                 find = getattr(sender, "find", None)
                 if job.in_doubt and find is not None:
-                    delivery = await asyncio.wait_for(find(job.destination, page), self.send_timeout)
+                    delivery = await asyncio.wait_for(find(job.destination, page), self.deadline(sender))
                     note = "found already delivered after an interrupted attempt" if delivery else None
+                    doubt = False
                 if delivery is None:
                     limiter = self._limiter(job.destination)
                     waited = await limiter.acquire(*self._keys(job.destination))
                     just_read = fresh and not waited and not job.in_doubt  # nothing awaited since the view
                     if job.kind == "page" and await self._dropped(job, page.incident if just_read else None):
                         return
-                    delivery = await asyncio.wait_for(sender.send(job.destination, page), self.send_timeout)
+                    doubt = True  # from here on, a send we cut off may have reached the platform
+                    delivery = await asyncio.wait_for(sender.send(job.destination, page), self.deadline(sender))
             await self._sent(job, delivery, note)
         except DeliveryError as exc:
             if exc.retry_after:
                 for key in self._keys(job.destination):
                     self._limiter(job.destination).block(key, exc.retry_after)
-            await self._failed(job, str(exc) or type(exc).__name__, exc.retry_after, exc.permanent)
-        except Exception as exc:  # a timeout, a bug in a sender: retry like a transient failure
+            await self._failed(job, str(exc) or type(exc).__name__, exc.retry_after, exc.permanent,
+                               in_doubt=doubt and job.in_doubt)
+        except TimeoutError:  # our deadline: the sender did not answer, and what it sent may have arrived
+            log.warning("sending notification %s on %s got no answer within %.0f s; in doubt until the next attempt",
+                        job.id, job.channel, self.deadline(sender))
+            await self._failed(job, f"no answer within {self.deadline(sender):.0f} s", None, False, in_doubt=doubt)
+        except Exception as exc:  # a bug in a sender: retry like a transient failure
             log.warning("sending notification %s on %s failed: %s", job.id, job.channel, scrub(repr(exc)))
-            await self._failed(job, f"{type(exc).__name__}: {exc}", None, False)
+            await self._failed(job, f"{type(exc).__name__}: {exc}", None, False, in_doubt=doubt and job.in_doubt)
         finally:
             self._in_flight[job.channel] -= 1
             self._busy.discard((job.channel, job.destination.address))
@@ -260,20 +324,29 @@ class Dispatcher(Background):
                 status=SENT, sent_at=now, reference=delivery.reference[:200] if delivery.reference else None,
                 thread=(delivery.thread or None), last_error=None, **({"note": note} if note else {})))
         NOTIFICATIONS.labels(job.channel, "sent").inc()
+        await self._release(job.channel, now)
 
-    async def _failed(self, job: Job, error: str, retry_after: float | None, permanent: bool) -> None:
+    async def _failed(self, job: Job, error: str, retry_after: float | None, permanent: bool, *,
+                      in_doubt: bool = False) -> None:
         """Record a failed attempt; a page is retried for as long as its incident is open (closing it
-        cancels the page), a notice up to ``max_attempts`` times; a page failing for a while fails over."""
+        cancels the page), a notice up to ``max_attempts`` times; a page failing for a while fails over.
+        ``in_doubt``: it may have been delivered, so the row stays claimed and the next attempt asks first."""
         now = self.clock.now()
         final = permanent or (job.kind != "page" and job.attempts >= self.max_attempts)
         backoff = min(self.retry_cap, 2.0 * 2 ** min(job.attempts - 1, 20))
         delay = max(backoff, retry_after or 0.0)
         async with self._db, self.db.transaction() as session:
             await session.execute(update(Notification).where(Notification.id == job.id).values(
-                status=FAILED if final else PENDING, claimed_at=None, last_error=error[:2000],
+                status=FAILED if final else PENDING, claimed_at=now if in_doubt and not final else None,
+                last_error=error[:2000],
                 next_attempt_at=now + timedelta(seconds=delay)))
             moved = await self._fail_over(session, job, now, permanent)
         NOTIFICATIONS.labels(job.channel, "failed" if final else "retry").inc()
+        if retry_after:
+            self._held = {k: until for k, until in self._held.items() if until > now}
+            self._held[(job.channel, job.destination.address)] = now + timedelta(seconds=delay)
+        elif not permanent:
+            self._probe_at.setdefault(job.channel, now + timedelta(seconds=self.probe_every))
         if moved is not None:
             self._report_failover(job, moved, now, error)
 

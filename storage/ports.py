@@ -122,6 +122,9 @@ class DeliveryError(Exception):
 
 
 class Sender(Protocol):
+    """Delivers pages on one channel. A sender may also have ``timeout``: the longest one ``send`` (or
+    ``find``) takes by its own timeouts; the dispatcher waits that long plus a margin before it cuts one off."""
+
     channel: str
 
     async def send(self, destination: Destination, page: Page) -> Delivery: ...

@@ -18,6 +18,8 @@ from storage.clock import Clock
 from storage.db import Database
 from storage.ports import Delivery, DeliveryError, Destination, Page
 
+REQUESTS = 3  # Web API calls one send makes at most
+
 
 def _is_user(address: str) -> bool:
     return address[:1] in ("U", "W")
@@ -34,6 +36,9 @@ class SlackSender:
 
     def __init__(self, out: SlackOut, db: Database, clock: Clock) -> None:
         self.out, self.db, self.clock = out, db, clock
+        # One send makes up to REQUESTS calls (conversations.open, the look for an earlier attempt, the post),
+        # each waiting up to the client's timeout (SLACK_TIMEOUT): the dispatcher must not cut one short.
+        self.timeout = REQUESTS * float(out.client.timeout)
         self._unsure: set[str] = set()  # keys of pages whose last attempt may have gone through
 
     async def send(self, destination: Destination, page: Page) -> Delivery:

@@ -25,6 +25,9 @@ class TelegramSender:
     """
 
     channel = "telegram"
+    #: One send is one request with python-telegram-bot's default timeouts (the app sets none of its own):
+    #: connect 5 + write 5 + read 5 + pool 1 seconds.
+    timeout = 16.0
 
     def __init__(self, container: Container, outbox: Outbox, codec: CallbackCodec) -> None:
         self.container, self.outbox, self.codec = container, outbox, codec

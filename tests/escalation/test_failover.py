@@ -99,3 +99,32 @@ async def test_metrics_count_failovers_and_retries(container, people, clock, sen
                for family in text_string_to_metric_families(response.text) for s in family.samples}
     assert samples[("notification_failovers_total", (("channel", "slack"),))] >= 1
     assert samples[("notifications_total", (("channel", "slack"), ("outcome", "retry")))] >= 5
+
+
+async def test_when_slack_answers_again_every_waiting_page_goes_out_within_a_few_passes(container, people, clock,
+                                                                                          senders, paging):
+    from escalation.outbox import write
+    from escalation.plan import Planned
+
+    senders["slack"].fail_with = [DeliveryError("slack answered 503")] * 1000
+    declared = await container.incidents.declare(people.slack("responder"), "Checkout down", team="payments")
+    for i in range(6):  # pages queued a minute apart: their capped backoffs end at different times
+        async with container.db.transaction() as session:
+            await write(session, declared.incident.id, f"step:0:{i}", [Planned(f"person:{i}", "slack", f"U{i}")],
+                        "page text", clock.now())
+        for _ in range(6):
+            await paging.dispatcher.drain()
+            clock.advance(seconds=10)
+    for _ in range(30):  # five more minutes of outage: every page waits out the 300 s cap
+        await paging.dispatcher.drain()
+        clock.advance(seconds=10)
+    waits = [(p.next_attempt_at - clock.now()).total_seconds() for p in await notifications(container, kind="page")]
+    assert max(waits) > 120  # without help, the last page would go out minutes after Slack is back
+
+    senders["slack"].fail_with = []
+    for _ in range(3):  # three passes of the dispatcher, 10 s apart
+        await paging.dispatcher.drain()
+        clock.advance(seconds=10)
+    pages = await notifications(container, channel="slack", kind="page")
+    assert [p.status for p in pages] == ["SENT"] * 6
+    assert sorted(s.destination.address for s in senders["slack"].sent) == [f"U{i}" for i in range(6)]
