@@ -403,6 +403,7 @@ class Dispatcher(Background):
         async with self.db.sessions() as session:
             first = await session.scalar(select(func.min(Notification.next_attempt_at)).where(
                 Notification.status == PENDING, Notification.channel.in_(list(self.senders))))
+        first = min(filter(None, (first, *self._probe_at.values())), default=None)
         if first is None:
             return self.idle
         return min(self.idle, max(0.05, (first - self.clock.now()).total_seconds()))

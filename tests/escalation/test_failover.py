@@ -128,3 +128,28 @@ async def test_when_slack_answers_again_every_waiting_page_goes_out_within_a_few
     pages = await notifications(container, channel="slack", kind="page")
     assert [p.status for p in pages] == ["SENT"] * 6
     assert sorted(s.destination.address for s in senders["slack"].sent) == [f"U{i}" for i in range(6)]
+
+
+async def test_pages_released_by_a_recovery_still_keep_their_destinations_pace(container, people, clock, senders,
+                                                                                paging):
+    from bot.pacing import Limit
+    from escalation.outbox import write
+    from escalation.plan import Planned
+
+    paging.dispatcher.limits = {"slack": (Limit("slack:", 1, 0.2),)}  # scaled from Slack's 1 a second
+    senders["slack"].fail_with = [DeliveryError("slack answered 503")] * 1000
+    declared = await container.incidents.declare(people.slack("responder"), "Checkout down", team="payments")
+    for i in range(4):  # four pages to one DM, queued a minute apart
+        async with container.db.transaction() as session:
+            await write(session, declared.incident.id, f"step:0:{i}", [Planned("role:team_lead", "slack", "UTEAM_LEAD")],
+                        "page text", clock.now())
+        for _ in range(6):
+            await paging.dispatcher.drain()
+            clock.advance(seconds=10)
+    senders["slack"].fail_with = []
+    for _ in range(3):
+        await paging.dispatcher.drain()
+        clock.advance(seconds=10)
+    sent = senders["slack"].to("UTEAM_LEAD")
+    assert len(sent) == 4  # all released at once...
+    assert all(b.at - a.at >= 0.2 - 0.01 for a, b in zip(sent, sent[1:], strict=False))  # ...and sent at its pace
