@@ -97,6 +97,8 @@ class Dispatcher(Background):
         # clock that schedules the rows).
         self._probe_at: dict[str, datetime] = {}
         self._held: dict[tuple[str, str], datetime] = {}  # destinations a Retry-After holds, until when
+        self._released: dict[str, datetime] = {}  # when each channel's waiting rows were last hurried
+        self._probing: dict[str, int] = {}  # the row each channel's last probe made due
         self._limiters: dict[tuple[str, str], RateLimiter] = {}
         self._slots: dict[str, asyncio.Semaphore] = defaultdict(lambda: asyncio.Semaphore(self.per_channel))
         # Sends wait on platforms, not on the database: a few connections are enough for recording them,
@@ -148,9 +150,10 @@ class Dispatcher(Background):
         """A failing channel's earliest waiting page is tried every ``probe_every`` whatever its backoff:
         the first success releases the rest (``_release``), so recovery is not a wait for the cap."""
         for channel, at in list(self._probe_at.items()):
-            if at > now:
+            if at > now or self._hurried_lately(channel, now):
                 continue
-            self._probe_at[channel] = now + timedelta(seconds=self.probe_every)
+            self._probe_at[channel] = now + self._probe_pace
+            self._released[channel] = now
             async with self._db, self.db.transaction() as session:
                 first = await session.scalar(select(Notification.id).where(
                     *self._waiting(channel, now), Notification.kind == "page")
@@ -160,6 +163,16 @@ class Dispatcher(Background):
                     continue
                 await session.execute(update(Notification).where(Notification.id == first)
                                       .values(next_attempt_at=now))
+            self._probing[channel] = first
+
+    @property
+    def _probe_pace(self) -> timedelta:
+        return timedelta(seconds=self.probe_every)
+
+    def _hurried_lately(self, channel: str, now: datetime) -> bool:
+        """A probe or a release of ``channel`` less than ``probe_every`` ago: one of them per pace at most."""
+        last = self._released.get(channel)
+        return last is not None and last > now - self._probe_pace
 
     def _waiting(self, channel: str, now: datetime) -> list:
         """Rows of ``channel`` waiting out a backoff after failing there (not ones a Retry-After holds)."""
@@ -168,11 +181,16 @@ class Dispatcher(Background):
                 Notification.attempts > 0, Notification.next_attempt_at > now,
                 *([Notification.address.not_in(held)] if held else [])]
 
-    async def _release(self, channel: str, now: datetime) -> None:
-        """``channel`` delivered again after failing: what waits for a retry there is due now (pacing and
-        the channel's concurrency still spread the sends)."""
-        if self._probe_at.pop(channel, None) is None:
-            return
+    async def _release(self, job: Job, now: datetime) -> None:
+        """``job``'s channel delivered again after failing: what waits for a retry there is due now (pacing
+        and the channel's concurrency still spread the sends)."""
+        channel = job.channel
+        probed = self._probing.get(channel) == job.id
+        if channel not in self._probe_at or (self._hurried_lately(channel, now) and not probed):
+            return  # not failing; or hurried a moment ago (one bad destination must not be retried per send)
+        self._probing.pop(channel, None)
+        del self._probe_at[channel]
+        self._released[channel] = now
         try:
             async with self._db, self.db.transaction() as session:
                 released = (await session.execute(update(Notification).where(*self._waiting(channel, now))
@@ -324,7 +342,7 @@ class Dispatcher(Background):
                 status=SENT, sent_at=now, reference=delivery.reference[:200] if delivery.reference else None,
                 thread=(delivery.thread or None), last_error=None, **({"note": note} if note else {})))
         NOTIFICATIONS.labels(job.channel, "sent").inc()
-        await self._release(job.channel, now)
+        await self._release(job, now)
 
     async def _failed(self, job: Job, error: str, retry_after: float | None, permanent: bool, *,
                       in_doubt: bool = False) -> None:

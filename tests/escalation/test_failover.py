@@ -153,3 +153,38 @@ async def test_pages_released_by_a_recovery_still_keep_their_destinations_pace(c
     sent = senders["slack"].to("UTEAM_LEAD")
     assert len(sent) == 4  # all released at once...
     assert all(b.at - a.at >= 0.2 - 0.01 for a, b in zip(sent, sent[1:], strict=False))  # ...and sent at its pace
+
+
+async def test_one_failing_destination_is_not_retried_after_every_send_that_succeeds_beside_it(
+        container, people, clock, senders, paging):
+    from escalation.outbox import write
+    from escalation.plan import Planned
+
+    slack, refused = senders["slack"], []
+    send = slack.send
+
+    async def refuse_one_dm(destination, page):
+        if destination.address == "UGONE":
+            refused.append(clock.now())
+            raise DeliveryError("slack answered 503")  # only this DM fails; the channel works
+        return await send(destination, page)
+
+    slack.send = refuse_one_dm
+    declared = await container.incidents.declare(people.slack("responder"), "Checkout down", team="payments")
+
+    async def page(reason: str, address: str) -> None:
+        async with container.db.transaction() as session:
+            await write(session, declared.incident.id, reason, [Planned(f"person:{address}", "slack", address)],
+                        "page text", clock.now())
+
+    await page("step:0:0", "UGONE")
+    for _ in range(30):  # five minutes: its backoff reaches minutes
+        await paging.dispatcher.drain()
+        clock.advance(seconds=10)
+    before = len(refused)
+    for i in range(30):  # a minute of other pages going out every 2 s
+        await page(f"step:1:{i}", f"U{i}")
+        await paging.dispatcher.drain()
+        clock.advance(seconds=2)
+    retried = len(refused) - before
+    assert len(slack.sent) == 30 and retried <= 60 / paging.dispatcher.probe_every + 1  # not one per success
