@@ -12,8 +12,8 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.chat.cards import CardSync
 from bot.container import Container
-from bot.slack.cards import CardSync
 from bot.slack.identity import SlackIdentity
 from bot.slack.outbound import SlackOut
 from bot.webhooks.metrics import metrics_of

@@ -25,7 +25,7 @@ from bot.surface import Surface
 from bot.sweep import CardSweeper, Mark
 from bot.telegram.buttons import Buttons
 from bot.telegram.callback import CallbackCodec
-from bot.telegram.cards import CardSync
+from bot.telegram.cards import card_sync
 from bot.telegram.handlers import Commands
 from bot.telegram.inbound import TelegramInbound
 from bot.telegram.outbox import TELEGRAM_LIMITS, Outbox
@@ -81,7 +81,7 @@ class TelegramRuntime:
         self.application = builder.build()
         self.outbox = Outbox(self.application.bot, limits)
         self.codec = CallbackCodec(token)
-        self.cards = CardSync(container, self.outbox, self.codec)
+        self.cards = card_sync(container, self.outbox, self.codec)
         self.sender = TelegramSender(container, self.outbox, self.codec)
         self.inbound = TelegramInbound(container, self.application)
         self._retrying: asyncio.Task[None] | None = None

@@ -8,12 +8,13 @@ from dataclasses import replace
 from telegram import Message, MessageEntity, Update, User
 from telegram.ext import Application, CommandHandler, ContextTypes, MessageHandler, filters
 
+from bot.chat.cards import CardSync
+from bot.chat.contract import Where
 from bot.commands.execute import MentionResolver, execute
 from bot.commands.grammar import UsageError, help_text, parse
 from bot.commands.reply import Reply
 from bot.container import Container
 from bot.telegram import store
-from bot.telegram.cards import CardSync
 from bot.telegram.outbox import Outbox
 from bot.telegram.render import escape, render_reply_html
 from storage import linking
@@ -86,7 +87,9 @@ class Commands:
             command = replace(command, team=team.name) if team else command
         reply = await execute(self.container, actor_of(update.effective_user), command, self._mentions(message))
         if command.name == "show" and reply.incident is not None and not reply.error:
-            await self.cards.post_to(reply.incident, message.chat_id, _thread(message), message.message_id)
+            thread = _thread(message)
+            await self.cards.show(reply.incident, Where(str(message.chat_id), str(thread) if thread else None,
+                                                        str(message.message_id)))
             return
         await self.answer(message, reply)
 

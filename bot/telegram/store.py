@@ -6,22 +6,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import func, or_, select
 
+from bot.chat import claims, copies
+from bot.chat.contract import Copy
 from storage.db import Database
-from storage.models import ChatMessageRef, InboundReceipt, Incident, Membership, Person, Team
+from storage.models import ChatMessageRef, Incident, Membership, Person, Team
 from storage.roles import Role
 
 PLATFORM = "telegram"
-
-
-@dataclass(frozen=True)
-class CardRef:
-    chat_id: int
-    message_id: int
-    thread_id: int | None
-    kind: str
 
 
 @dataclass(frozen=True)
@@ -33,41 +26,19 @@ class ChatTeam:
 async def first_receipt(db: Database, key: str, now: datetime) -> bool:
     """Record ``key``; False if it was recorded before, by any process (another replica is posting this card).
     Updates themselves are kept in ``inbound_delivery`` (``storage.inbound``)."""
-    try:
-        async with db.transaction() as session:
-            session.add(InboundReceipt(source=PLATFORM, key=key, received_at=now))
-    except IntegrityError:
-        return False
-    return True
+    return await claims.claim(PLATFORM, db, key, now)
 
 
 async def forget_receipt(db: Database, key: str) -> None:
     """Forget ``key``, so that it can be recorded again (a card that could not be posted is retried later)."""
-    async with db.transaction() as session:
-        await session.execute(delete(InboundReceipt).where(InboundReceipt.source == PLATFORM,
-                                                           InboundReceipt.key == key))
+    await claims.release(PLATFORM, db, key)
 
 
 async def save_ref(db: Database, incident_id: int, chat_id: int, message_id: int, now: datetime, *,
                    thread_id: int | None = None, kind: str = "card", person_id: int | None = None) -> None:
     """Remember a posted copy of an incident card so later changes edit it."""
-    async with db.transaction() as session:
-        session.add(ChatMessageRef(
-            incident_id=incident_id, platform=PLATFORM, kind=kind, chat_id=str(chat_id), message_id=str(message_id),
-            thread_id=str(thread_id) if thread_id is not None else None, person_id=person_id, created_at=now,
-        ))
-
-
-async def card_refs(db: Database, incident_id: int) -> list[CardRef]:
-    """Every Telegram copy of the incident's card, oldest first."""
-    async with db.sessions() as session:
-        rows = await session.scalars(
-            select(ChatMessageRef)
-            .where(ChatMessageRef.incident_id == incident_id, ChatMessageRef.platform == PLATFORM)
-            .order_by(ChatMessageRef.id)
-        )
-        return [CardRef(int(r.chat_id), int(r.message_id), int(r.thread_id) if r.thread_id else None, r.kind)
-                for r in rows]
+    copy = Copy(str(chat_id), str(message_id), str(thread_id) if thread_id is not None else None, kind)
+    await copies.add(db, PLATFORM, incident_id, copy, now, person_id=person_id)
 
 
 async def is_card_copy(db: Database, number: int, chat_id: int, message_id: int) -> bool:

@@ -82,7 +82,7 @@ async def test_a_gone_channel_is_logged_not_retried_forever(slack, people, conta
     await container.incidents.acknowledge(1, people.slack("responder"))
     await slack.settle()
     assert len(slack.fake.calls_to("chat.update")) == 1
-    assert "could not update the card of #1" in caplog.text
+    assert "could not edit the card of #1" in caplog.text
     assert len(slack.fake.thread(card)) == 1
 
 

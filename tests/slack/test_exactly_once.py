@@ -9,8 +9,6 @@ import pytest
 
 from bot.config_file import TocsinConfig
 from bot.container import Container
-from bot.settings import Settings
-from bot.slack import receipts
 from bot.slack.sender import SlackSender
 from storage.clock import FakeClock
 from storage.ports import DeliveryError, Destination, Page
@@ -68,22 +66,6 @@ async def test_a_slack_slower_than_the_client_waits_gets_one_card_once_it_answer
     assert card.current["text"].endswith("(acknowledged)")
 
 
-async def test_a_card_missed_in_an_outage_is_posted_once_slack_is_back(quick, people, container):
-    cards = quick.runtime.cards
-    mark = await cards.sweep(None)
-    quick.fake.down = True
-    await declare(quick, container, people)  # every retry fails: the post is given up for now
-    assert quick.fake.messages_in("CPAYMENTS") == []
-    quick.fake.down = False
-    mark = await cards.sweep(mark)
-    await quick.settle()
-    await cards.sweep(mark)  # later sweeps do not post it again
-    await quick.settle()
-
-    [card] = quick.fake.messages_in("CPAYMENTS")
-    assert card.text == "#1 [medium] Checkout is down (open)"
-
-
 async def test_a_thread_line_that_went_out_unanswered_is_posted_once(quick, people, container):
     await declare(quick, container, people)
     [card] = quick.fake.messages_in("CPAYMENTS")
@@ -118,36 +100,3 @@ async def test_another_process_finds_a_page_sent_before_a_crash(quick, people, c
     found = await other.find(lead, page)
     assert (found.reference, found.thread) == (sent.reference, sent.thread)
     assert await other.find(lead, Page(page.incident, "escalation", "x", key="tocsin-notification-9")) is None
-
-
-async def test_a_post_refused_for_good_is_not_retried_by_every_sweep(quick, people, container):
-    cards = quick.runtime.cards
-    mark = await cards.sweep(None)
-    quick.fake.fail("chat.postMessage", Fault(error="channel_not_found"))
-    await declare(quick, container, people)
-    for _ in range(2):
-        mark = await cards.sweep(mark)
-        await quick.settle()
-    assert len(quick.fake.calls_to("chat.postMessage")) == 1
-
-
-async def test_a_claim_left_by_a_process_that_died_is_taken_over_once_stale(quick, people, container, clock):
-    other = Container.build(Settings(database_url=container.settings.database_url, scheduler=False),
-                            TocsinConfig(), clock)  # a sidecar: no Slack, its bus never reaches ours
-    cards = quick.runtime.cards
-    try:
-        mark = await cards.sweep(None)
-        await receipts.claim(container.db, "card:1:CPAYMENTS", clock.now())  # a process claimed it, then died
-        await other.incidents.declare(people.slack("responder"), "Checkout is down", team="payments")
-        mark = await cards.sweep(mark)
-        await quick.settle()
-        assert quick.fake.messages_in("CPAYMENTS") == []  # for all we know, its holder is still posting it
-
-        clock.advance(minutes=11)
-        await other.incidents.add_note(1, people.slack("responder"), "still down")
-        await cards.sweep(mark)
-        await quick.settle()
-        [card] = quick.fake.messages_in("CPAYMENTS")
-        assert card.text == "#1 [medium] Checkout is down (open)"
-    finally:
-        await other.close()

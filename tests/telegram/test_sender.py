@@ -8,8 +8,8 @@ import time
 import pytest
 from telegram import Bot
 
+from bot.chat import copies
 from bot.pacing import Limit
-from bot.telegram import store
 from bot.telegram.outbox import TELEGRAM_LIMITS, Outbox
 from storage.ports import DeliveryError, Destination, Page
 from tests.fakes.telegram_api import FakeTelegram
@@ -46,7 +46,7 @@ async def test_a_notice_replies_to_the_page_it_follows_without_buttons(bot, peop
     await sender.send(Destination("telegram", str(RESPONDER), thread=first.thread), notice)
     call = bot.tg.calls_to("sendMessage")[-1]
     assert call["reply_parameters"]["message_id"] == int(first.reference) and "reply_markup" not in call
-    assert len(await store.card_refs(bot.runtime.container.db, page.incident.id)) == 2  # group card + page
+    assert len(await copies.of(bot.runtime.container.db, "telegram", page.incident.id)) == 2  # group card + page
 
 
 async def test_a_429_becomes_a_delivery_error_with_retry_after_and_the_retry_delivers_once(bot, people):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
@@ -11,9 +10,8 @@ from sqlalchemy import update
 from bot.config_file import TocsinConfig
 from bot.container import Container
 from bot.settings import Settings
-from bot.telegram.app import TelegramRuntime
 from storage.models import Team
-from tests.telegram.harness import FAST, GROUP, telegram_container
+from tests.telegram.harness import GROUP
 
 
 @pytest.fixture
@@ -55,27 +53,6 @@ async def test_an_acknowledge_by_another_process_edits_the_card_after_a_sweep(bo
     assert len(bot.tg.messages_in(GROUP)) == 1
 
 
-async def test_a_sweep_after_nothing_changed_elsewhere_sends_nothing(bot, people, other, clock):
-    incidents = bot.runtime.container.incidents
-    mark = await sweep(bot, None)
-    await incidents.declare(people.slack("responder"), "Disk full", team="payments")
-    clock.advance(minutes=1)
-    await incidents.acknowledge(1, people.slack("responder"))
-    await bot.runtime.drain()
-    calls = len(bot.tg.calls)
-    mark = await sweep(bot, mark)
-    await sweep(bot, mark)
-    assert len(bot.tg.calls) == calls  # no edit ("message is not modified"), no second card
-
-
-async def test_a_sweep_and_the_bus_post_one_card_between_them(bot, people):
-    await bot.runtime.container.incidents.declare(people.slack("responder"), "Disk full", team="payments")
-    await bot.runtime.sweep(None)  # while the bus's post may still be in flight
-    await bot.runtime.drain()
-    assert len(bot.tg.messages_in(GROUP)) == 1
-    assert bot.tg.calls_to("editMessageText") == []
-
-
 async def test_a_swept_card_goes_to_the_teams_forum_topic(bot, people, other):
     async with other.db.transaction() as session:
         await session.execute(update(Team).where(Team.name == "payments").values(telegram_topic_id=42))
@@ -85,28 +62,6 @@ async def test_a_swept_card_goes_to_the_teams_forum_topic(bot, people, other):
     assert card.thread_id == 42
 
 
-async def test_sweeps_post_no_card_for_closed_incidents_or_teams_without_a_chat(bot, people, other, clock):
-    await other.incidents.declare(people.slack("admin"), "Platform thing", team="platform")
-    await other.incidents.declare(people.slack("responder"), "Blip", team="payments")
-    clock.advance(minutes=1)
-    await other.incidents.resolve(2, people.slack("responder"))
-    await sweep(bot, None)
-    assert bot.tg.calls_to("sendMessage") == []
-
-
-async def test_a_card_that_could_not_be_posted_is_tried_again_after_the_next_change(bot, people, other, clock):
-    bot.tg.fail("sendMessage", status=403, description="Forbidden: bot was kicked from the group chat")
-    await other.incidents.declare(people.slack("responder"), "Disk full", team="payments")
-    mark = await sweep(bot, None)
-    await sweep(bot, mark)  # the same state: not tried again
-    assert bot.tg.messages_in(GROUP) == [] and len(bot.tg.calls_to("sendMessage")) == 1
-    clock.advance(minutes=1)
-    await other.incidents.acknowledge(1, people.slack("responder"))
-    await sweep(bot, mark)
-    [card] = bot.tg.messages_in(GROUP)
-    assert "Status: acknowledged" in card.text
-
-
 async def test_while_telegram_is_unreachable_the_sweep_keeps_its_mark(bot, people, other):
     await bot.runtime.application.stop()  # as before the first connection succeeds
     await other.incidents.declare(people.slack("responder"), "Disk full", team="payments")
@@ -114,18 +69,3 @@ async def test_while_telegram_is_unreachable_the_sweep_keeps_its_mark(bot, peopl
     await bot.runtime.application.start()
     await sweep(bot, None)
     assert len(bot.tg.messages_in(GROUP)) == 1
-
-
-async def test_two_replicas_sweeping_at_once_post_one_card(bot, people, other, container):
-    replica = Container.build(container.settings, TocsinConfig(), container.clock)
-    second = TelegramRuntime(telegram_container(replica, bot.tg), limits=FAST)
-    await second.start()
-    try:
-        await other.incidents.declare(people.slack("responder"), "Disk full", team="payments")
-        bot.tg.delays["sendMessage"] = 0.3  # each replica's sweep looks before the other's card is stored
-        await asyncio.gather(bot.runtime.sweep(None), second.sweep(None))
-        await asyncio.gather(bot.runtime.drain(), second.drain())
-        assert len(bot.tg.messages_in(GROUP)) == 1
-    finally:
-        await second.stop()
-        await replica.close()

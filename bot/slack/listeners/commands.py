@@ -8,6 +8,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
+from bot.chat.contract import Where
 from bot.commands.execute import execute
 from bot.commands.grammar import UsageError, parse
 from bot.commands.reply import Reply
@@ -28,7 +29,7 @@ async def handle_incident_command(command: dict[str, Any], respond: AsyncRespond
             return
         here = reply.incident is not None and not reply.error and not reply.ephemeral and _declared_here(reply, command)
         if here:
-            runtime.cards.post_copy(reply.incident, command["channel_id"])
+            runtime.cards.post_copy(reply.incident, Where(command["channel_id"]))
         await respond(**render_reply(reply, quiet=here or _card_channel(reply) == command.get("channel_id")))
 
 

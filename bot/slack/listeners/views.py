@@ -7,6 +7,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
+from bot.chat.contract import Where
 from bot.commands.execute import execute
 from bot.commands.grammar import Command, parse_severity
 from bot.slack import ids, refs, scopes
@@ -48,7 +49,7 @@ async def handle_declare_submission(body: dict[str, Any], view: dict[str, Any], 
         reply = await execute(runtime.container, actor, command)
         if reply.incident and not reply.error and channel and not (reply.incident.team
                                                                   and reply.incident.team.slack_channel_id):
-            runtime.cards.post_copy(reply.incident, channel)
+            runtime.cards.post_copy(reply.incident, Where(channel))
         payload = render_reply(reply)
         payload.pop("response_type")
         try:

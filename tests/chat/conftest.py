@@ -1,0 +1,147 @@
+"""One card-sync suite for every platform: a driver per platform runs its real adapter (slack_sdk, PTB)
+against its fake HTTP API on 127.0.0.1 and reads back what the fake received."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from bot import slack as slack_surface
+from bot.app import create_app
+from bot.chat.cards import CardSync
+from bot.config_file import TocsinConfig
+from bot.container import Container
+from bot.settings import Settings
+from bot.telegram.app import TelegramRuntime
+from storage.clock import FakeClock
+from tests.fakes.slack_api import FakeSlack, Fault
+from tests.fakes.telegram_api import FakeTelegram
+from tests.slack.conftest import slack_settings
+from tests.telegram.harness import FAST, GROUP, telegram_container
+
+
+class Chat:
+    """What every platform's test driver offers: the card syncer, and what its fake API saw."""
+
+    name: str
+    home: str  # the chat of team "payments", as its cards' claims name it
+    cards: CardSync
+
+    async def settle(self) -> None: ...
+    def cards_in_home(self) -> list[str]: ...  # the text of each card in the team's chat, as now shown
+    def edits(self) -> int: ...
+    def posts(self) -> int: ...
+    def outage(self, down: bool) -> None: ...
+    def refuse_next_post(self) -> None: ...
+    def slow_posts(self, seconds: float) -> None: ...
+    def slow_calls(self) -> None: ...  # the storm arrives while the first edit is in flight
+
+
+class SlackChat(Chat):
+    name, home = "slack", "CPAYMENTS"
+
+    def __init__(self, fake: FakeSlack, container: Container) -> None:
+        self.fake, self.runtime = fake, container.extras["slack"]
+        self.cards = self.runtime.cards
+        out = self.runtime.out
+        out.max_attempts, out.backoff, out.max_backoff = 4, 0.02, 0.1  # an outage outlasts the retries quickly
+
+    async def settle(self) -> None:
+        await self.runtime.idle()
+
+    def cards_in_home(self) -> list[str]:
+        return [m.current["text"] for m in self.fake.messages_in(self.home)]
+
+    def edits(self) -> int:
+        return len(self.fake.calls_to("chat.update"))
+
+    def posts(self) -> int:
+        return len([c for c in self.fake.calls_to("chat.postMessage")
+                    if c.args.get("channel") == self.home and not c.args.get("thread_ts")])
+
+    def outage(self, down: bool) -> None:
+        self.fake.down = down
+
+    def refuse_next_post(self) -> None:
+        self.fake.fail("chat.postMessage", Fault(error="channel_not_found"))
+
+    def slow_posts(self, seconds: float) -> None:
+        self.fake.lag = seconds
+
+    def slow_calls(self) -> None:
+        self.fake.delay = 0.1  # every call: thread lines (one per change) are sent in order too
+
+
+class TelegramChat(Chat):
+    name, home = "telegram", str(GROUP)
+
+    def __init__(self, fake: FakeTelegram, runtime: TelegramRuntime) -> None:
+        self.fake, self.runtime, self.cards = fake, runtime, runtime.cards
+
+    async def settle(self) -> None:
+        await self.runtime.drain()
+
+    def cards_in_home(self) -> list[str]:
+        return [m.text for m in self.fake.messages_in(GROUP)]
+
+    def edits(self) -> int:
+        return len(self.fake.calls_to("editMessageText"))
+
+    def posts(self) -> int:
+        return len([c for c in self.fake.calls_to("sendMessage") if c["chat_id"] == GROUP])
+
+    def outage(self, down: bool) -> None:
+        if down:
+            self.fake.fail("sendMessage", status=502, times=1000)
+        else:
+            self.fake.heal()
+
+    def refuse_next_post(self) -> None:
+        self.fake.fail("sendMessage", status=403, description="Forbidden: bot was kicked from the group chat")
+
+    def slow_posts(self, seconds: float) -> None:
+        self.fake.delays["sendMessage"] = seconds
+
+    def slow_calls(self) -> None:
+        self.fake.delays["editMessageText"] = 0.5
+
+
+@pytest.fixture
+async def container(db_url: str, clock: FakeClock) -> AsyncIterator[Container]:
+    """The core with settings for both platforms (each test starts one of them)."""
+    async with contextlib.AsyncExitStack() as stack:
+        fake_slack = await stack.enter_async_context(FakeSlack())
+        tg = await stack.enter_async_context(FakeTelegram())
+        c = telegram_container(Container.build(slack_settings(db_url, fake_slack), TocsinConfig(), clock), tg)
+        c.extras["fakes"] = fake_slack, tg
+        yield c
+        await c.close()
+
+
+@pytest.fixture(params=["slack", "telegram"])
+async def chat(request: pytest.FixtureRequest, container: Container, people) -> AsyncIterator[Chat]:
+    fake_slack, tg = container.extras["fakes"]
+    if request.param == "slack":
+        app = create_app(container, setups=(slack_surface.setup,), migrate=False)
+        async with app.router.lifespan_context(app):
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://tocsin.test"):
+                yield SlackChat(fake_slack, container)
+        return
+    runtime = TelegramRuntime(container, limits=FAST)
+    await runtime.start()
+    try:
+        yield TelegramChat(tg, runtime)
+    finally:
+        await runtime.stop()
+
+
+@pytest.fixture
+async def other(container: Container, clock: FakeClock) -> AsyncIterator[Container]:
+    """Another process on the same database, with no chat platform: its change bus never reaches ours."""
+    process = Container.build(Settings(database_url=container.settings.database_url, scheduler=False),
+                              TocsinConfig(), clock)
+    yield process
+    await process.close()
