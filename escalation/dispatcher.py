@@ -352,6 +352,9 @@ class Dispatcher(Background):
         now = self.clock.now()
         final = permanent or (job.kind != "page" and job.attempts >= self.max_attempts)
         backoff = min(self.retry_cap, 2.0 * 2 ** min(job.attempts - 1, 20))
+        failover_in = (job.created_at - now).total_seconds() + self.failover_after
+        if job.kind == "page" and not job.reason.startswith("failover:") and failover_in > 0:
+            backoff = min(backoff, failover_in)  # an attempt at the failover time, however the retries went
         delay = max(backoff, retry_after or 0.0)
         async with self._db, self.db.transaction() as session:
             await session.execute(update(Notification).where(Notification.id == job.id).values(

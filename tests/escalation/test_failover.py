@@ -188,3 +188,25 @@ async def test_one_failing_destination_is_not_retried_after_every_send_that_succ
         clock.advance(seconds=2)
     retried = len(refused) - before
     assert len(slack.sent) == 30 and retried <= 60 / paging.dispatcher.probe_every + 1  # not one per success
+
+
+async def test_a_page_fails_over_on_time_however_its_retries_were_spaced(container, people, clock, senders, paging):
+    from escalation.outbox import write
+    from escalation.plan import Planned
+
+    senders["slack"].fail_with = [DeliveryError("slack answered 503")] * 1000
+    declared = await container.incidents.declare(people.slack("responder"), "Checkout down", team="payments")
+    for i, address in enumerate(["CPAYMENTS", "UTEAM_LEAD"]):  # the second page comes 100 s after the first
+        async with container.db.transaction() as session:
+            await write(session, declared.incident.id, f"step:0:{i}", [Planned(f"t{i}", "slack", address)],
+                        "page text", clock.now())
+        for _ in range(100):  # a pass a second, as the running dispatcher makes them
+            await paging.dispatcher.run_once()
+            clock.advance(seconds=1)
+    for _ in range(30):
+        await paging.dispatcher.run_once()
+        clock.advance(seconds=1)
+    first, second = await notifications(container, kind="page", channel="slack")
+    # The probes went to the newer page; the first had backed off for minutes, and still failed over at 2 min.
+    assert first.failed_over_at is not None
+    assert (first.failed_over_at - first.created_at).total_seconds() <= paging.dispatcher.failover_after + 1
