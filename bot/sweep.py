@@ -38,13 +38,13 @@ async def changed_since(db: Database, since: Mark, limit: int = 200) -> list[tup
         rows: list[tuple[int, datetime]] = []
         newer = pick.limit(limit)
         if since is not None:
-            rows += (await session.execute(pick.where(Incident.updated_at == since))).tuples().all()
+            rows += (await session.execute(pick.where(Incident.updated_at == since))).all()
             newer = newer.where(Incident.updated_at > since)
-        page = list((await session.execute(newer)).tuples().all())
+        page = list((await session.execute(newer)).all())
         if len(page) == limit:  # complete the page's last instant, however many it holds
             last, seen = page[-1][1], {number for number, _ in page}
             rest = await session.execute(pick.where(Incident.updated_at == last))
-            page += [(number, at) for number, at in rest.tuples().all() if number not in seen]
+            page += [(number, at) for number, at in rest.all() if number not in seen]
     return rows + page
 
 
