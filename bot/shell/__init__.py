@@ -1,0 +1,87 @@
+"""``tocsin shell``: a terminal chat platform on the shared contract, with no tokens at all.
+
+``render`` (pure: views -> text with numbered actions), ``channel`` (the ``CardChannel``), ``terminal``
+(readline and printing above the typed line), ``session`` (what a typed line does), ``inbox`` (pages).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+
+from bot.app import prepare
+from bot.config_file import TocsinConfig
+from bot.container import Container
+from bot.paging import setup_ledger_only
+from bot.settings import Settings
+from bot.shell.session import Session, words
+from bot.shell.terminal import Terminal, TerminalLog
+from storage import migrations
+from storage.actors import Actor, Source
+from storage.db import redacted
+from storage.directory import Readable
+from storage.errors import PermissionDenied, UnknownActor
+
+
+class SignInRefused(Exception):
+    """The email names nobody who may read incidents; the message says what to do."""
+
+
+def run(settings: Settings, config: TocsinConfig, email: str) -> int:
+    """Sign ``email`` in at this terminal until Ctrl-D; the exit status."""
+    migrations.require_current(settings.database_url, settings.database_connect_timeout)
+    try:
+        return asyncio.run(_run(settings, config, email.strip(), Terminal()))
+    except SignInRefused as exc:
+        print(f"tocsin: {exc}", file=sys.stderr)
+        return 1
+
+
+async def _run(settings: Settings, config: TocsinConfig, email: str, terminal: Terminal) -> int:
+    container = Container.build(settings, config)
+    try:
+        if settings.config_file is not None:
+            await prepare(container, migrate=False)
+        actor, readable = await sign_in(container, email)
+        _log_to(terminal)
+        setup_ledger_only(container)  # what is done here schedules and cancels escalation like anywhere else
+        session = Session(container, actor, readable, terminal)
+        await session.start()
+        with terminal.session(words()):
+            terminal.write(f"Signed in as {actor.display_name} <{email}> on {redacted(settings.database_url)}.\n"
+                           "Cards of your teams' incidents print here as they change. "
+                           "Type help for the commands, Ctrl-D to leave.")
+            try:
+                while (line := await terminal.read_line()) is not None and await session.handle(line):
+                    pass
+            finally:
+                await session.stop()
+        return 0
+    finally:
+        await container.close()
+
+
+async def sign_in(container: Container, email: str) -> tuple[Actor, Readable]:
+    """The actor for the person with ``email``, who must hold a role somewhere (or be an admin)."""
+    actor = Actor(Source.SHELL, email)
+    try:
+        readable = await container.queries.readable(actor)
+    except UnknownActor:
+        raise SignInRefused(f"no person with email {email} in the database at "
+                            f"{redacted(container.settings.database_url)}: add them under people: in the "
+                            "config file and run `tocsin config apply FILE`") from None
+    except PermissionDenied as exc:
+        raise SignInRefused(str(exc)) from None
+    return Actor(Source.SHELL, email, readable.name), readable
+
+
+def _log_to(terminal: Terminal) -> None:
+    """Warnings and errors print above the typed line, through the secret-redacting filters."""
+    root = logging.getLogger()
+    handler = TerminalLog(terminal)
+    handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+    for old in root.handlers:
+        for f in old.filters:
+            handler.addFilter(f)
+    root.handlers[:] = [handler]
