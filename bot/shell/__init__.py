@@ -15,12 +15,11 @@ from bot.config_file import TocsinConfig
 from bot.container import Container
 from bot.paging import setup_ledger_only
 from bot.settings import Settings
-from bot.shell.session import Session, words
+from bot.shell.session import Session, SignedIn, words
 from bot.shell.terminal import Terminal, TerminalLog
 from storage import migrations
 from storage.actors import Actor, Source
 from storage.db import redacted
-from storage.directory import Readable
 from storage.errors import PermissionDenied, UnknownActor
 
 
@@ -43,13 +42,13 @@ async def _run(settings: Settings, config: TocsinConfig, email: str, terminal: T
     try:
         if settings.config_file is not None:
             await prepare(container, migrate=False)
-        actor, readable = await sign_in(container, email)
+        person = await sign_in(container, email)
         _log_to(terminal)
         setup_ledger_only(container)  # what is done here schedules and cancels escalation like anywhere else
-        session = Session(container, actor, readable, terminal)
+        session = Session(container, person, terminal)
         await session.start()
         with terminal.session(words()):
-            terminal.write(f"Signed in as {actor.display_name} <{email}> on {redacted(settings.database_url)}.\n"
+            terminal.write(f"Signed in as {person.actor.display_name} <{email}> on {redacted(settings.database_url)}.\n"
                            "Cards of your teams' incidents print here as they change. "
                            "Type help for the commands, Ctrl-D to leave.")
             try:
@@ -62,8 +61,8 @@ async def _run(settings: Settings, config: TocsinConfig, email: str, terminal: T
         await container.close()
 
 
-async def sign_in(container: Container, email: str) -> tuple[Actor, Readable]:
-    """The actor for the person with ``email``, who must hold a role somewhere (or be an admin)."""
+async def sign_in(container: Container, email: str) -> SignedIn:
+    """The person with ``email``, who must hold a role somewhere (or be an admin)."""
     actor = Actor(Source.SHELL, email)
     try:
         readable = await container.queries.readable(actor)
@@ -73,7 +72,9 @@ async def sign_in(container: Container, email: str) -> tuple[Actor, Readable]:
                             "config file and run `tocsin config apply FILE`") from None
     except PermissionDenied as exc:
         raise SignInRefused(str(exc)) from None
-    return Actor(Source.SHELL, email, readable.name), readable
+    person_id = await container.queries.person_id(email)
+    assert person_id is not None  # readable() found them
+    return SignedIn(Actor(Source.SHELL, email, readable.name), readable, person_id)
 
 
 def _log_to(terminal: Terminal) -> None:

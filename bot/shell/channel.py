@@ -13,10 +13,11 @@ from typing import Protocol
 from sqlalchemy import delete
 
 from bot.chat.contract import Copy, Where
-from bot.shell.render import card_actions, render_card_text, render_change_line
+from bot.shell import render
 from storage.db import Database
 from storage.directory import Readable
 from storage.models import ChatMessageRef, InboundReceipt
+from storage.ports import Page
 from storage.states import Status
 from storage.views import IncidentChange, IncidentView
 
@@ -56,12 +57,12 @@ class ShellCards:
         """A terminal has no history to search: an uncertain post is printed again."""
         message = f"{view.number}:{next(self._messages)}"
         await self.print_card(view, "new incident" if view.status is Status.OPEN else "incident")
-        self._shown[message] = render_card_text(view)
+        self._shown[message] = render.render_card_text(view)
         return Copy(where.chat, message)
 
     async def edit(self, copy: Copy, view: IncidentView) -> None:
         """Print the card again, unless it would read as printed last (a note changes no line of it)."""
-        text = render_card_text(view)
+        text = render.render_card_text(view)
         if self._shown.get(copy.message) != text:
             await self.print_card(view, "updated", kind="edit")
             self._shown[copy.message] = text
@@ -69,15 +70,23 @@ class ShellCards:
     async def reply(self, card: Copy, change: IncidentChange) -> None:
         """Say what the reprinted card will not: the text of a note, a resolution or a cancellation."""
         if change.text:
-            await self.sink.show(render_change_line(change), kind="line")
+            await self.sink.show(render.render_change_line(change), kind="line")
 
     def retry_later(self, exc: Exception) -> bool:
         return isinstance(exc, RETRY_LATER)
 
     async def print_card(self, view: IncidentView, heading: str = "incident", *, kind: str = "card") -> None:
         """Print the card once; its numbered actions are what a bare number runs from now on."""
-        await self.sink.show(render_card_text(view, heading), kind=kind)
-        self.last_actions = card_actions(view)
+        await self.sink.show(render.render_card_text(view, heading), kind=kind)
+        self.last_actions = render.card_actions(view)
+
+    async def print_page(self, page: Page) -> None:
+        """A page prints with the card's actions (numbered like a card's); a notice as one line."""
+        if page.kind == "page":
+            await self.sink.show(render.render_page_text(page), kind="page")
+            self.last_actions = render.card_actions(page.incident)
+        else:
+            await self.sink.show(render.render_notice_text(page), kind="notice")
 
     async def forget(self, db: Database) -> None:
         """Drop this session's card copies and post claims (the session ends)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+from dataclasses import dataclass
 
 from bot.chat.cards import CardSync
 from bot.chat.contract import Where
@@ -18,6 +19,7 @@ from bot.commands.grammar import ALIASES, USAGE, UsageError, help_text, parse
 from bot.commands.reply import Reply
 from bot.container import Container
 from bot.shell.channel import ShellCards, Sink
+from bot.shell.inbox import ShellInbox
 from bot.shell.render import render_reply_text
 from bot.sweep import CardSweeper
 from storage.actors import Actor
@@ -44,15 +46,24 @@ def words() -> set[str]:
     return {*USAGE, *ALIASES, "exit"}
 
 
+@dataclass(frozen=True)
+class SignedIn:
+    """Who sits at the terminal: how they act, what they may read, their person record."""
+
+    actor: Actor
+    readable: Readable
+    person_id: int
+
+
 class Session:
     """Runs what one person types and keeps their cards in sync; a ``ChangeObserver`` through its cards."""
 
-    def __init__(self, container: Container, actor: Actor, readable: Readable, sink: Sink,
-                 chat: str | None = None) -> None:
-        self.container, self.actor, self.sink = container, actor, sink
-        self.channel = ShellCards(sink, chat or session_chat(), readable)
+    def __init__(self, container: Container, person: SignedIn, sink: Sink, chat: str | None = None) -> None:
+        self.container, self.actor, self.sink = container, person.actor, sink
+        self.channel = ShellCards(sink, chat or session_chat(), person.readable)
         self.cards = CardSync(self.channel, container.db, container.queries, container.clock)
         self.sweeper = CardSweeper(self.cards, container.db, name="shell card")
+        self.inbox = ShellInbox(container.queries, self.channel, person.person_id, container.clock.now())
         container.bus.subscribe(self.cards)
 
     @property
@@ -61,8 +72,10 @@ class Session:
 
     async def start(self) -> None:
         await self.sweeper.start()
+        await self.inbox.start()
 
     async def stop(self) -> None:
+        await self.inbox.stop()
         await self.sweeper.stop()
         await self.cards.drain()
         await self.channel.forget(self.container.db)

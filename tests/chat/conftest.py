@@ -164,8 +164,7 @@ async def container(db_url: str, clock: FakeClock) -> AsyncIterator[Container]:
 async def chat(request: pytest.FixtureRequest, container: Container, people) -> AsyncIterator[Chat]:
     fake_slack, tg = container.extras["fakes"]
     if request.param == "shell":
-        actor, readable = await sign_in(container, "responder@example.com")
-        session = Session(container, actor, readable, terminal := FakeTerminal())
+        session = Session(container, await sign_in(container, "responder@example.com"), terminal := FakeTerminal())
         yield ShellChat(terminal, session)
         await session.stop()
         return

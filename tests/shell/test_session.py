@@ -22,8 +22,7 @@ async def open_session(container, people) -> AsyncIterator[Open]:
     sessions: list[Session] = []
 
     async def start(role: str) -> tuple[Session, FakeTerminal]:
-        actor, readable = await sign_in(container, f"{role}@example.com")
-        session = Session(container, actor, readable, terminal := FakeTerminal())
+        session = Session(container, await sign_in(container, f"{role}@example.com"), terminal := FakeTerminal())
         sessions.append(session)
         return session, terminal
 
@@ -108,5 +107,5 @@ async def test_two_terminals_each_print_every_card_and_leave_no_rows_behind(open
 async def test_signing_in_needs_a_configured_person_with_a_role(container, people):
     with pytest.raises(SignInRefused, match="no person with email nobody@example.com"):
         await sign_in(container, "nobody@example.com")
-    actor, readable = await sign_in(container, "ADMIN@example.com")
-    assert actor.display_name == "Admin" and readable.teams is None
+    admin = await sign_in(container, "ADMIN@example.com")
+    assert admin.actor.display_name == "Admin" and admin.readable.teams is None and admin.person_id == people.ids["admin"]

@@ -1,0 +1,75 @@
+"""Pages and closing notices for the person at a shell: ``tocsin serve``'s dispatcher sends them with the
+shell's sender (the outbox row is the inbox) and the session prints them, with the card's actions."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot import notify
+from bot.paging import setup_ledger_only
+from bot.shell import sign_in
+from bot.shell.session import Session
+from escalation import outbox
+from escalation.dispatcher import Dispatcher
+from escalation.plan import Planned
+from tests.fakes.terminal import FakeTerminal
+
+
+@pytest.fixture
+def dispatcher(container, clock) -> Dispatcher:
+    """The serve process's outbound side, with the senders it registers (no tokens: the shell's alone)."""
+    notify.register(container)
+    setup_ledger_only(container)  # closing an incident writes the notices to whoever was paged
+    return Dispatcher(container.db, clock, container.senders)
+
+
+async def page(container, people, role: str, number: int = 1) -> None:
+    """Queue a page for ``role`` on the shell, as an escalation step does."""
+    view = await container.queries.get(number)
+    async with container.db.transaction() as session:
+        await outbox.write(session, view.id, "step:1", [Planned(f"person:{people.ids[role]}", "shell",
+                                                                f"{role}@example.com", people.ids[role])],
+                           f"#{number} {view.title} [{view.severity.value}] is not acknowledged after 5m: "
+                           "escalation level 1", container.clock.now())
+
+
+async def test_a_page_prints_with_its_actions_and_the_closing_notice_follows(container, people, dispatcher):
+    assert container.senders["shell"].channel == "shell"
+    lead = Session(container, await sign_in(container, "team_lead@example.com"), terminal := FakeTerminal())
+    try:
+        await container.incidents.declare(people.slack("responder"), "Disk full", severity="critical",
+                                          team="payments")
+        await page(container, people, "team_lead")
+        assert await lead.inbox.check() == 0  # queued, not sent yet
+        await dispatcher.drain()
+        assert await lead.inbox.check() == 1 and await lead.inbox.check() == 0  # printed once
+        [paged] = terminal.texts("page")
+        assert "PAGE: #1 Disk full [critical] is not acknowledged after 5m: escalation level 1" in paged
+        assert "[1] ack 1  [2] resolve 1" in paged
+
+        await lead.handle("1")  # the page's first action
+        await dispatcher.drain()
+        await lead.inbox.check()
+        assert terminal.texts("reply")[-1] == "#1 acknowledged by Team Lead."
+        [notice] = terminal.texts("notice")
+        assert notice.startswith("*** #1 Disk full was acknowledged by Team Lead")
+    finally:
+        await lead.stop()
+
+
+async def test_a_shell_prints_only_its_persons_pages_sent_since_it_began(container, people, dispatcher, clock):
+    await container.incidents.declare(people.slack("responder"), "Disk full", team="payments")
+    await page(container, people, "team_lead")
+    await dispatcher.drain()
+    clock.advance(minutes=1)
+    lead = Session(container, await sign_in(container, "team_lead@example.com"), lead_terminal := FakeTerminal())
+    manager = Session(container, await sign_in(container, "manager@example.com"), FakeTerminal())
+    try:
+        await container.incidents.declare(people.slack("responder"), "Queue stuck", team="payments")
+        await page(container, people, "manager", number=2)
+        await dispatcher.drain()
+        assert await lead.inbox.check() == 0 and lead_terminal.texts("page") == []  # the earlier one, the manager's
+        assert await manager.inbox.check() == 1
+    finally:
+        await lead.stop()
+        await manager.stop()
