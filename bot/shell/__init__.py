@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import sys
+from datetime import timedelta
 
 from bot.app import prepare
 from bot.config_file import TocsinConfig
 from bot.container import Container
 from bot.paging import setup_ledger_only
 from bot.settings import Settings
+from bot.shell.channel import forget_stale
 from bot.shell.session import Session, SignedIn, words
 from bot.shell.terminal import Terminal, TerminalLog
 from storage import migrations
@@ -30,14 +33,26 @@ class SignInRefused(Exception):
 def run(settings: Settings, config: TocsinConfig, email: str) -> int:
     """Sign ``email`` in at this terminal until Ctrl-D; the exit status."""
     migrations.require_current(settings.database_url, settings.database_connect_timeout)
+    hung_up: list[int] = []
     try:
-        return asyncio.run(_run(settings, config, email.strip(), Terminal()))
+        return asyncio.run(_run(settings, config, email.strip(), Terminal(), hung_up))
     except SignInRefused as exc:
         print(f"tocsin: {exc}", file=sys.stderr)
         return 1
+    except asyncio.CancelledError:
+        return 128 + (hung_up[0] if hung_up else signal.SIGINT)
 
 
-async def _run(settings: Settings, config: TocsinConfig, email: str, terminal: Terminal) -> int:
+def _stop_on_hang_up(hung_up: list[int]) -> None:
+    """A closed terminal window (SIGHUP) or a kill (SIGTERM) ends the session as Ctrl-D does, cleaning up."""
+    loop, task = asyncio.get_running_loop(), asyncio.current_task()
+    for sig in (signal.SIGHUP, signal.SIGTERM):
+        loop.add_signal_handler(sig, lambda sig=sig: (hung_up.append(sig), task.cancel()))
+
+
+async def _run(settings: Settings, config: TocsinConfig, email: str, terminal: Terminal,
+               hung_up: list[int]) -> int:
+    _stop_on_hang_up(hung_up)
     container = Container.build(settings, config)
     try:
         if settings.config_file is not None:
@@ -45,6 +60,7 @@ async def _run(settings: Settings, config: TocsinConfig, email: str, terminal: T
         person = await sign_in(container, email)
         _log_to(terminal)
         setup_ledger_only(container)  # what is done here schedules and cancels escalation like anywhere else
+        await forget_stale(container.db, container.clock.now() - timedelta(hours=settings.receipt_retention_hours))
         session = Session(container, person, terminal)
         await session.start()
         with terminal.session(words()):

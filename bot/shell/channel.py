@@ -7,6 +7,7 @@ their copies and claims never meet; the session forgets them when it ends (``for
 
 from __future__ import annotations
 
+from datetime import datetime
 from itertools import count
 from typing import Protocol
 
@@ -95,3 +96,12 @@ class ShellCards:
                 ChatMessageRef.platform == PLATFORM, ChatMessageRef.chat_id == self.chat))
             await session.execute(delete(InboundReceipt).where(
                 InboundReceipt.source == PLATFORM, InboundReceipt.key.like(f"card:%:{self.chat}")))
+
+
+async def forget_stale(db: Database, before: datetime) -> None:
+    """Drop card copies left by sessions that could not clean up (killed), older than ``before``; their
+    post claims go with every claim, by housekeeping's retention. A live session older than that prints
+    its cards again at their next change."""
+    async with db.transaction() as session:
+        await session.execute(delete(ChatMessageRef).where(
+            ChatMessageRef.platform == PLATFORM, ChatMessageRef.created_at < before))

@@ -4,6 +4,9 @@ within the catch-up interval, and leave with Ctrl-D."""
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import sqlite3
 from pathlib import Path
 
 import httpx
@@ -85,6 +88,25 @@ def test_declare_acknowledge_by_number_and_see_a_webhook_incident_from_serve(dat
         ana.close()
     assert ana.exitstatus == 0, ana.before
     assert "declare Checkout is slow sev:high team:payments" in (tmp_path / ".tocsin_shell_history").read_text()
+
+
+def test_a_closed_terminal_ends_the_session_and_leaves_no_card_copies_behind(database, tmp_path):
+    ana = shell(database, tmp_path, "--as", "ana@example.com")
+    ana.expect_exact(PROMPT)
+    ana.sendline("declare Checkout is slow team:payments")
+    ana.expect_exact("new incident #1")
+    ana.expect_exact(PROMPT)
+    assert shell_copies(database) == 1
+    ana.kill(signal.SIGHUP)  # what closing the terminal window sends
+    ana.expect(pexpect.EOF)
+    ana.close()
+    assert ana.exitstatus == 128 + signal.SIGHUP
+    assert shell_copies(database) == 0
+
+
+def shell_copies(url: str) -> int:
+    with contextlib.closing(sqlite3.connect(url.removeprefix("sqlite:///"))) as db:
+        return db.execute("SELECT count(*) FROM chat_message_ref WHERE platform = 'shell'").fetchone()[0]
 
 
 def test_an_unknown_email_or_an_unmigrated_database_is_one_line_saying_what_to_do(database, tmp_path):

@@ -4,11 +4,15 @@ and what a session leaves behind."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
+from bot.chat import copies
+from bot.chat.contract import Copy
 from bot.shell import SignInRefused, sign_in
+from bot.shell.channel import forget_stale
 from bot.shell.session import Session
 from storage.models import ChatMessageRef, InboundReceipt
 from tests.fakes.terminal import FakeTerminal
@@ -109,3 +113,14 @@ async def test_signing_in_needs_a_configured_person_with_a_role(container, peopl
         await sign_in(container, "nobody@example.com")
     admin = await sign_in(container, "ADMIN@example.com")
     assert admin.actor.display_name == "Admin" and admin.readable.teams is None and admin.person_id == people.ids["admin"]
+
+
+async def test_copies_left_by_a_killed_session_go_at_a_later_sign_in_after_the_retention(container, people, clock):
+    await container.incidents.declare(people.slack("responder"), "Disk full", team="payments")
+    view = await container.queries.get(1)
+    await copies.add(container.db, "shell", view.id, Copy("s1-dead", "1:1"), clock.now() - timedelta(hours=25))
+    await copies.add(container.db, "shell", view.id, Copy("s2-live", "1:1"), clock.now() - timedelta(hours=1))
+    await copies.add(container.db, "telegram", view.id, Copy("-100200", "7"), clock.now() - timedelta(days=9))
+    await forget_stale(container.db, clock.now() - timedelta(hours=24))
+    assert [c.chat for c in await copies.of(container.db, "shell", view.id)] == ["s2-live"]
+    assert len(await copies.of(container.db, "telegram", view.id)) == 1
