@@ -24,6 +24,7 @@ from storage import migrations
 from storage.actors import Actor, Source
 from storage.db import redacted
 from storage.errors import PermissionDenied, UnknownActor
+from storage.queries import IncidentFilter
 
 
 class SignInRefused(Exception):
@@ -64,9 +65,7 @@ async def _run(settings: Settings, config: TocsinConfig, email: str, terminal: T
         session = Session(container, person, terminal)
         await session.start()
         with terminal.session(words()):
-            terminal.write(f"Signed in as {person.actor.display_name} <{email}> on {redacted(settings.database_url)}.\n"
-                           "Cards of your teams' incidents print here as they change. "
-                           "Type help for the commands, Ctrl-D to leave.")
+            terminal.write(await greeting(container, person))
             try:
                 while (line := await terminal.read_line()) is not None and await session.handle(line):
                     pass
@@ -91,6 +90,15 @@ async def sign_in(container: Container, email: str) -> SignedIn:
     person_id = await container.queries.person_id(email)
     assert person_id is not None  # readable() found them
     return SignedIn(Actor(Source.SHELL, email, readable.name), readable, person_id)
+
+
+async def greeting(container: Container, person: SignedIn) -> str:
+    """Who is signed in where, what is open now, and how to go on."""
+    _, open_now = await container.queries.list(IncidentFilter.open(limit=1), person.readable)
+    where = redacted(container.settings.database_url)
+    return (f"Signed in as {person.actor.display_name} <{person.actor.external_id}> on {where}; "
+            f"{open_now} open incident{'' if open_now == 1 else 's'} you can see (list shows them).\n"
+            "Cards of your teams' incidents print here as they change. Type help for the commands, Ctrl-D to leave.")
 
 
 def _log_to(terminal: Terminal) -> None:
