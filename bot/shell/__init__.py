@@ -18,6 +18,7 @@ from bot.container import Container
 from bot.paging import setup_ledger_only
 from bot.settings import Settings
 from bot.shell.channel import forget_stale
+from bot.shell.sender import senders_of_serve
 from bot.shell.session import Session, SignedIn, words
 from bot.shell.terminal import Terminal, TerminalLog
 from storage import migrations
@@ -60,6 +61,7 @@ async def _run(settings: Settings, config: TocsinConfig, email: str, terminal: T
             await prepare(container, migrate=False)
         person = await sign_in(container, email)
         _log_to(terminal)
+        container.senders.update(senders_of_serve(settings))
         setup_ledger_only(container)  # what is done here schedules and cancels escalation like anywhere else
         await forget_stale(container.db, container.clock.now() - timedelta(hours=settings.receipt_retention_hours))
         session = Session(container, person, terminal)

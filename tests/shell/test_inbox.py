@@ -3,15 +3,19 @@ shell's sender (the outbox row is the inbox) and the session prints them, with t
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from bot import notify
 from bot.paging import setup_ledger_only
 from bot.shell import sign_in
+from bot.shell.sender import senders_of_serve
 from bot.shell.session import Session
 from escalation import outbox
 from escalation.dispatcher import Dispatcher
 from escalation.plan import Planned
+from tests.escalation.conftest import notifications, use_policy
 from tests.fakes.terminal import FakeTerminal
 
 
@@ -73,3 +77,19 @@ async def test_a_shell_prints_only_its_persons_pages_sent_since_it_began(contain
     finally:
         await lead.stop()
         await manager.stop()
+
+
+async def test_escalate_typed_in_a_shell_pages_on_the_channels_serve_sends_on(container, people):
+    """``escalate 1`` runs the next step in the shell's own process, which sends nothing itself."""
+    container.senders.update(senders_of_serve(replace(container.settings, slack_bot_token="xoxb-x")))
+    setup_ledger_only(container)
+    await use_policy(container, "fast", [300], channels=("slack", "telegram"), notify=("role:team_lead",))
+    lead = Session(container, await sign_in(container, "team_lead@example.com"), terminal := FakeTerminal())
+    try:
+        await lead.handle("declare Disk full team:payments")
+        await lead.handle("escalate 1")
+        assert terminal.texts("reply")[-1].startswith("#1 escalated by Team Lead")
+        [planned] = await notifications(container)
+        assert (planned.channel, planned.address, planned.status) == ("slack", "UTEAM_LEAD", "PENDING")
+    finally:
+        await lead.stop()
