@@ -5,8 +5,9 @@ import tracemalloc
 
 import pytest
 
-from bot.pacing import Coalescer, Limit, RateLimiter
+from bot.pacing import Coalescer
 from bot.telegram.outbox import Outbox
+from escalation.pacing import Limit, RateLimiter
 
 
 class ManualTime:
