@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from storage import migrations  # noqa: E402
 from storage.db import sync_url  # noqa: E402
-from storage.models import EscalationPolicy, EscalationStep, Incident, Membership, Person, Team  # noqa: E402
+from storage.models import ChatBinding, EscalationPolicy, EscalationStep, Incident, Membership, Person, Team  # noqa: E402
 
 
 def seed(url: str, steps: int, lead: float, window: float) -> datetime:
@@ -40,8 +40,9 @@ def seed(url: str, steps: int, lead: float, window: float) -> datetime:
     now = datetime.now(UTC)
     first = now + timedelta(seconds=lead)
     with engine.begin() as conn:
-        team_id = conn.execute(insert(Team).values(name="bench", slack_channel_id="CBENCH", escalation_policy="bench",
+        team_id = conn.execute(insert(Team).values(name="bench", escalation_policy="bench",
                                                    created_at=now).returning(Team.id)).scalar_one()
+        conn.execute(insert(ChatBinding).values(team_id=team_id, platform="slack", chat="CBENCH"))
         for i in range(2):
             pid = conn.execute(insert(Person).values(name=f"Lead {i}", email=f"lead{i}@example.com", created_at=now)
                                .returning(Person.id)).scalar_one()

@@ -30,10 +30,11 @@ from bot import paging, slack, telegram, webhooks  # noqa: E402
 from bot.app import create_app  # noqa: E402
 from bot.config_file import TocsinConfig  # noqa: E402
 from bot.container import Container  # noqa: E402
+from bot.platforms import SLACK, TELEGRAM  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from storage import migrations  # noqa: E402
 from storage.clock import SystemClock  # noqa: E402
-from storage.models import EscalationPolicy, Membership, Person, Team  # noqa: E402
+from storage.models import ChatBinding, ChatIdentity, EscalationPolicy, Membership, Person, Team  # noqa: E402
 from tests.fakes.slack_api import FakeSlack  # noqa: E402
 from tests.fakes.telegram_api import FakeTelegram  # noqa: E402
 
@@ -60,14 +61,16 @@ async def seed(container: Container, scale: float) -> None:
                  {"after": _seconds(300, scale), "notify": ["role:manager"], "channels": ["slack"]}]
         session.add(EscalationPolicy(name="outage", position=0, match={}, repeat=0, updated_at=now,
                                      steps={"steps": steps}))
-        team = Team(name="payments", slack_channel_id="CPAYMENTS", telegram_chat_id=GROUP, created_at=now,
-                    escalation_policy="outage")
+        team = Team(name="payments", created_at=now, escalation_policy="outage",
+                    bindings=[ChatBinding(platform=SLACK, chat="CPAYMENTS"),
+                              ChatBinding(platform=TELEGRAM, chat=str(GROUP))])
         session.add(team)
         await session.flush()
         for role, (telegram_id, started) in PEOPLE.items():
-            person = Person(name=role.replace("_", " ").title(), email=f"{role}@example.com",
-                            slack_user_id=f"U{role.upper()}", telegram_user_id=telegram_id,
-                            telegram_started_at=now if started else None, created_at=now)
+            person = Person(name=role.replace("_", " ").title(), email=f"{role}@example.com", created_at=now,
+                            identities=[ChatIdentity(platform=SLACK, external_id=f"U{role.upper()}", reachable_at=now),
+                                        ChatIdentity(platform=TELEGRAM, external_id=str(telegram_id),
+                                                     reachable_at=now if started else None)])
             session.add(person)
             await session.flush()
             session.add(Membership(person_id=person.id, team_id=team.id, role=role))
@@ -138,9 +141,9 @@ async def run(minutes: float, scale: float) -> int:
 
 
 def _actor():
-    from storage.actors import Actor, Source
+    from storage.actors import Actor
 
-    return Actor(Source.SLACK, "URESPONDER", "responder")
+    return Actor(SLACK, "URESPONDER", "responder")
 
 
 def _pages(fake: FakeSlack, channel: str, level: int) -> list:

@@ -22,8 +22,9 @@ from sqlalchemy import delete, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from escalation.policy import Policy, PolicyError, parse_policy, to_document
+from storage import identity
 from storage.db import Database
-from storage.models import ConfigState, EscalationPolicy, Membership, Person, Team
+from storage.models import ChatBinding, ChatIdentity, ConfigState, EscalationPolicy, Membership, Person, Team
 from storage.roles import Role
 
 INTEGRATION_TYPES = ("alertmanager", "grafana", "elastic", "generic", "pagerduty")
@@ -252,7 +253,7 @@ def parse(raw: Any, env: Mapping[str, str] | None = None) -> TocsinConfig:
         if team not in names:
             raise ConfigError(f"routing.services.{service}: no such team {team!r}")
     try:
-        policies = [parse_policy(p, f"escalation_policies[{i}]") for i, p in
+        policies = [parse_policy(p, f"escalation_policies[{i}]", _platforms().CHATS) for i, p in
                     enumerate(_list(raw, "escalation_policies"))]
     except PolicyError as exc:
         raise ConfigError(str(exc)) from None
@@ -313,51 +314,118 @@ def _assign(row: Any, values: dict[str, Any], label: str, report: ApplyReport) -
         report.updated.append(f"{label} ({', '.join(changed)})")
 
 
+def _platforms() -> Any:
+    # Not imported at the top: bot.platforms imports the platform packages, and they the container, which
+    # imports this module.
+    from bot import platforms
+
+    return platforms
+
+
+def _rooms(tc: TeamConfig) -> dict[str, tuple[str, str | None]]:
+    """The team's chats the file names, by platform (ids as the core keeps them: strings)."""
+    p = _platforms()
+    rooms: dict[str, tuple[str, str | None]] = {}
+    if tc.slack_channel:
+        rooms[p.SLACK] = (tc.slack_channel, None)
+    if tc.telegram_chat is not None:
+        rooms[p.TELEGRAM] = (str(tc.telegram_chat), None if tc.telegram_topic is None else str(tc.telegram_topic))
+    return rooms
+
+
+def _accounts(pc: PersonConfig) -> dict[str, str]:
+    """The person's chat accounts the file names, by platform."""
+    p = _platforms()
+    accounts = {p.SLACK: pc.slack, p.TELEGRAM: None if pc.telegram is None else str(pc.telegram)}
+    return {platform: external_id for platform, external_id in accounts.items() if external_id is not None}
+
+
+def _bind(team: Team, rooms: dict[str, tuple[str, str | None]]) -> list[str]:
+    """Make the team's chat bindings those of the file (a key removed removes its binding); what changed."""
+    changed = []
+    for binding in list(team.bindings):
+        if binding.platform not in rooms:
+            team.bindings.remove(binding)  # delete-orphan: the row goes
+            changed.append(f"{binding.platform} chat")
+    for platform, (chat, thread) in rooms.items():
+        binding = team.binding(platform)
+        if binding is None:
+            team.bindings.append(ChatBinding(platform=platform, chat=chat, thread=thread))
+        elif (binding.chat, binding.thread) != (chat, thread):
+            binding.chat, binding.thread = chat, thread
+        else:
+            continue
+        changed.append(f"{platform} chat")
+    return changed
+
+
 async def _apply_teams(session: AsyncSession, config: TocsinConfig, now: datetime, report: ApplyReport) -> dict[str, Team]:
     existing = {t.name: t for t in (await session.scalars(select(Team))).all()}
     for tc in config.teams:
-        values = {"description": tc.description, "slack_channel_id": tc.slack_channel,
-                  "telegram_chat_id": tc.telegram_chat, "telegram_topic_id": tc.telegram_topic,
-                  "escalation_policy": tc.escalation_policy}
+        values = {"description": tc.description, "escalation_policy": tc.escalation_policy}
         team = existing.get(tc.name)
         if team is None:
-            team = existing[tc.name] = Team(name=tc.name, created_at=now, **values)
+            team = existing[tc.name] = Team(name=tc.name, created_at=now, bindings=[], **values)
+            _bind(team, _rooms(tc))
             session.add(team)
             report.created.append(f"team {tc.name}")
         else:
-            _assign(team, values, f"team {tc.name}", report)
+            changed = [k for k, v in values.items() if getattr(team, k) != v]
+            for key in changed:
+                setattr(team, key, values[key])
+            changed += _bind(team, _rooms(tc))
+            if changed:
+                report.updated.append(f"team {tc.name} ({', '.join(changed)})")
     await session.flush()
     return existing
 
 
 async def _find_person(session: AsyncSession, pc: PersonConfig) -> Person | None:
-    for column, value in ((Person.email, pc.email), (Person.slack_user_id, pc.slack),
-                          (Person.telegram_user_id, pc.telegram)):
-        if value is not None:
-            person = await session.scalar(select(Person).where(column == value))
-            if person is not None:
-                return person
+    if pc.email is not None:
+        person = await session.scalar(select(Person).where(Person.email == pc.email))
+        if person is not None:
+            return person
+    for platform, external_id in _accounts(pc).items():
+        person = await session.scalar(select(Person).join(ChatIdentity, ChatIdentity.person_id == Person.id)
+                                      .where(ChatIdentity.platform == platform, ChatIdentity.external_id == external_id))
+        if person is not None:
+            return person
     return await session.scalar(select(Person).where(Person.name == pc.name, Person.email.is_(None)))
+
+
+async def _link_accounts(session: AsyncSession, person: Person, pc: PersonConfig, now: datetime) -> list[str]:
+    """Link the chat accounts the file names. Accounts the file leaves out may have been linked since (by
+    email, by a link code): the file sets them, it never unlinks them. A Slack account can be written to
+    from when it is linked; a Telegram one once its owner started the bot (kept while the id stays)."""
+    changed = []
+    for platform, external_id in _accounts(pc).items():
+        current = person.identity(platform)
+        if current is not None and current.external_id == external_id:
+            continue
+        reachable = now if platform in _platforms().REACHABLE_WHEN_LINKED else None
+        await identity.link_in(session, person.id, platform, external_id, reachable_at=reachable)
+        changed.append(f"{platform} account")
+    return changed
 
 
 async def _apply_people(session: AsyncSession, config: TocsinConfig, teams: dict[str, Team], now: datetime,
                         report: ApplyReport) -> None:
     for pc in config.people:
         values = {"name": pc.name, "email": pc.email, "timezone": pc.timezone, "is_admin": pc.admin, "active": True}
-        # Chat ids the file leaves out may have been linked since (Slack by email, Telegram by /start CODE):
-        # the file sets them, it never clears them.
-        if pc.slack is not None:
-            values["slack_user_id"] = pc.slack
-        if pc.telegram is not None:
-            values["telegram_user_id"] = pc.telegram
         person = await _find_person(session, pc)
         if person is None:
-            person = Person(created_at=now, **values)
+            person = Person(created_at=now, identities=[], **values)
             session.add(person)
             await session.flush()
+            await _link_accounts(session, person, pc, now)
             report.created.append(f"person {pc.name}")
         else:
-            _assign(person, values, f"person {pc.name}", report)
+            changed = [k for k, v in values.items() if getattr(person, k) != v]
+            for key in changed:
+                setattr(person, key, values[key])
+            changed += await _link_accounts(session, person, pc, now)
+            if changed:
+                report.updated.append(f"person {pc.name} ({', '.join(changed)})")
         current = {m.team_id: m for m in (await session.scalars(
             select(Membership).where(Membership.person_id == person.id))).all()}
         wanted = {teams[t].id: r.value for t, r in pc.teams.items()}

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from bot import notify
 from bot.container import Container
+from bot.platforms import CHATS, LIMITS
 from bot.surface import Surface
 from escalation.dispatcher import Dispatcher
 from escalation.engine import Escalation
@@ -41,11 +42,11 @@ class Paging:
 
 def build(container: Container) -> Paging:
     """The engine, installed as a transaction hook of the core and told of every committed change."""
-    escalation = Escalation(container.incidents, container.senders)
+    escalation = Escalation(container.incidents, container.senders, CHATS)
     container.incidents.hooks.append(escalation)
     settings = container.settings
     dispatcher = Dispatcher(container.db, container.clock, container.senders, retry_cap=settings.notify_retry_cap,
-                            failover_after=settings.notify_failover_after)
+                            failover_after=settings.notify_failover_after, limits=LIMITS)
     timer = EscalationTimer(escalation, after_run=lambda _ran: dispatcher.kick())
     paging = Paging(escalation, dispatcher, timer)
     container.bus.subscribe(paging)
@@ -72,5 +73,5 @@ def setup_ledger_only(container: Container) -> Surface:
     Only the hook: no observer on the change bus, so the sidecar's hot path builds no incident views
     that nobody would read. The serve process learns of new steps from PostgreSQL's NOTIFY or its timer.
     """
-    container.incidents.hooks.append(Escalation(container.incidents, container.senders))
+    container.incidents.hooks.append(Escalation(container.incidents, container.senders, CHATS))
     return Surface("escalation ledger", "on (the scheduler runs in tocsin serve)")

@@ -29,10 +29,10 @@ from sqlalchemy import and_, bindparam, func, not_, or_, select, update
 from sqlalchemy import text as sql
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.pacing import Limit, RateLimiter
 from escalation import failover, texts
 from escalation.metrics import FAILOVERS, NOTIFICATIONS
 from escalation.outbox import CANCELLED, FAILED, PENDING, SENT
+from escalation.pacing import Limit, RateLimiter
 from storage.background import Background
 from storage.clock import Clock
 from storage.db import Database
@@ -46,7 +46,7 @@ log = logging.getLogger(__name__)
 
 OPEN = (Status.OPEN.value, Status.ESCALATING.value)  # an incident that still wants its pages
 SEND_MARGIN = 5.0  # seconds past a sender's own timeout before we cut a send off (and hold it in doubt)
-# A sender's error may quote a URL (a Telegram bot token is part of the path) or a token: never log one.
+# A sender's error may quote a URL (some platforms put the bot token in the path) or a token: never log one.
 _SECRETS = re.compile(r"https?://\S+|\bbot\d+:[\w-]+|\b\d{6,}:[\w-]{20,}|\bxox[a-z]-[\w-]+|\bxapp-[\w-]+")
 
 
@@ -57,12 +57,9 @@ def scrub(text: str) -> str:
     """``text`` with URLs and token-like words replaced, for a log line."""
     return _SECRETS.sub("<redacted>", text)
 
-LIMITS: dict[str, tuple[Limit, ...]] = {
-    "slack": (Limit("slack:", 1, 1.0),),  # about one message per second per channel
-    "telegram": (Limit("telegram:", 1, 1.0), Limit("tggroup:", 20, 60.0)),  # 1/s per chat, 20/min per group
-    "email": (Limit("email:", 5, 1.0),),
-    # webhook: no pacing of our own; the gateway says when to slow down (429 + Retry-After is honoured)
-}
+#: Per channel, the limits of one destination on it (by its address); each platform declares its own. A
+#: channel without limits is not paced by us (its gateway's 429 + Retry-After is honoured).
+Limits = Mapping[str, Callable[[str], tuple[Limit, ...]]]
 
 
 @dataclass(frozen=True)
@@ -86,11 +83,11 @@ class Dispatcher(Background):
     def __init__(self, db: Database, clock: Clock, senders: Mapping[str, Sender], *, lease: float = 120.0,
                  max_attempts: int = 8, per_channel: int = 8, idle: float = 5.0, send_timeout: float = 20.0,
                  retry_cap: float = 300.0, failover_after: float = 120.0, probe_every: float = 10.0,
-                 send_margin: float = SEND_MARGIN, limits: Mapping[str, tuple[Limit, ...]] = LIMITS,
+                 send_margin: float = SEND_MARGIN, limits: Limits | None = None,
                  monotonic: Callable[[], float] = time.monotonic, db_connections: int = 3) -> None:
         self.db, self.clock, self.senders = db, clock, senders
         self.lease, self.max_attempts, self.per_channel = timedelta(seconds=lease), max_attempts, per_channel
-        self.idle, self.send_timeout, self.limits, self.monotonic = idle, send_timeout, limits, monotonic
+        self.idle, self.send_timeout, self.limits, self.monotonic = idle, send_timeout, limits or {}, monotonic
         self.retry_cap, self.failover_after, self.probe_every = retry_cap, failover_after, probe_every
         self.send_margin = send_margin
         # Channels whose last attempt failed, with when to try their earliest waiting page again (on the
@@ -142,7 +139,7 @@ class Dispatcher(Background):
                                 row.kind, row.reason, row.message, row.attempts + 1, row.claimed_at is not None,
                                 row.created_at, row.target))
                 row.claimed_at, row.attempts, row.next_attempt_at = now, row.attempts + 1, now + self.lease
-                if self.limits.get(row.channel):
+                if row.channel in self.limits:
                     self._busy.add((row.channel, row.address))
         return jobs
 
@@ -211,7 +208,7 @@ class Dispatcher(Background):
                                       order_by=(Notification.next_attempt_at, Notification.id))
         ranked = select(Notification.id, Notification.channel, Notification.next_attempt_at,
                         rank.label("rank")).where(*due).subquery()
-        unpaced = [c for c in channels if not self.limits.get(c)]  # these may have several rows in flight
+        unpaced = [c for c in channels if c not in self.limits]  # these may have several rows in flight
         rows = (await session.execute(select(ranked.c.id, ranked.c.channel)
                                       .where(or_(ranked.c.rank == 1, ranked.c.channel.in_(unpaced)))
                                       .order_by(ranked.c.next_attempt_at, ranked.c.id).limit(limit * 2))).all()
@@ -250,17 +247,16 @@ class Dispatcher(Background):
             if not await self.run_once():
                 return
 
-    def _keys(self, destination: Destination) -> tuple[str, ...]:
-        keys = [f"{destination.channel}:{destination.address}"]
-        if destination.channel == "telegram" and destination.address.startswith("-"):
-            keys.append(f"tggroup:{destination.address}")
-        return tuple(keys)
-
     def _limiter(self, destination: Destination) -> RateLimiter:
         key = (destination.channel, destination.address)
         if key not in self._limiters:
-            self._limiters[key] = RateLimiter(self.limits.get(destination.channel, ()), now=self.monotonic)
+            pace = self.limits.get(destination.channel)
+            self._limiters[key] = RateLimiter(pace(destination.address) if pace else (), now=self.monotonic)
         return self._limiters[key]
+
+    def _keys(self, destination: Destination) -> tuple[str, ...]:
+        """One key per limit of the destination (its limiter is its own: the keys only tell the limits apart)."""
+        return tuple(limit.scope for limit in self._limiter(destination).limits)
 
     def deadline(self, sender: Sender) -> float:
         """Seconds we give one send (or look) on ``sender``: its own timeout plus a margin, so that the

@@ -24,7 +24,7 @@ from escalation import ledger, outbox, texts, wakeup
 from escalation.ledger import CANCELLED, EXECUTED, FAILED, PENDING, SKIPPED
 from escalation.metrics import LATENESS
 from escalation.plan import Planned, plan_step, team_channel_address
-from escalation.policy import Policy
+from escalation.policy import Policy, channels, default_policy
 from storage.actors import Actor, Source
 from storage.directory import Principal
 from storage.errors import DatabaseUnavailable
@@ -47,11 +47,14 @@ _PASS_POLICIES: ContextVar[dict[str, Policy] | None] = ContextVar("pass_policies
 class Escalation:
     """Runs due escalation steps exactly once, and keeps the ledger in step with every incident change."""
 
-    def __init__(self, incidents: IncidentService, senders: Mapping[str, Sender], name: str | None = None,
-                 workers: int = 4) -> None:
+    def __init__(self, incidents: IncidentService, senders: Mapping[str, Sender], chats: Sequence[str],
+                 name: str | None = None, workers: int = 4) -> None:
         self.incidents, self.db, self.clock = incidents, incidents.db, incidents.clock
         self.workers = workers
         self.senders = senders
+        self.chats = tuple(chats)  # the chat platforms the bot knows: the team chats, the default policy's steps
+        self.channels = channels(self.chats)
+        self.default_policy = default_policy(self.chats)
         self.name = name or f"{socket.gethostname()}:{os.getpid()}"
         self.principal = Principal(Actor.system(Source.SCHEDULER, "scheduler"), None)
 
@@ -70,7 +73,7 @@ class Escalation:
         if woken:  # delivered at commit whenever it is sent: first, so that it goes with the next question
             await wakeup.notify(session)
         if declared:
-            await ledger.schedule_all(session, declared, changes[0][1].at)
+            await ledger.schedule_all(session, declared, changes[0][1].at, self.default_policy)
         for incident, event in changes:
             if event.kind not in CLOSING and event.kind != "declared":
                 if await self._on_change(session, incident, event) and not woken:
@@ -111,7 +114,7 @@ class Escalation:
                 query = query.with_for_update(of=Incident, skip_locked=True)
             incidents = list((await unit.session.scalars(query)).unique())
             for incident in incidents:
-                await ledger.schedule(unit.session, incident, unit.now)
+                await ledger.schedule(unit.session, incident, unit.now, self.default_policy)
         return len(incidents)
 
     # -- the step job -------------------------------------------------------------------------
@@ -215,7 +218,8 @@ class Escalation:
         if step.step >= len(policy.steps):
             step.status, step.note = SKIPPED, f"policy {policy.name} no longer has a step {step.step + 1}"
             return None
-        planned, notes = await plan_step(session, incident, policy.steps[step.step], self.senders.keys())
+        planned, notes = await plan_step(session, incident, policy.steps[step.step], self.senders.keys(),
+                                         self.channels)
         level = step.step + 1
         late = 0.0 if by else max(0.0, (now - step.due_at).total_seconds())
         if planned:
@@ -238,15 +242,15 @@ class Escalation:
     async def _policy(self, session: AsyncSession, name: str) -> Policy:
         cache = _PASS_POLICIES.get()
         if cache is None:
-            return await ledger.policy_named(session, name)
+            return await ledger.policy_named(session, name, self.default_policy)
         if name not in cache:
-            cache[name] = await ledger.policy_named(session, name)
+            cache[name] = await ledger.policy_named(session, name, self.default_policy)
         return cache[name]
 
     async def _warn_overdue(self, session: AsyncSession, incident: Incident, step: EscalationStep, level: int,
                             now: datetime) -> None:
         planned = []
-        for channel in ("slack", "telegram"):
+        for channel in self.chats:
             address, topic = team_channel_address(incident.team, channel)
             if address and channel in self.senders:
                 planned.append(Planned("team_channel", channel, address, topic=topic))

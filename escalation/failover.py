@@ -2,8 +2,9 @@
 target's other channels, and the team is told on every other surface that the channel is failing.
 
 A person is paged on the channels they accept and can be reached on, other than the failing one and those
-the step already paged them on. A team channel fails over to the team's chat on the other platform; a team
-with no other chat has its on-call members paged instead, so that a Slack-only team is still reached.
+the step already paged them on. A team channel fails over to the team's chats on the other platforms; a
+team with no other chat has its on-call members paged instead, so that a team on one platform only is
+still reached.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from storage.directory import people_with_role
 from storage.models import Incident, Notification, Person
 from storage.roles import Role
 
-CHATS = ("slack", "telegram")
 ON_CALL = (Role.RESPONDER, Role.INCIDENT_COMMANDER, Role.TEAM_LEAD, Role.MANAGER)  # paged for a team channel
 
 
@@ -43,7 +43,8 @@ def reason_of(row: Notification) -> str:
 async def fail_over(session: AsyncSession, row: Notification, available: Collection[str], now: datetime,
                     refused: bool = False) -> FailedOver:
     """Page the row's target elsewhere and tell the team (``refused``: the channel said never);
-    idempotent (the outbox's unique key)."""
+    idempotent (the outbox's unique key). ``available``: the channels there is a sender for, in the order
+    a person who never chose accepts them."""
     incident = await session.get(Incident, row.incident_id)  # its team comes with it (joined)
     usable = [c for c in available if c != row.channel]
     planned = await _alternatives(session, incident, row, usable)
@@ -62,7 +63,7 @@ async def fail_over(session: AsyncSession, row: Notification, available: Collect
 def _team_chats(incident: Incident, channels: Iterable[str]) -> list[Planned]:
     found = []
     for channel in channels:
-        address, topic = team_channel_address(incident.team, channel) if channel in CHATS else (None, None)
+        address, topic = team_channel_address(incident.team, channel)
         if address:
             found.append(Planned("team_channel", channel, address, topic=topic, name=incident.team.name))
     return found
@@ -81,7 +82,7 @@ async def _alternatives(session: AsyncSession, incident: Incident, row: Notifica
     else:
         person = await session.get(Person, row.person_id) if row.person_id else None
         people = [person] if person is not None and person.active else []
-    accepted = await prefs.accepted_by(session, [p.id for p in people]) if people else {}
+    accepted = await prefs.accepted_by(session, [p.id for p in people], usable) if people else {}
     return [Planned(f"person:{p.id}", c, person_address(p, c) or "", p.id, name=p.name,
                     note=f"failed over from {row.channel}")
             for p in people for c in accepted[p.id]

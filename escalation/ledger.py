@@ -15,7 +15,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
-from escalation.policy import DEFAULT_POLICY, Policy, PolicyError, cycle, from_row, select_policy
+from escalation.policy import Policy, PolicyError, cycle, from_row, select_policy
 from storage import pgdriver
 from storage.models import EscalationPolicy, EscalationStep, Incident, Team
 
@@ -60,17 +60,19 @@ def _parsed(name: str, match: dict[str, Any], steps: dict[str, Any], repeat: int
     return policy
 
 
-async def policy_named(session: AsyncSession, name: str | None) -> Policy:
+async def policy_named(session: AsyncSession, name: str | None, default: Policy) -> Policy:
+    """The stored policy ``name``; ``default`` when none is stored by that name."""
     row = await session.scalar(select(EscalationPolicy).where(EscalationPolicy.name == name)) if name else None
-    return from_row(row.name, row.match, row.steps, row.repeat, row.description) if row else DEFAULT_POLICY
+    return from_row(row.name, row.match, row.steps, row.repeat, row.description) if row else default
 
 
-async def schedule(session: AsyncSession, incident: Incident, now: datetime) -> int:
-    """Write the whole ledger of a newly declared incident: every step of every repeat."""
-    return await schedule_all(session, [incident], now)
+async def schedule(session: AsyncSession, incident: Incident, now: datetime, default: Policy) -> int:
+    """Write the whole ledger of a newly declared incident: every step of every repeat (``default``: the
+    policy when no stored one applies)."""
+    return await schedule_all(session, [incident], now, default)
 
 
-async def schedule_all(session: AsyncSession, incidents: Sequence[Incident], now: datetime) -> int:
+async def schedule_all(session: AsyncSession, incidents: Sequence[Incident], now: datetime, default: Policy) -> int:
     """``schedule`` for several incidents at once (a batch of alerts can open many): the teams and the
     policies are read once, and the steps and the chosen policies written in one statement each."""
     pg = pgdriver.is_postgres(session)
@@ -90,7 +92,7 @@ async def schedule_all(session: AsyncSession, incidents: Sequence[Incident], now
     for incident in incidents:
         team_name, team_policy = teams.get(incident.team_id, (None, None)) if incident.team_id else (None, None)
         policy = select_policy(policies, incident.severity, incident.service, team_name, incident.labels or {},
-                               team_policy)
+                               team_policy, default)
         chosen.append((incident, policy.name))
         start = incident.created_at
         for repeat in range(policy.repeat + 1):

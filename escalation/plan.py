@@ -1,19 +1,20 @@
 """Who one step pages and how: targets resolved by role from the incident's team, with preferences.
 
 A person is paged on every channel of the step they can be reached on; when none works, on the first
-channel of their own accepted list that does, and the notification records why.
+channel of their own accepted list that does, and the notification records why. On a chat channel a
+person's address is their reachable account on that platform, a team's its chat binding there.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from escalation import prefs
-from escalation.policy import Step, Target
+from escalation.policy import OTHER_CHANNELS, Step, Target
 from storage.directory import people_with_role
 from storage.models import Incident, Person, Team
 from storage.roles import Role
@@ -27,31 +28,31 @@ class Planned:
     channel: str
     address: str
     person_id: int | None = None
-    topic: int | None = None
+    topic: str | None = None
     note: str | None = None
     name: str = ""
 
 
 def person_address(person: Person, channel: str) -> str | None:
     """Where ``person`` is reached on ``channel``, or None."""
-    if channel == "slack":
-        return person.slack_user_id
-    if channel == "telegram":
-        # A Telegram bot may only write to users who have started it.
-        return str(person.telegram_user_id) if person.telegram_user_id and person.telegram_started_at else None
-    if channel in ("email", "webhook"):
+    if channel in OTHER_CHANNELS:
         return person.email
-    return None
+    account = person.identity(channel)
+    # Some platforms let a bot write only to people who opened a chat with it first.
+    return account.external_id if account is not None and account.reachable_at is not None else None
 
 
-def team_channel_address(team: Team | None, channel: str) -> tuple[str | None, int | None]:
-    if team is None:
-        return None, None
-    if channel == "slack":
-        return team.slack_channel_id, None
-    if channel == "telegram" and team.telegram_chat_id:
-        return str(team.telegram_chat_id), team.telegram_topic_id
-    return None, None
+def team_channel_address(team: Team | None, channel: str) -> tuple[str | None, str | None]:
+    """The team's chat on ``channel`` and the thread in it, if it has one there."""
+    binding = team.binding(channel) if team is not None else None
+    return (binding.chat, binding.thread) if binding is not None else (None, None)
+
+
+def unreachable(person: Person, channel: str) -> str:
+    """Why ``person`` has no address on ``channel``."""
+    if channel not in OTHER_CHANNELS and person.identity(channel) is not None:
+        return "they have not started a chat with Tocsin there yet (it may not write first)"
+    return "no address for them"
 
 
 async def _people(session: AsyncSession, incident: Incident, target: Target) -> tuple[list[Person], str | None]:
@@ -78,7 +79,7 @@ def _channels_for(person: Person, wanted: tuple[str, ...], accepted: tuple[str, 
         if channel not in available:
             return "not configured in this Tocsin"
         if person_address(person, channel) is None:
-            return "no address for them" if channel != "telegram" else "they have not started the Telegram bot"
+            return unreachable(person, channel)
         return None
 
     reasons = {c: why_not(c) for c in wanted}
@@ -93,9 +94,10 @@ def _channels_for(person: Person, wanted: tuple[str, ...], accepted: tuple[str, 
     return [fallback], f"fell back to {fallback}: {tried}"
 
 
-async def plan_step(session: AsyncSession, incident: Incident, step: Step,
-                    available: Collection[str]) -> tuple[list[Planned], list[str]]:
-    """The notifications a step writes, and notes on whom it could not reach and why."""
+async def plan_step(session: AsyncSession, incident: Incident, step: Step, available: Collection[str],
+                    known: Sequence[str]) -> tuple[list[Planned], list[str]]:
+    """The notifications a step writes, and notes on whom it could not reach and why (``available``: the
+    channels there is a sender for; ``known``: every channel, see ``prefs``)."""
     planned: dict[tuple[str, str], Planned] = {}
     notes: list[str] = []
     for target in step.targets:
@@ -111,7 +113,7 @@ async def plan_step(session: AsyncSession, incident: Incident, step: Step,
         people, why = await _people(session, incident, target)
         if why:
             notes.append(why)
-        accepted = await prefs.accepted_by(session, [p.id for p in people]) if people else {}
+        accepted = await prefs.accepted_by(session, [p.id for p in people], known) if people else {}
         for person in people:
             channels, note = _channels_for(person, step.channels, accepted[person.id], available)
             if not channels:

@@ -1,15 +1,26 @@
-"""Escalation policies: which incidents they match and whom each step pages, when, and how. Pure."""
+"""Escalation policies: which incidents they match and whom each step pages, when, and how. Pure.
+
+The chat channels are the chat platforms the bot layer knows (``chats``, passed in); besides them a page
+can go by email or to an outgoing webhook.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from storage.roles import Role
 
-CHANNELS = ("slack", "telegram", "email", "webhook")
+OTHER_CHANNELS = ("email", "webhook")
+
+
+def channels(chats: Sequence[str]) -> tuple[str, ...]:
+    """Every channel a page can go on: the chat platforms, then email and webhook."""
+    return (*chats, *OTHER_CHANNELS)
+
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
@@ -88,15 +99,18 @@ class Policy:
     description: str | None = None
 
 
-DEFAULT_POLICY = Policy(
-    name="default",
-    description="Team channel at 5 minutes, team leads by DM at 15, managers by DM and email at 60.",
-    steps=(
-        Step(timedelta(minutes=5), (Target("team_channel"),), ("slack", "telegram")),
-        Step(timedelta(minutes=15), (Target("role", "team_lead"),), ("slack", "telegram")),
-        Step(timedelta(minutes=60), (Target("role", "manager"),), ("slack", "telegram", "email")),
-    ),
-)
+def default_policy(chats: Sequence[str]) -> Policy:
+    """The policy of incidents no configured policy matches, over the chat platforms ``chats``."""
+    chats = tuple(chats)
+    return Policy(
+        name="default",
+        description="Team channel at 5 minutes, team leads by DM at 15, managers by DM and email at 60.",
+        steps=(
+            Step(timedelta(minutes=5), (Target("team_channel"),), chats),
+            Step(timedelta(minutes=15), (Target("role", "team_lead"),), chats),
+            Step(timedelta(minutes=60), (Target("role", "manager"),), (*chats, "email")),
+        ),
+    )
 
 
 def _strings(raw: Any, path: str) -> frozenset[str]:
@@ -106,8 +120,10 @@ def _strings(raw: Any, path: str) -> frozenset[str]:
     return frozenset(str(i) for i in items)
 
 
-def parse_policy(raw: Any, path: str) -> Policy:
-    """Validate one policy from the config file, pointing at the offending key."""
+def parse_policy(raw: Any, path: str, chats: Sequence[str] | None) -> Policy:
+    """Validate one policy from the config file, pointing at the offending key. A step without channels
+    pages on every chat platform of ``chats``; None: a stored policy (checked when it was applied, every
+    step naming its channels), whose channels are taken as written."""
     if not isinstance(raw, dict):
         raise PolicyError(path, "a policy is a mapping with name and steps")
     unknown = set(raw) - {"name", "description", "match", "steps", "repeat"}
@@ -119,7 +135,7 @@ def parse_policy(raw: Any, path: str) -> Policy:
     steps_raw = raw.get("steps")
     if not isinstance(steps_raw, list) or not steps_raw:
         raise PolicyError(f"{path}.steps", "a policy needs at least one step")
-    steps = tuple(_parse_step(s, f"{path}.steps[{i}]") for i, s in enumerate(steps_raw))
+    steps = tuple(_parse_step(s, f"{path}.steps[{i}]", chats) for i, s in enumerate(steps_raw))
     if [s.after for s in steps] != sorted(s.after for s in steps):
         raise PolicyError(f"{path}.steps", "steps must be in order of their 'after' times")
     match_raw = raw.get("match") or {}
@@ -140,7 +156,7 @@ def parse_policy(raw: Any, path: str) -> Policy:
     return Policy(name.strip(), steps, match, repeat, raw.get("description"))
 
 
-def _parse_step(raw: Any, path: str) -> Step:
+def _parse_step(raw: Any, path: str, chats: Sequence[str] | None) -> Step:
     if not isinstance(raw, dict):
         raise PolicyError(path, "a step is a mapping with after, notify and channels")
     unknown = set(raw) - {"after", "notify", "channels"}
@@ -151,11 +167,15 @@ def _parse_step(raw: Any, path: str) -> Step:
     if not isinstance(notify, list) or not notify:
         raise PolicyError(f"{path}.notify", "list whom to page, e.g. [team_channel] or [role:team_lead]")
     targets = tuple(Target.parse(t, f"{path}.notify[{i}]") for i, t in enumerate(notify))
-    channels = tuple(raw.get("channels") or ("slack", "telegram"))
-    for i, channel in enumerate(channels):
-        if channel not in CHANNELS:
-            raise PolicyError(f"{path}.channels[{i}]", f"unknown channel {channel!r} (one of {', '.join(CHANNELS)})")
-    return Step(after, targets, channels)
+    chosen = tuple(raw.get("channels") or chats or ())
+    known = channels(chats) if chats is not None else None
+    for i, channel in enumerate(chosen):
+        if not isinstance(channel, str) or (known is not None and channel not in known):
+            raise PolicyError(f"{path}.channels[{i}]",
+                              f"unknown channel {channel!r} (one of {', '.join(known or OTHER_CHANNELS)})")
+    if not chosen:
+        raise PolicyError(f"{path}.channels", "a step pages on at least one channel")
+    return Step(after, targets, chosen)
 
 
 def to_document(policy: Policy) -> dict[str, Any]:
@@ -169,15 +189,16 @@ def to_document(policy: Policy) -> dict[str, Any]:
 
 
 def select_policy(policies: list[Policy], severity: str, service: str | None, team: str | None,
-                  labels: dict[str, Any], team_policy: str | None = None) -> Policy:
-    """The team's named policy if set, else the first policy that matches, else the default."""
+                  labels: dict[str, Any], team_policy: str | None, default: Policy) -> Policy:
+    """The team's named policy if set, else the first policy that matches, else the stored default policy,
+    else ``default``."""
     by_name = {p.name: p for p in policies}
     if team_policy and team_policy in by_name:
         return by_name[team_policy]
     for policy in policies:
         if policy.match.matches(severity, service, team, labels):
             return policy
-    return by_name.get("default", DEFAULT_POLICY)
+    return by_name.get("default", default)
 
 
 def from_row(name: str, match: dict[str, Any], steps: dict[str, Any], repeat: int,
@@ -187,7 +208,7 @@ def from_row(name: str, match: dict[str, Any], steps: dict[str, Any], repeat: in
            "match": {k: v for k, v in (match or {}).items() if v}}
     if description:
         raw["description"] = description
-    return parse_policy(raw, f"escalation_policy[{name}]")
+    return parse_policy(raw, f"escalation_policy[{name}]", None)
 
 
 def cycle(policy: Policy) -> timedelta:

@@ -52,7 +52,7 @@ async def notifications(db: Database, *, incident: int | None = None, person_id:
         return [notification_json(n, number) for n, number in (await session.execute(query)).all()]
 
 
-async def escalations(db: Database, number: int) -> dict[str, Any]:
+async def escalations(db: Database, number: int, default: Policy) -> dict[str, Any]:
     """The ledger of one incident: every step of every repeat, with its status and timing, whom the policy
     names for it (as the policy stands now) and the notifications it wrote."""
     async with db.sessions() as session:
@@ -69,7 +69,7 @@ async def escalations(db: Database, number: int) -> dict[str, Any]:
         policies: dict[str, Policy | None] = {}
         for name in {r.policy for r in rows}:
             try:
-                policies[name] = await policy_named(session, name)
+                policies[name] = await policy_named(session, name, default)
             except PolicyError:
                 policies[name] = None
         steps = []

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.actors import Actor, Source
+from storage import identity
+from storage.actors import CORE_SOURCES, Actor, Source
 from storage.errors import NotFound, PermissionDenied, UnknownActor
 from storage.models import Membership, Person, Team
 from storage.roles import Permission, Role, allows
@@ -30,26 +31,23 @@ class Principal:
 
 
 async def find_person(session: AsyncSession, actor: Actor) -> Person | None:
-    """The active person behind a platform identity, or None."""
+    """The active person behind an actor: an API actor by email, a chat platform's through its linked
+    account (the platform is the source); the core's other sources name no person."""
     ident = actor.external_id.strip()
-    if actor.source is Source.SLACK:
-        clause = Person.slack_user_id == ident
-    elif actor.source is Source.TELEGRAM:
-        if not ident.lstrip("-").isdigit():
-            return None
-        clause = Person.telegram_user_id == int(ident)
-    else:
-        clause = func.lower(Person.email) == ident.lower()
-    person = await session.scalar(select(Person).where(clause))
-    return person if person is not None and person.active else None
+    if actor.source == Source.API:
+        person = await session.scalar(select(Person).where(func.lower(Person.email) == ident.lower()))
+        return person if person is not None and person.active else None
+    if actor.source in CORE_SOURCES:
+        return None
+    return await identity.find(session, actor.source, ident)
 
 
 async def resolve(session: AsyncSession, actor: Actor) -> Principal:
-    """Resolve ``actor`` to a principal; trusted actors need no person, others must be linked."""
+    """Resolve ``actor`` to a principal; trusted system actors need no person, others must be linked."""
     person = await find_person(session, actor)
     if person is None and actor.granted_role is None:
         raise UnknownActor(
-            f"your {actor.source.value} account ({actor.external_id}) is not linked to a Tocsin person"
+            f"your {actor.source} account ({actor.external_id}) is not linked to a Tocsin person"
         )
     return Principal(actor, person)
 

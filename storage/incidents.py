@@ -132,7 +132,7 @@ class IncidentService:
         for entry in entries:
             principal, incident = entry.principal, entry.incident
             rows.append({"incident_id": incident.id, "kind": entry.kind, "actor_person_id": principal.person_id,
-                         "actor_source": principal.actor.source.value,
+                         "actor_source": principal.actor.source,
                          "actor_external_id": principal.actor.external_id, "actor_name": principal.name,
                          "text": entry.text, "data": entry.data or {}, "at": unit.now})
             incident.updated_at = max(unit.now, incident.created_at)
@@ -154,7 +154,7 @@ class IncidentService:
                     assert incident is not None
                 view = await full_view(unit.session, incident)
                 unit.changes.append(IncidentChange(view, entry.kind, entry.principal.name,
-                                                   entry.principal.actor.source.value, entry.text, event.data))
+                                                   entry.principal.actor.source, entry.text, event.data))
         return events
 
     async def authorise(self, unit: Unit, principal: Principal, team_id: int | None, permission: Permission) -> None:
@@ -201,7 +201,7 @@ class IncidentService:
             labels=labels or {},
             dedup_key=dedup_key,
             group_key=group_key,
-            source=source or principal.actor.source.value,
+            source=source or principal.actor.source,
             created_by_id=principal.person_id,
             created_at=unit.now,
             updated_at=unit.now,
@@ -338,7 +338,7 @@ class IncidentService:
                               lambda u, i, p: self.transition(u, i, p, Status.ESCALATING, "escalated by hand"))
 
     async def assign(self, number: int, actor: Actor, assignee: Actor) -> ActionResult:
-        """Make ``assignee`` (a platform identity, e.g. a Slack @mention) the incident's owner."""
+        """Make ``assignee`` (a platform identity, e.g. a chat @mention) the incident's owner."""
 
         async def apply(unit: Unit, incident: Incident, principal: Principal) -> tuple[bool, str]:
             target = await directory.find_person(unit.session, assignee)

@@ -1,4 +1,4 @@
-"""One-time link codes: tie a chat identity (e.g. a Telegram user) to an existing person."""
+"""One-time link codes: tie a chat account (on any platform) to an existing person."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 
+from storage import identity
 from storage.db import Database
 from storage.errors import InvalidInput
 from storage.models import LinkCode, Person
@@ -27,8 +28,10 @@ async def issue_code(db: Database, person_id: int, now: datetime) -> str:
     return code
 
 
-async def redeem_telegram(db: Database, code: str, telegram_user_id: int, now: datetime) -> Person:
-    """Use a code to link ``telegram_user_id`` to the code's person; each code works once."""
+async def redeem(db: Database, code: str, platform: str, external_id: str, now: datetime, *,
+                 reachable_at: datetime | None) -> Person:
+    """Use a code to link ``external_id`` on ``platform`` to the code's person (taking it from anyone who
+    had it); each code works once. ``reachable_at``: since when the platform lets us write to them."""
     async with db.transaction() as session:
         claimed = await session.execute(
             update(LinkCode)
@@ -39,10 +42,5 @@ async def redeem_telegram(db: Database, code: str, telegram_user_id: int, now: d
         person_id = claimed.scalar()
         if person_id is None:
             raise InvalidInput("that link code is unknown, used or expired; ask for a new one with /incident link")
-        taken = await session.scalar(select(Person).where(Person.telegram_user_id == telegram_user_id))
-        if taken is not None and taken.id != person_id:
-            taken.telegram_user_id = None
-        person = await session.get_one(Person, person_id)
-        person.telegram_user_id = telegram_user_id
-        person.telegram_started_at = now
-        return person
+        await identity.link_in(session, person_id, platform, external_id, reachable_at=reachable_at)
+        return await session.get_one(Person, person_id)

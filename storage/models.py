@@ -10,7 +10,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
     Boolean,
     CheckConstraint,
     Float,
@@ -59,13 +58,16 @@ class Team(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)
     description: Mapped[str | None] = mapped_column(Text)
-    slack_channel_id: Mapped[str | None] = mapped_column(String(64))
-    telegram_chat_id: Mapped[int | None] = mapped_column(BigInteger)
-    telegram_topic_id: Mapped[int | None] = mapped_column(Integer)
     escalation_policy: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime]
 
     memberships: Mapped[list[Membership]] = relationship(back_populates="team")
+    bindings: Mapped[list[ChatBinding]] = relationship(lazy="selectin", cascade="all, delete-orphan",
+                                                       passive_deletes=True)
+
+    def binding(self, platform: str) -> ChatBinding | None:
+        """The team's chat on ``platform``, if it has one."""
+        return next((b for b in self.bindings if b.platform == platform), None)
 
 
 class Person(Base):
@@ -75,14 +77,44 @@ class Person(Base):
     name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(320), unique=True)
     timezone: Mapped[str] = mapped_column(String(64), server_default="UTC")
-    slack_user_id: Mapped[str | None] = mapped_column(String(64), unique=True)
-    telegram_user_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
-    telegram_started_at: Mapped[datetime | None]
     is_admin: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
     created_at: Mapped[datetime]
 
     memberships: Mapped[list[Membership]] = relationship(back_populates="person")
+    identities: Mapped[list[ChatIdentity]] = relationship(lazy="selectin", cascade="all, delete-orphan",
+                                                          passive_deletes=True)
+
+    def identity(self, platform: str) -> ChatIdentity | None:
+        """The person's account on ``platform``, if linked."""
+        return next((i for i in self.identities if i.platform == platform), None)
+
+
+class ChatIdentity(Base):
+    """A person's account on a chat platform. ``reachable_at``: since when the platform lets Tocsin write
+    to them directly (NULL: not yet, e.g. they have not opened a chat with the bot)."""
+
+    __tablename__ = "chat_identity"
+    __table_args__ = (UniqueConstraint("platform", "external_id"), UniqueConstraint("person_id", "platform"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    platform: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str] = mapped_column(String(200))
+    reachable_at: Mapped[datetime | None]
+
+
+class ChatBinding(Base):
+    """A team's chat on a platform: where its cards and team pages go (``thread``: a part of that chat)."""
+
+    __tablename__ = "chat_binding"
+    __table_args__ = (UniqueConstraint("team_id", "platform"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("team.id", ondelete="CASCADE"))
+    platform: Mapped[str] = mapped_column(String(16))
+    chat: Mapped[str] = mapped_column(String(64))
+    thread: Mapped[str | None] = mapped_column(String(64))
 
 
 class Membership(Base):
@@ -237,7 +269,7 @@ class EscalationPolicy(Base):
 
 
 class LinkCode(Base):
-    """A one-time code that links a chat identity (e.g. a Telegram user) to a person."""
+    """A one-time code that links a chat identity to a person."""
 
     __tablename__ = "link_code"
 
@@ -262,7 +294,7 @@ class ConfigState(Base):
 
 
 class InboundReceipt(Base):
-    """Inbound deliveries already processed (Telegram update_id, Slack event retries, ...)."""
+    """Inbound deliveries already processed (a platform's update or event ids)."""
 
     __tablename__ = "inbound_receipt"
 
@@ -275,8 +307,8 @@ INBOUND_STATUSES = ("pending", "done", "failed", "dead")
 
 
 class InboundDelivery(Base):
-    """A delivery from a chat platform kept until it is processed: a Telegram update recorded before the
-    webhook answers, a failed Slack lazy listener. Failed rows are retried; dead ones wait for a replay."""
+    """A delivery from a chat platform kept until it is processed: an update recorded before the webhook
+    answers, a failed background listener. Failed rows are retried; dead ones wait for a replay."""
 
     __tablename__ = "inbound_delivery"
     __table_args__ = (
@@ -288,7 +320,7 @@ class InboundDelivery(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     platform: Mapped[str] = mapped_column(String(16))
-    key: Mapped[str] = mapped_column(String(200))  # the platform's delivery id (Telegram's update_id)
+    key: Mapped[str] = mapped_column(String(200))  # the platform's delivery id
     payload: Mapped[dict[str, Any]] = mapped_column()
     status: Mapped[str] = mapped_column(String(16), server_default="pending")
     attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))  # failed attempts so far
@@ -353,7 +385,7 @@ class Notification(Base):
     person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), index=True)
     channel: Mapped[str] = mapped_column(String(16))
     address: Mapped[str] = mapped_column(String(320))
-    topic: Mapped[int | None] = mapped_column(BigInteger)
+    topic: Mapped[str | None] = mapped_column(String(64))  # a part of the chat at ``address`` (its binding's thread)
     message: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), server_default="PENDING")
     attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
@@ -374,5 +406,5 @@ class NotificationPreference(Base):
     __tablename__ = "notification_preference"
 
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), primary_key=True)
-    channels: Mapped[dict[str, Any]] = mapped_column()  # {"accept": ["slack", "email"]}
+    channels: Mapped[dict[str, Any]] = mapped_column()  # {"accept": ["email", "webhook"]}
     updated_at: Mapped[datetime]

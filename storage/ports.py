@@ -3,7 +3,7 @@
 Two kinds of listener:
 - a ``TransactionHook`` runs inside the transaction of a change (escalation uses it to schedule and
   cancel ledger rows atomically with the state change);
-- a ``ChangeObserver`` is told after the commit (the Slack and Telegram card syncers use it to
+- a ``ChangeObserver`` is told after the commit (the chat platforms' card syncers use it to
   re-render every posted copy). Observers run in the background and one failing never blocks another.
 """
 
@@ -79,13 +79,14 @@ class RecordingObserver:
 
 
 class Destination:
-    """Where a page goes: a channel kind and an address on it (Slack user/channel id, Telegram chat id,
-    an email address, a URL). ``thread`` is the platform's reference to reply under, if any."""
+    """Where a page goes: a channel kind and an address on it (a chat platform's user or chat id,
+    an email address, a URL). ``thread`` is the platform's reference to reply under, if any; ``topic`` the
+    part of the chat to post in (the team's binding's thread)."""
 
     __slots__ = ("address", "channel", "person_id", "thread", "topic")
 
     def __init__(self, channel: str, address: str, *, person_id: int | None = None, thread: str | None = None,
-                 topic: int | None = None) -> None:
+                 topic: str | None = None) -> None:
         self.channel, self.address, self.person_id, self.thread, self.topic = channel, address, person_id, thread, topic
 
     def __repr__(self) -> str:
@@ -104,7 +105,7 @@ class Page:
 
 
 class Delivery:
-    """The platform's reference to what was sent (Slack ts, Telegram message id, SMTP message id)."""
+    """The platform's reference to what was sent (a chat message id, an SMTP message id)."""
 
     __slots__ = ("reference", "thread")
 

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Alert, Incident, IncidentEvent, Person, Team
 from storage.states import Severity, Status
-from storage.views import AlertView, IncidentView, Link, PersonRef, TeamRef, TimelineEntry
+from storage.views import Account, AlertView, IncidentView, Link, PersonRef, Room, TeamRef, TimelineEntry
 
 MAX_ALERTS_IN_VIEW = 10
 LINK_ANNOTATIONS = (("runbook_url", "Runbook"), ("dashboard_url", "Dashboard"))
@@ -18,13 +18,14 @@ LINK_ANNOTATIONS = (("runbook_url", "Runbook"), ("dashboard_url", "Dashboard"))
 def person_ref(person: Person | None) -> PersonRef | None:
     if person is None:
         return None
-    return PersonRef(person.id, person.name, person.slack_user_id, person.telegram_user_id, person.email)
+    return PersonRef(person.id, person.name, person.email,
+                     {i.platform: Account(i.external_id, i.reachable_at is not None) for i in person.identities})
 
 
 def team_ref(team: Team | None) -> TeamRef | None:
     if team is None:
         return None
-    return TeamRef(team.id, team.name, team.slack_channel_id, team.telegram_chat_id, team.telegram_topic_id)
+    return TeamRef(team.id, team.name, {b.platform: Room(b.chat, b.thread) for b in team.bindings})
 
 
 def alert_view(alert: Alert) -> AlertView:

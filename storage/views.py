@@ -1,10 +1,11 @@
 """Immutable views of incidents, built inside a transaction and safe to use after it closed.
 
-Renderers (Slack blocks, Telegram HTML, the REST API) consume these and never need a session.
+Renderers (each chat platform's, the REST API) consume these and never need a session.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -13,21 +14,41 @@ from storage.states import Severity, Status
 
 
 @dataclass(frozen=True)
+class Account:
+    """A person's account on a chat platform; ``reachable``: the platform lets us write to them directly."""
+
+    external_id: str
+    reachable: bool = True
+
+
+@dataclass(frozen=True)
+class Room:
+    """A team's chat on a platform, and the part of it (``thread``) its cards go to, if any."""
+
+    chat: str
+    thread: str | None = None
+
+
+@dataclass(frozen=True)
 class PersonRef:
     id: int
     name: str
-    slack_user_id: str | None = None
-    telegram_user_id: int | None = None
     email: str | None = None
+    accounts: Mapping[str, Account] = field(default_factory=dict, hash=False)  # by platform
+
+    def external_id(self, platform: str) -> str | None:
+        account = self.accounts.get(platform)
+        return account.external_id if account else None
 
 
 @dataclass(frozen=True)
 class TeamRef:
     id: int
     name: str
-    slack_channel_id: str | None = None
-    telegram_chat_id: int | None = None
-    telegram_topic_id: int | None = None
+    rooms: Mapping[str, Room] = field(default_factory=dict, hash=False)  # by platform
+
+    def room(self, platform: str) -> Room | None:
+        return self.rooms.get(platform)
 
 
 @dataclass(frozen=True)

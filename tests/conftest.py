@@ -21,12 +21,13 @@ from sqlalchemy.engine import make_url
 
 from bot.config_file import TocsinConfig
 from bot.container import Container
+from bot.platforms import SLACK, TELEGRAM
 from bot.settings import Settings
 from storage import migrations
-from storage.actors import Actor, Source
+from storage.actors import Actor
 from storage.clock import FakeClock
 from storage.db import Database
-from storage.models import Membership, Person, Team
+from storage.models import ChatBinding, ChatIdentity, Membership, Person, Team
 from storage.ports import RecordingObserver
 
 PG_URL = os.environ.get("TOCSIN_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -128,10 +129,10 @@ class People:
         self.ids: dict[str, int] = {}
 
     def slack(self, role: str) -> Actor:
-        return Actor(Source.SLACK, f"U{role.upper()}", role)
+        return Actor(SLACK, f"U{role.upper()}", role)
 
     def telegram(self, role: str) -> Actor:
-        return Actor(Source.TELEGRAM, str(1000 + list(self.ROLES + ("admin", "outsider")).index(role)), role)
+        return Actor(TELEGRAM, str(1000 + list(self.ROLES + ("admin", "outsider")).index(role)), role)
 
 
 @pytest.fixture
@@ -139,16 +140,19 @@ async def people(container: Container, clock: FakeClock) -> People:
     """Team "payments" with a person per role (Slack id U<ROLE>, Telegram id 1000+i), an admin, an outsider."""
     result = People()
     async with container.db.transaction() as session:
-        team = Team(name="payments", slack_channel_id="CPAYMENTS", telegram_chat_id=-100200, created_at=clock.now())
-        other = Team(name="platform", slack_channel_id="CPLATFORM", created_at=clock.now())
+        team = Team(name="payments", created_at=clock.now(),
+                    bindings=[ChatBinding(platform=SLACK, chat="CPAYMENTS"), ChatBinding(platform=TELEGRAM, chat="-100200")])
+        other = Team(name="platform", created_at=clock.now(), bindings=[ChatBinding(platform=SLACK, chat="CPLATFORM")])
         session.add_all([team, other])
         await session.flush()
         result.team_id = team.id
         names = (*People.ROLES, "admin", "outsider")
         for i, role in enumerate(names):
+            # Slack may write to them at once; Telegram only once they started the bot (not yet here).
             person = Person(name=role.replace("_", " ").title(), email=f"{role}@example.com",
-                            slack_user_id=f"U{role.upper()}", telegram_user_id=1000 + i,
-                            is_admin=role == "admin", created_at=clock.now())
+                            is_admin=role == "admin", created_at=clock.now(), identities=[
+                                ChatIdentity(platform=SLACK, external_id=f"U{role.upper()}", reachable_at=clock.now()),
+                                ChatIdentity(platform=TELEGRAM, external_id=str(1000 + i))])
             session.add(person)
             await session.flush()
             result.ids[role] = person.id

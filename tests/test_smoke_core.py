@@ -1,6 +1,7 @@
 """First checks that the core works on both databases (the full suite lives in test_incidents.py)."""
 
-from storage.actors import Actor, Source
+from bot.platforms import SLACK
+from storage.actors import Actor
 
 
 async def test_declare_and_acknowledge_from_slack(container, people):
@@ -20,4 +21,4 @@ async def test_unlinked_actor_is_refused(container, people):
     from storage.errors import UnknownActor
 
     with pytest.raises(UnknownActor):
-        await container.incidents.declare(Actor(Source.SLACK, "UNOBODY"), "x")
+        await container.incidents.declare(Actor(SLACK, "UNOBODY"), "x")

@@ -27,10 +27,10 @@ from bot.api.params import (
 )
 from bot.api.render import render_alert_json, render_detail_json, render_incident_json, render_stats_json
 from bot.container import Container
+from bot.platforms import CHANNELS, DEFAULT_POLICY
 from bot.webhooks.http import DATABASE_FAILURES, HttpError, error_response, parse_json, read_body, unavailable
 from bot.webhooks.shape import document
 from escalation import queries as paging_queries
-from escalation.policy import CHANNELS
 from storage import stats
 from storage.actors import Actor
 from storage.directory import Readable
@@ -225,4 +225,4 @@ async def incident_escalations(request: Request, container: Container, actor: Ac
     reader = await _reader(container, actor)
     number = incident_number(request)
     await container.queries.get(number, reader)
-    return JSONResponse(await paging_queries.escalations(container.db, number))
+    return JSONResponse(await paging_queries.escalations(container.db, number, DEFAULT_POLICY))

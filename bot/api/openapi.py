@@ -15,10 +15,10 @@ from bot.api.params import (
     PERSON_PATTERN,
     WINDOW_PATTERN,
 )
+from bot.platforms import CHANNELS
 from bot.webhooks.elastic import FIRING_WORDS, RESOLVED_WORDS
 from bot.webhooks.generic import ACTIONS as GENERIC_ACTIONS
 from bot.webhooks.pagerduty import ACTIONS as PAGERDUTY_ACTIONS
-from escalation.policy import CHANNELS
 from storage.states import Severity, Status
 
 Doc = dict[str, Any]

@@ -21,7 +21,7 @@ async def link(container: Container, actor: Actor, command: Command,
     async with container.db.sessions() as session:
         person = await directory.find_person(session, actor)
     if person is None:
-        raise UnknownActor(f"your {actor.source.value} account is not linked to a Tocsin person")
+        raise UnknownActor(f"your {actor.source} account is not linked to a Tocsin person")
     code = await linking.issue_code(container.db, person.id, container.clock.now())
     return Reply(f"You are {person.name}. To link Telegram, send /start {code} to the Tocsin bot "
                  f"within {linking.CODE_TTL.seconds // 60} minutes.")

@@ -11,9 +11,10 @@ from bot.commands.grammar import Command, UsageError
 from bot.commands.handler import MentionResolver
 from bot.commands.reply import Reply
 from bot.container import Container
+from bot.platforms import CHANNELS, DEFAULT_POLICY
 from escalation import ledger, prefs
 from escalation.plan import plan_step
-from escalation.policy import CHANNELS, DEFAULT_POLICY, Policy
+from escalation.policy import Policy
 from escalation.texts import ago
 from storage import directory
 from storage.actors import Actor
@@ -86,7 +87,7 @@ async def preview(container: Container, actor: Actor, command: Command,
         rows = await ledger.steps_of(session, incident.id)
         lines = [f"Escalation of {view.ref} {view.title} (policy {incident.escalation_policy or 'none'}, "
                  f"status {incident.status}):"]
-        policy = await ledger.policy_named(session, incident.escalation_policy)
+        policy = await ledger.policy_named(session, incident.escalation_policy, DEFAULT_POLICY)
         for row in rows:
             head = f"  level {row.step + 1}" + (f" (repeat {row.repeat})" if row.repeat else "")
             if row.status != "PENDING":
@@ -96,7 +97,8 @@ async def preview(container: Container, actor: Actor, command: Command,
             if row.step >= len(policy.steps):
                 lines.append(f"{head} {_when(row.due_at, now)}: the policy no longer has this step")
                 continue
-            planned, notes = await plan_step(session, incident, policy.steps[row.step], container.senders.keys())
+            planned, notes = await plan_step(session, incident, policy.steps[row.step], container.senders.keys(),
+                                             CHANNELS)
             whom = ", ".join(f"{p.name or p.target} ({p.channel})" for p in planned) or "nobody"
             lines.append(f"{head} {_when(row.due_at, now)}: {whom}" + (f" - {'; '.join(notes)}" if notes else ""))
     if not rows:
@@ -112,11 +114,12 @@ async def paging_prefs(container: Container, actor: Actor, command: Command,
     async with container.db.transaction() as session:
         person = await directory.find_person(session, actor)
         if person is None:
-            raise UnknownActor(f"your {actor.source.value} account is not linked to a Tocsin person")
+            raise UnknownActor(f"your {actor.source} account is not linked to a Tocsin person")
         if words:
-            accepted = await prefs.set_channel(session, person.id, words[0], words[1] == "on", container.clock.now())
+            accepted = await prefs.set_channel(session, person.id, words[0], words[1] == "on", container.clock.now(),
+                                                CHANNELS)
         else:
-            accepted = await prefs.accepted(session, person.id)
+            accepted = await prefs.accepted(session, person.id, CHANNELS)
     refused = [c for c in CHANNELS if c not in accepted]
     text = f"{person.name}, you accept pages on: {', '.join(accepted)}"
     text += f"; not on: {', '.join(refused)}." if refused else "."

@@ -9,6 +9,7 @@ from bot.commands.grammar import Command
 from bot.commands.handler import MentionResolver
 from bot.commands.reply import Reply
 from bot.container import Container
+from bot.platforms import DEFAULT_POLICY
 from escalation import queries as paging_queries
 from escalation.texts import ago_seconds
 from storage import directory
@@ -29,7 +30,7 @@ async def timeline(container: Container, actor: Actor, command: Command,
     reader = await container.queries.readable(actor)
     view = await container.queries.get(command.number, reader)
     entries = await container.queries.timeline(command.number, reader)
-    ledger = await paging_queries.escalations(container.db, command.number)
+    ledger = await paging_queries.escalations(container.db, command.number, DEFAULT_POLICY)
     today = container.clock.now().date()
     return Reply(f"Timeline of {view.ref} {view.title}", incident=view, timeline=tuple(entries),
                  ledger=tuple(_ledger_line(step, today) for step in ledger["steps"]))
@@ -71,7 +72,7 @@ async def list_incidents(container: Container, actor: Actor, command: Command,
         async with container.db.sessions() as session:
             person = await directory.find_person(session, actor)
         if person is None:
-            raise UnknownActor(f"your {actor.source.value} account is not linked to a Tocsin person")
+            raise UnknownActor(f"your {actor.source} account is not linked to a Tocsin person")
         query = IncidentFilter.open(assignee_id=person.id, limit=20)
     else:
         query = IncidentFilter.open(team=command.team, limit=20)

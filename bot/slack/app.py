@@ -43,7 +43,7 @@ def build(container: Container) -> tuple[AsyncApp, SlackRuntime]:
     # Ours gets a shared HTTP session at start; Bolt deep-copies its own client. No SDK retries in ours:
     # they re-send a post after a connection reset without asking whether it took effect; SlackOut decides.
     out = SlackOut(client(retry_handlers=[]))
-    runtime = SlackRuntime(container, out, SlackIdentity(container.db, out),
+    runtime = SlackRuntime(container, out, SlackIdentity(container.db, out, container.clock),
                            card_sync(out, container.db, container.queries, container.clock))
     http_mode = not settings.slack_app_token
     app = AsyncApp(client=client(), signing_secret=settings.slack_signing_secret or "",

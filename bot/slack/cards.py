@@ -9,6 +9,7 @@ from bot.chat.cards import CardSync
 from bot.chat.contract import Copy, Where
 from bot.slack import scopes
 from bot.slack.outbound import FAILED, SlackOut, SlackUnavailable
+from bot.slack.platform import team_channel
 from bot.slack.refs import PLATFORM
 from bot.slack.render import render_card, render_change_line
 from storage.clock import Clock
@@ -27,7 +28,8 @@ class SlackCards:
         self.out = out
 
     def home(self, view: IncidentView) -> Where | None:
-        return Where(view.team.slack_channel_id) if view.team and view.team.slack_channel_id else None
+        channel = team_channel(view.team)
+        return Where(channel) if channel else None
 
     async def post(self, view: IncidentView, where: Where, *, marker: str, uncertain: bool) -> Copy:
         data = await self.out.post(marker, uncertain=uncertain, channel=where.chat, unfurl_links=False,

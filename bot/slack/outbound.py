@@ -22,8 +22,8 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.pacing import Limit, RateLimiter
 from bot.slack import scopes
+from escalation.pacing import Limit, RateLimiter
 from storage.ports import DeliveryError
 
 log = logging.getLogger(__name__)

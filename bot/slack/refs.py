@@ -8,10 +8,11 @@ from sqlalchemy import select
 
 from bot.chat import copies as shared
 from bot.chat.contract import Copy
+from bot.slack.platform import NAME
 from storage.db import Database
-from storage.models import ChatMessageRef, Team
+from storage.models import ChatBinding, ChatMessageRef, Team
 
-PLATFORM = "slack"
+PLATFORM = NAME
 
 
 async def add(db: Database, incident_id: int, channel: str, ts: str, now: datetime, *, kind: str = "card",
@@ -29,4 +30,6 @@ async def channel_team(db: Database, channel: str | None) -> str | None:
     if not channel:
         return None
     async with db.sessions() as session:
-        return await session.scalar(select(Team.name).where(Team.slack_channel_id == channel).order_by(Team.name))
+        return await session.scalar(select(Team.name).join(ChatBinding, ChatBinding.team_id == Team.id)
+                                    .where(ChatBinding.platform == NAME, ChatBinding.chat == channel)
+                                    .order_by(Team.name))

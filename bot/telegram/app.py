@@ -20,7 +20,6 @@ from telegram.ext import Application, ApplicationHandlerStop, ContextTypes, Type
 
 from bot.container import Container
 from bot.logs import RedactingFilter
-from bot.pacing import Limit
 from bot.surface import Surface
 from bot.sweep import CardSweeper, Mark
 from bot.telegram.buttons import Buttons
@@ -30,6 +29,7 @@ from bot.telegram.handlers import Commands
 from bot.telegram.inbound import TelegramInbound
 from bot.telegram.outbox import TELEGRAM_LIMITS, Outbox
 from bot.telegram.sender import TelegramSender
+from escalation.pacing import Limit
 from storage import inbound
 from storage.errors import DatabaseUnavailable
 

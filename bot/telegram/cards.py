@@ -29,11 +29,8 @@ class TelegramCards:
         self.outbox, self.codec = outbox, codec
 
     def home(self, view: IncidentView) -> Where | None:
-        team = view.team
-        if team is None or team.telegram_chat_id is None:
-            return None
-        topic = team.telegram_topic_id
-        return Where(str(team.telegram_chat_id), str(topic) if topic is not None else None)
+        room = view.team.room(PLATFORM) if view.team else None
+        return Where(room.chat, room.thread) if room is not None else None
 
     async def post(self, view: IncidentView, where: Where, *, marker: str, uncertain: bool) -> Copy:
         """Telegram cannot be asked whether a post went through: an uncertain one is posted again."""

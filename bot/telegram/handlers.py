@@ -18,7 +18,7 @@ from bot.telegram import store
 from bot.telegram.outbox import Outbox
 from bot.telegram.render import escape, render_reply_html
 from storage import linking
-from storage.actors import Actor, Source
+from storage.actors import Actor
 from storage.errors import InvalidInput
 
 log = logging.getLogger(__name__)
@@ -40,7 +40,7 @@ ONLY_MESSAGES = filters.UpdateType.MESSAGE  # an edited "/ack 5" must not act tw
 
 def actor_of(user: User) -> Actor:
     """The neutral identity: the Telegram user id decides, the name is for display."""
-    return Actor(Source.TELEGRAM, str(user.id), user.full_name)
+    return Actor(store.PLATFORM, str(user.id), user.full_name)
 
 
 def _args(message: Message) -> str:
@@ -161,7 +161,9 @@ class Commands:
             return
         if code:
             try:
-                person = await linking.redeem_telegram(self.container.db, code, user.id, now)
+                # a private chat with the bot: from now on it may write to them
+                person = await linking.redeem(self.container.db, code, store.PLATFORM, str(user.id), now,
+                                              reachable_at=now)
             except InvalidInput as exc:
                 await self.say(message, escape(f"{exc}."))
                 return

@@ -12,7 +12,7 @@ from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions, Message, Rep
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, RetryAfter
 
-from bot.pacing import Limit, RateLimiter
+from escalation.pacing import Limit, RateLimiter
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -36,11 +36,12 @@ class TelegramSender:
         """Deliver ``page`` to a Telegram user (a DM: the chat id is the user id) or a group, maybe a topic."""
         chat_id = _number(destination.address, "chat id")
         reply_to = _number(destination.thread, "message id") if destination.thread else None
+        topic = _number(str(destination.topic), "topic id") if destination.topic is not None else None
         with_card = reply_to is None and page.kind == "page" and page.incident.is_open
         markup = render_card_keyboard(page.incident, self.codec, chat_id) if with_card else None
         text = render_page_html(page) if with_card else render_notice_html(page)
         try:
-            message = await self.outbox.send(chat_id, text, thread_id=destination.topic, markup=markup,
+            message = await self.outbox.send(chat_id, text, thread_id=topic, markup=markup,
                                              reply_to=reply_to, attempts=1)
         except RetryAfter as exc:
             raise DeliveryError("telegram flood control", retry_after=retry_seconds(exc)) from exc
@@ -52,7 +53,7 @@ class TelegramSender:
             raise DeliveryError(f"telegram unreachable: {exc.message}") from exc
         if with_card:
             await store.save_ref(self.container.db, page.incident.id, chat_id, message.message_id,
-                                 self.container.clock.now(), thread_id=destination.topic, kind="page",
+                                 self.container.clock.now(), thread_id=topic, kind="page",
                                  person_id=destination.person_id)
         return Delivery(str(message.message_id), thread=destination.thread or str(message.message_id))
 

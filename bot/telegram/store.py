@@ -10,11 +10,13 @@ from sqlalchemy import func, or_, select
 
 from bot.chat import claims, copies
 from bot.chat.contract import Copy
+from bot.telegram.platform import NAME
+from storage import identity
 from storage.db import Database
-from storage.models import ChatMessageRef, Incident, Membership, Person, Team
+from storage.models import ChatBinding, ChatMessageRef, Incident, Membership, Person, Team
 from storage.roles import Role
 
-PLATFORM = "telegram"
+PLATFORM = NAME
 
 
 @dataclass(frozen=True)
@@ -54,12 +56,14 @@ async def is_card_copy(db: Database, number: int, chat_id: int, message_id: int)
 
 async def team_for_chat(db: Database, chat_id: int, thread_id: int | None) -> ChatTeam | None:
     """The team bound to this group (and topic): an exact topic match first, then the whole group."""
+    topic = str(thread_id) if thread_id is not None else None
     async with db.sessions() as session:
-        teams = (await session.scalars(
-            select(Team).where(Team.telegram_chat_id == chat_id,
-                               or_(Team.telegram_topic_id.is_(None), Team.telegram_topic_id == thread_id))
+        rows = (await session.execute(
+            select(Team.id, Team.name, ChatBinding.thread).join(ChatBinding, ChatBinding.team_id == Team.id)
+            .where(ChatBinding.platform == PLATFORM, ChatBinding.chat == str(chat_id),
+                   or_(ChatBinding.thread.is_(None), ChatBinding.thread == topic))
         )).all()
-    best = sorted(teams, key=lambda t: (t.telegram_topic_id is None, t.name))
+    best = sorted(rows, key=lambda r: (r.thread is None, r.name))
     return ChatTeam(best[0].id, best[0].name) if best else None
 
 
@@ -87,9 +91,4 @@ async def roster(db: Database, team_id: int, least: Role = Role.RESPONDER) -> di
 
 async def mark_started(db: Database, telegram_user_id: int, now: datetime) -> str | None:
     """A linked person opened a private chat with the bot: from now on it can DM them. Their name, or None."""
-    async with db.transaction() as session:
-        person = await session.scalar(select(Person).where(Person.telegram_user_id == telegram_user_id))
-        if person is None:
-            return None
-        person.telegram_started_at = person.telegram_started_at or now
-        return person.name
+    return await identity.set_reachable(db, PLATFORM, str(telegram_user_id), now, keep_earlier=True)

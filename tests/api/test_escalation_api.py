@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
+from bot.platforms import CHATS
 from escalation.dispatcher import Dispatcher
 from escalation.engine import Escalation
 from storage.ports import DeliveryError
@@ -24,7 +25,7 @@ def senders(container) -> dict[str, RecordingSender]:
 def tick(container, clock, http, senders) -> Callable:
     """Move the clock, run the due steps and deliver the outbox, as ``tocsin serve`` does beside the sidecar
     (whose app keeps the ledger through its hook only)."""
-    escalation = Escalation(container.incidents, container.senders)
+    escalation = Escalation(container.incidents, container.senders, CHATS)
     dispatcher = Dispatcher(container.db, container.clock, container.senders)
     dispatcher.limits = {}
 

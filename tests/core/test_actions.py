@@ -6,7 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from storage.actors import Actor, Source
+from bot.platforms import SLACK, TELEGRAM
+from storage.actors import Actor
 from storage.errors import InvalidInput, InvalidTransition, NotFound, PermissionDenied, UnknownActor
 from storage.roles import PERMISSIONS, Permission, Role
 
@@ -70,14 +71,14 @@ async def test_permission_table_is_what_the_core_enforces(container, people, rol
 
 async def test_unlinked_and_unknown(container, people):
     with pytest.raises(UnknownActor, match="not linked"):
-        await container.incidents.acknowledge(1, Actor(Source.TELEGRAM, "999999", "Mallory"))
+        await container.incidents.acknowledge(1, Actor(TELEGRAM, "999999", "Mallory"))
     with pytest.raises(NotFound, match="no incident #77"):
         await container.incidents.acknowledge(77, people.slack("responder"))
 
 
 async def test_display_names_decide_nothing(container, people):
     incident = await _declare(container, people)
-    disguised = Actor(Source.SLACK, "UOBSERVER", "Team Lead")
+    disguised = Actor(SLACK, "UOBSERVER", "Team Lead")
     with pytest.raises(PermissionDenied, match="Observer"):
         await container.incidents.resolve(incident.number, disguised)
 

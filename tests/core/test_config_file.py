@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 
 from bot.config_file import ConfigError, apply, load, parse
 from storage.db import Database
-from storage.models import EscalationPolicy, Membership, Person, Team
+from storage.identity import person_for
+from storage.models import ChatBinding, ChatIdentity, EscalationPolicy, Membership, Person, Team
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "tocsin.example.yml"
 
@@ -73,6 +74,8 @@ async def test_apply_updates_roles_and_removes_memberships_and_policies(containe
     (lambda c: c["escalation_policies"][0]["steps"][0].update(notify=["role:chef"]),
      "escalation_policies[0].steps[0].notify[0]: 'role:chef' is not a target"),
     (lambda c: c["teams"][0].update(telegram_chat="general"), "teams[0].telegram_chat: expected a whole number"),
+    (lambda c: c["escalation_policies"][0]["steps"][0].update(channels=["slack", "pigeon"]),
+     "escalation_policies[0].steps[0].channels[1]: unknown channel 'pigeon' (one of slack, telegram, email, webhook)"),
     (lambda c: c["api_tokens"][0].update(person="x@example.com"), "api_tokens[0]: bind the token to exactly one"),
 ])
 def test_errors_point_at_the_offending_key(mutate, error):
@@ -101,14 +104,45 @@ def test_unreadable_and_invalid_files_say_which_file(tmp_path):
 
 
 async def test_apply_keeps_chat_ids_linked_since_the_file_was_written(container):
-    from storage.linking import issue_code, redeem_telegram
+    from storage.linking import issue_code, redeem
 
     config = load(EXAMPLE, env={})
     await apply(container.db, config, container.clock.now())
     dana = await container.queries.person_id("dana@example.com")  # the file gives her no Telegram id
     code = await issue_code(container.db, dana, container.clock.now())
-    await redeem_telegram(container.db, code, 4242, container.clock.now())
+    await redeem(container.db, code, "telegram", "4242", container.clock.now(), reachable_at=container.clock.now())
     report = await apply(container.db, config, container.clock.now())
     assert not report.changed
-    async with container.db.sessions() as session:
-        assert (await session.get(Person, dana)).telegram_user_id == 4242
+    assert await person_for(container.db, "telegram", "4242") == dana
+
+
+async def _chats(db) -> tuple[set, set]:
+    async with db.sessions() as session:
+        accounts = {(p, i.platform, i.external_id, i.reachable_at is not None) for p, i in (await session.execute(
+            select(Person.name, ChatIdentity).join(ChatIdentity, ChatIdentity.person_id == Person.id))).all()}
+        rooms = {(t, b.platform, b.chat, b.thread) for t, b in (await session.execute(
+            select(Team.name, ChatBinding).join(ChatBinding, ChatBinding.team_id == Team.id))).all()}
+    return accounts, rooms
+
+
+async def test_the_files_chat_keys_become_accounts_and_bindings(container):
+    raw = yaml.safe_load(EXAMPLE.read_text())
+    await apply(container.db, parse(raw, env={}), container.clock.now())
+    accounts, rooms = await _chats(container.db)
+    assert ("Ana Lima", "slack", "U0ANA", True) in accounts  # Slack: reachable once linked
+    assert ("Ana Lima", "telegram", "11111111", False) in accounts  # Telegram: once she starts the bot
+    assert ("platform", "telegram", "-1009876543210", "12") in rooms
+    assert ("payments", "slack", "C0PAYMENTS", None) in rooms
+    assert not (await apply(container.db, parse(raw, env={}), container.clock.now())).changed
+
+    raw["teams"][1].pop("telegram_topic")
+    raw["teams"][0].pop("slack_channel")
+    raw["people"][0]["slack"] = "U0ANA2"
+    report = await apply(container.db, parse(raw, env={}), container.clock.now())
+    assert "team payments (slack chat)" in report.updated and "team platform (telegram chat)" in report.updated
+    assert "person Ana Lima (slack account)" in report.updated
+    after, rooms = await _chats(container.db)
+    assert ("payments", "slack", "C0PAYMENTS", None) not in rooms  # the key removed: the binding goes
+    assert ("platform", "telegram", "-1009876543210", None) in rooms
+    assert ("Ana Lima", "slack", "U0ANA2", True) in after and ("Ana Lima", "slack", "U0ANA", True) not in after
+    assert len(after) == len(accounts)

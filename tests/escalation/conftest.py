@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from bot import paging as paging_surface
 from bot.container import Container
 from storage.clock import FakeClock
-from storage.models import EscalationStep, Notification, Person
+from storage.models import ChatIdentity, EscalationStep, Notification, Person
 from tests.escalation.fakes import RecordingSender
 
 
@@ -63,7 +63,9 @@ async def notifications(container: Container, **where) -> list[Notification]:
 async def start_telegram(container: Container, clock: FakeClock, *emails: str) -> None:
     """Mark people as having started the Telegram bot (only then may it write to them)."""
     async with container.db.transaction() as session:
-        await session.execute(update(Person).where(Person.email.in_(emails)).values(telegram_started_at=clock.now()))
+        await session.execute(update(ChatIdentity).where(
+            ChatIdentity.platform == "telegram",
+            ChatIdentity.person_id.in_(select(Person.id).where(Person.email.in_(emails)))).values(reachable_at=clock.now()))
 
 
 async def use_policy(container: Container, name: str, after_seconds: list[int], channels=("slack",),

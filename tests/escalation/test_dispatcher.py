@@ -7,9 +7,9 @@ from datetime import timedelta
 
 from sqlalchemy import update
 
-from bot.pacing import Limit
 from escalation.dispatcher import Dispatcher
 from escalation.outbox import write
+from escalation.pacing import Limit
 from escalation.plan import Planned
 from storage.models import Notification
 from storage.ports import DeliveryError
@@ -74,7 +74,7 @@ async def test_a_permanent_failure_fails_a_page_and_exhausted_attempts_fail_only
 
 
 async def test_pacing_is_per_destination(container, people, clock, senders, paging):
-    dispatcher = Dispatcher(container.db, clock, container.senders, limits={"slack": (Limit("slack:", 1, 0.5),)})
+    dispatcher = Dispatcher(container.db, clock, container.senders, limits={"slack": lambda _address: (Limit("message", 1, 0.5),)})
     planned = [Planned(f"person:{i}", "slack", f"U{i}", i) for i in (1, 2, 3)]
     await queue(container, people, clock, planned, "step:0:0")
     await queue(container, people, clock, [Planned("person:1", "slack", "U1", 1)], "step:0:1")

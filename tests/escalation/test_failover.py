@@ -7,9 +7,9 @@ from __future__ import annotations
 import logging
 
 from prometheus_client.parser import text_string_to_metric_families
-from sqlalchemy import update
+from sqlalchemy import delete, select
 
-from storage.models import Team
+from storage.models import ChatBinding, Team
 from storage.ports import DeliveryError
 from tests.escalation.conftest import notifications, start_telegram, use_policy
 
@@ -68,7 +68,8 @@ async def test_slack_failing_for_two_minutes_pages_on_other_channels_and_tells_t
 async def test_a_slack_only_team_is_paged_by_email_when_slack_fails(container, people, clock, senders, tick, caplog):
     caplog.set_level(logging.ERROR, logger="escalation.dispatcher")
     async with container.db.transaction() as session:
-        await session.execute(update(Team).where(Team.name == "payments").values(telegram_chat_id=None))
+        await session.execute(delete(ChatBinding).where(ChatBinding.platform == "telegram", ChatBinding.team_id.in_(
+            select(Team.id).where(Team.name == "payments"))))
     await _slack_down_for_a_while(container, people, clock, senders, tick, channels=("slack",))
     emailed = sorted(s.destination.address for s in senders["email"].sent)
     assert emailed == [f"{role}@example.com" for role in ("incident_commander", "manager", "responder", "team_lead")]
@@ -132,11 +133,11 @@ async def test_when_slack_answers_again_every_waiting_page_goes_out_within_a_few
 
 async def test_pages_released_by_a_recovery_still_keep_their_destinations_pace(container, people, clock, senders,
                                                                                 paging):
-    from bot.pacing import Limit
     from escalation.outbox import write
+    from escalation.pacing import Limit
     from escalation.plan import Planned
 
-    paging.dispatcher.limits = {"slack": (Limit("slack:", 1, 0.2),)}  # scaled from Slack's 1 a second
+    paging.dispatcher.limits = {"slack": lambda _address: (Limit("message", 1, 0.2),)}  # scaled from Slack's 1 a second
     senders["slack"].fail_with = [DeliveryError("slack answered 503")] * 1000
     declared = await container.incidents.declare(people.slack("responder"), "Checkout down", team="payments")
     for i in range(4):  # four pages to one DM, queued a minute apart

@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import delete
 from sqlalchemy.exc import DBAPIError
 
+from bot.platforms import CHANNELS
 from storage.models import EscalationStep
 from tests.escalation.conftest import notifications, start_telegram, steps
 
@@ -144,7 +145,7 @@ async def test_preferences_fall_back_to_an_accepted_channel(container, people, p
     from escalation import prefs
 
     async with container.db.transaction() as session:
-        await prefs.set_channel(session, people.ids["team_lead"], "slack", False, clock.now())
+        await prefs.set_channel(session, people.ids["team_lead"], "slack", False, clock.now(), CHANNELS)
     await declare(container, people)
     await tick(minutes=5)
     await tick(minutes=10)

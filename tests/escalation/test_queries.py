@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.platforms import DEFAULT_POLICY
 from escalation import queries
 
 
@@ -15,6 +16,6 @@ async def test_notifications_newest_first_with_filters_and_the_ledger(container,
     assert [n["address"] for n in await queries.notifications(container.db, channel="telegram")] == ["-100200"]
     assert len(await queries.notifications(container.db, person_id=people.ids["team_lead"], status="sent")) == 1
     assert await queries.notifications(container.db, incident=2) == []
-    ledger = await queries.escalations(container.db, 1)
+    ledger = await queries.escalations(container.db, 1, DEFAULT_POLICY)
     assert ledger["policy"] == "default" and ledger["level"] == 2
     assert [(s["level"], s["status"]) for s in ledger["steps"]] == [(1, "EXECUTED"), (2, "EXECUTED"), (3, "PENDING")]

@@ -17,7 +17,8 @@ from bot.app import create_app
 from bot.config_file import TocsinConfig
 from bot.container import Container
 from storage.clock import SystemClock
-from storage.models import EscalationPolicy, Person, Team
+from storage.models import EscalationPolicy, Team
+from tests.escalation.conftest import start_telegram
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.telegram_api import FakeTelegram
 from tests.slack.conftest import slack_settings
@@ -67,9 +68,7 @@ async def test_a_slack_outage_during_an_escalation_loses_nothing_and_the_team_he
                                                                                           caplog):
     fake_slack, fake_telegram = fakes
     caplog.set_level(logging.WARNING)
-    async with container.db.transaction() as session:
-        await session.execute(update(Person).where(Person.email.in_(["team_lead@example.com", "manager@example.com"]))
-                              .values(telegram_started_at=container.clock.now()))
+    await start_telegram(container, container.clock, "team_lead@example.com", "manager@example.com")
     async with container.db.transaction() as session:
         session.add(EscalationPolicy(name="outage", position=0, match={}, repeat=0, updated_at=container.clock.now(),
                                      steps={"steps": [

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.slack import ids
-from storage.identity import slack_person_id
+from storage.identity import person_for
 
 
 def plain(answer):
@@ -168,7 +168,7 @@ async def test_an_unlinked_user_with_a_known_email_is_linked(slack, people, cont
     slack.fake.users["UNEW"] = {"email": "New.Hire@example.com", "name": "newhire"}
     [answer] = await slack.command("link", user_id="UNEW")
     assert "You are New Hire" in answer["text"]
-    assert await slack_person_id(container.db, "UNEW") is not None
+    assert await person_for(container.db, "slack", "UNEW") is not None
     assert slack.fake.calls_to("users.info")[0].args["user"] == "UNEW"
 
 

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from storage.models import Person
+from storage.models import ChatIdentity, Person
 
 
 def seen(answers) -> str:
@@ -54,7 +54,8 @@ async def test_an_unlinked_user_reads_nothing_and_is_told_how_to_link(slack, peo
 
 async def test_a_linked_person_without_a_role_reads_nothing(slack, people, two_teams, container, clock):
     async with container.db.transaction() as session:
-        session.add(Person(name="Loner", email="loner@example.com", slack_user_id="ULONER", created_at=clock.now()))
+        session.add(Person(name="Loner", email="loner@example.com", created_at=clock.now(), identities=[
+            ChatIdentity(platform="slack", external_id="ULONER", reachable_at=clock.now())]))
     [answer] = await slack.command("list all", user_id="ULONER")
     assert "Loner has no role in any team" in answer["text"] and "config file" in answer["text"], answer
     assert "Checkout down" not in seen([answer])

@@ -11,7 +11,7 @@ from bot.commands.reply import Reply
 from bot.slack import ids
 from bot.slack.render import render_card, render_card_actions, render_reply, render_timeline_line
 from storage.states import Severity, Status
-from storage.views import AlertView, IncidentView, Link, PersonRef, TeamRef
+from storage.views import Account, AlertView, IncidentView, Link, PersonRef, Room, TeamRef
 
 T0 = datetime(2026, 11, 22, 3, 0, tzinfo=UTC)
 
@@ -19,7 +19,7 @@ T0 = datetime(2026, 11, 22, 3, 0, tzinfo=UTC)
 def view(**changes) -> IncidentView:
     base = IncidentView(
         id=7, number=42, title="Checkout 5xx", description=None, status=Status.OPEN, severity=Severity.HIGH,
-        service="checkout", team=TeamRef(1, "payments", "CPAYMENTS"), labels={}, dedup_key=None, source="webhook",
+        service="checkout", team=TeamRef(1, "payments", {"slack": Room("CPAYMENTS")}), labels={}, dedup_key=None, source="webhook",
         created_by=None, assignee=None, acknowledged_by=None, resolved_by=None, created_at=T0,
         acknowledged_at=None, resolved_at=None, updated_at=T0, snoozed_until=None, escalation_policy=None,
         escalation_level=0)
@@ -57,7 +57,7 @@ def test_the_version_changes_with_the_incident():
 
 
 def test_the_card_shows_what_who_and_when():
-    lead = PersonRef(3, "Lee <Lead>", "ULEAD")
+    lead = PersonRef(3, "Lee <Lead>", accounts={"slack": Account("ULEAD")})
     card = render_card(view(status=Status.RESOLVED, acknowledged_by=lead, acknowledged_at=T0 + timedelta(minutes=4),
                             resolved_by=lead, resolved_at=T0 + timedelta(minutes=30)))
     text = str(card["blocks"])

@@ -22,8 +22,8 @@ import httpx
 from starlette.applications import Starlette
 
 from bot.container import Container
-from bot.pacing import Limit
 from bot.telegram.app import SECRET_HEADER, WEBHOOK_PATH, TelegramRuntime
+from escalation.pacing import Limit
 from tests.fakes.telegram_api import FakeTelegram
 
 #: Generous limits so that tests do not wait a second between replies (pacing has its own tests).

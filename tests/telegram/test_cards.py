@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from bot.chat.contract import Where
-from storage.models import Team
+from storage.models import ChatBinding, Team
 from tests.telegram.harness import GROUP
 
 
@@ -23,7 +23,9 @@ async def test_declared_incident_is_posted_to_the_team_group_as_escaped_html(bot
 
 async def test_a_team_bound_to_a_forum_topic_gets_its_card_in_that_topic(bot, people):
     async with bot.runtime.container.db.transaction() as session:
-        await session.execute(update(Team).where(Team.name == "payments").values(telegram_topic_id=42))
+        await session.execute(update(ChatBinding).where(
+            ChatBinding.platform == "telegram", ChatBinding.team_id.in_(select(Team.id).where(Team.name == "payments")))
+            .values(thread="42"))
     await bot.runtime.container.incidents.declare(people.slack("responder"), "Latency", team="payments")
     await bot.runtime.drain()
     [post] = [p for p in bot.tg.calls_to("sendMessage") if p["chat_id"] == GROUP]

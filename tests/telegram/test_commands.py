@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from storage import linking
-from storage.models import Person
+from storage.models import ChatIdentity
 from storage.queries import IncidentFilter
 from tests.fakes.telegram_api import BOT_USERNAME
 from tests.telegram.harness import GROUP, user_id
@@ -121,8 +121,9 @@ async def test_start_in_private_greets_a_linked_person_and_allows_direct_message
     reply = await bot.command(RESPONDER, RESPONDER, "/start")
     assert "Hello Responder" in reply
     async with bot.runtime.container.db.sessions() as session:
-        person = await session.scalar(select(Person).where(Person.telegram_user_id == RESPONDER))
-    assert person.telegram_started_at is not None
+        account = await session.scalar(select(ChatIdentity).where(ChatIdentity.platform == "telegram",
+                                                                  ChatIdentity.external_id == str(RESPONDER)))
+    assert account.reachable_at is not None
 
 
 async def test_start_with_a_code_links_the_telegram_account(bot, people):

@@ -9,8 +9,8 @@ import pytest
 from telegram import Bot
 
 from bot.chat import copies
-from bot.pacing import Limit
 from bot.telegram.outbox import TELEGRAM_LIMITS, Outbox
+from escalation.pacing import Limit
 from storage.ports import DeliveryError, Destination, Page
 from tests.fakes.telegram_api import FakeTelegram
 from tests.telegram.harness import GROUP

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from bot.config_file import TocsinConfig
 from bot.container import Container
 from bot.settings import Settings
-from storage.models import Team
+from storage.models import ChatBinding, Team
 from tests.telegram.harness import GROUP
 
 
@@ -55,7 +55,9 @@ async def test_an_acknowledge_by_another_process_edits_the_card_after_a_sweep(bo
 
 async def test_a_swept_card_goes_to_the_teams_forum_topic(bot, people, other):
     async with other.db.transaction() as session:
-        await session.execute(update(Team).where(Team.name == "payments").values(telegram_topic_id=42))
+        await session.execute(update(ChatBinding).where(
+            ChatBinding.platform == "telegram", ChatBinding.team_id.in_(select(Team.id).where(Team.name == "payments")))
+            .values(thread="42"))
     await other.incidents.declare(people.slack("responder"), "Latency", team="payments")
     await sweep(bot, None)
     [card] = bot.tg.messages_in(GROUP)

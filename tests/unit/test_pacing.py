@@ -5,8 +5,9 @@ import tracemalloc
 
 import pytest
 
-from bot.pacing import Coalescer, Limit, RateLimiter
+from bot.pacing import Coalescer
 from bot.telegram.outbox import Outbox
+from escalation.pacing import Limit, RateLimiter
 
 
 class ManualTime:
@@ -109,3 +110,25 @@ async def test_the_telegram_outbox_keeps_nothing_for_each_chat_it_answered():
     finally:
         tracemalloc.stop()
     assert grown < 200_000, f"{grown} bytes kept for 5,000 chats"
+
+
+async def _paced(limits, sends: int) -> float:
+    """How long ``sends`` messages to one destination take under ``limits``, as the dispatcher paces them."""
+    clock = ManualTime()
+    limiter = RateLimiter(limits, now=clock.now, sleep=clock.sleep)
+    for _ in range(sends):
+        await limiter.acquire(*(limit.scope for limit in limits))
+    return clock.t
+
+
+@pytest.mark.parametrize(("channel", "address", "sends", "seconds"), [
+    ("slack", "CPAYMENTS", 3, 2.0),  # one a second per channel
+    ("telegram", "4242", 25, 24.0),  # one a second per chat
+    ("telegram", "-100200", 21, 60.0),  # and 20 a minute per group
+    ("email", "ana@example.com", 6, 1.0),  # five a second per address
+])
+async def test_each_platform_declares_the_pace_of_one_destination(channel, address, sends, seconds):
+    from bot.platforms import LIMITS
+
+    assert await _paced(LIMITS[channel](address), sends) == seconds
+    assert "webhook" not in LIMITS  # unpaced: the gateway's Retry-After decides

@@ -14,6 +14,7 @@ from bot.commands.grammar import UsageError, parse
 from bot.commands.reply import Reply
 from bot.slack import ids, refs, scopes
 from bot.slack.identity import request_team
+from bot.slack.platform import team_channel
 from bot.slack.render import render_declare_modal, render_reply
 from bot.slack.runtime import SlackRuntime
 
@@ -53,13 +54,12 @@ def _declared_here(reply: Reply, command: dict[str, Any]) -> bool:
         is_declare = parse(command.get("text") or "").name == "declare"
     except UsageError:
         return False
-    return is_declare and view is not None and not (view.team and view.team.slack_channel_id) \
+    return is_declare and view is not None and not team_channel(view.team) \
         and bool(command.get("channel_id"))
 
 
 def _card_channel(reply: Reply) -> str | None:
-    team = reply.incident.team if reply.incident else None
-    return team.slack_channel_id if team else None
+    return team_channel(reply.incident.team) if reply.incident else None
 
 
 async def _open_modal(command: dict[str, Any], runtime: SlackRuntime) -> bool:

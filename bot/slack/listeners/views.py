@@ -12,6 +12,7 @@ from bot.commands.execute import execute
 from bot.commands.grammar import Command, parse_severity
 from bot.slack import ids, refs, scopes
 from bot.slack.outbound import FAILED
+from bot.slack.platform import team_channel
 from bot.slack.render import render_reply
 from bot.slack.runtime import SlackRuntime
 
@@ -47,8 +48,7 @@ async def handle_declare_submission(body: dict[str, Any], view: dict[str, Any], 
                           service=_value(values, "service"), team=team)
         actor = await runtime.identity.actor(user, body["user"].get("name", ""))
         reply = await execute(runtime.container, actor, command)
-        if reply.incident and not reply.error and channel and not (reply.incident.team
-                                                                  and reply.incident.team.slack_channel_id):
+        if reply.incident and not reply.error and channel and not team_channel(reply.incident.team):
             runtime.cards.post_copy(reply.incident, Where(channel))
         payload = render_reply(reply)
         payload.pop("response_type")

@@ -1,0 +1,34 @@
+"""The chat platforms this build of Tocsin knows, and the pace of every paging channel.
+
+The core names no platform: escalation learns the chat channels (``CHATS``) and their limits (``LIMITS``)
+from here. A new chat platform adds its name and its ``limits`` function.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from bot.slack import platform as slack
+from bot.telegram import platform as telegram
+from escalation.pacing import Limit
+from escalation.policy import Policy, channels, default_policy
+
+SLACK, TELEGRAM = slack.NAME, telegram.NAME
+#: Platforms that let Tocsin write to an account from when it is linked (Telegram: once they started the bot).
+REACHABLE_WHEN_LINKED = frozenset({SLACK})
+#: Chat platforms, in the order a person's default preferences list them (then email, webhook).
+CHATS: tuple[str, ...] = (slack.NAME, telegram.NAME)
+#: Every paging channel: the chats, then email and webhook.
+CHANNELS: tuple[str, ...] = channels(CHATS)
+#: The policy of incidents that no configured policy matches.
+DEFAULT_POLICY: Policy = default_policy(CHATS)
+
+_EMAIL = (Limit("message", 5, 1.0),)
+
+#: Per channel: the limits of one destination (address). Webhook: none of our own; the gateway says when
+#: to slow down (429 + Retry-After is honoured).
+LIMITS: Mapping[str, Callable[[str], tuple[Limit, ...]]] = {
+    slack.NAME: slack.limits,
+    telegram.NAME: telegram.limits,
+    "email": lambda _address: _EMAIL,
+}
