@@ -45,7 +45,7 @@ def run(args: argparse.Namespace, settings: Settings, config) -> int:
         migrations.require_current(settings.database_url, settings.database_connect_timeout)
         return inbound_cli.run(args, settings)
     if args.command == "shell":
-        from bot import shell
+        from bot.shell import main as shell
 
         return shell.run(settings, config, args.email)
     if args.command in ("backup", "restore"):

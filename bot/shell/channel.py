@@ -15,6 +15,7 @@ from sqlalchemy import delete
 
 from bot.chat.contract import Copy, Where
 from bot.shell import render
+from bot.shell.platform import NAME
 from storage.db import Database
 from storage.directory import Readable
 from storage.models import ChatMessageRef, InboundReceipt
@@ -22,7 +23,7 @@ from storage.ports import Page
 from storage.states import Status
 from storage.views import IncidentChange, IncidentView
 
-PLATFORM = "shell"
+PLATFORM = NAME
 #: A write that may succeed later (a blocked terminal); anything else (a closed one) refuses the card.
 RETRY_LATER = (BlockingIOError, InterruptedError, TimeoutError)
 

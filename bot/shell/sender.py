@@ -8,9 +8,10 @@ sending succeeds at once, and each signed-in shell prints the pages and notices 
 from __future__ import annotations
 
 from bot.settings import Settings
+from bot.shell.platform import NAME
 from storage.ports import Delivery, DeliveryError, Destination, Page
 
-CHANNEL = "shell"
+CHANNEL = NAME
 
 
 class ShellSender:

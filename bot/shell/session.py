@@ -20,8 +20,10 @@ from bot.commands.reply import Reply
 from bot.container import Container
 from bot.shell.channel import ShellCards, Sink
 from bot.shell.inbox import ShellInbox
+from bot.shell.platform import NAME
 from bot.shell.render import render_reply_text
 from bot.sweep import CardSweeper
+from storage import identity
 from storage.actors import Actor
 from storage.directory import Readable
 
@@ -63,7 +65,7 @@ class Session:
         self.channel = ShellCards(sink, chat or session_chat(), person.readable)
         self.cards = CardSync(self.channel, container.db, container.queries, container.clock)
         self.sweeper = CardSweeper(self.cards, container.db, name="shell card")
-        self.inbox = ShellInbox(container.queries, self.channel, person.person_id, container.clock.now())
+        self.inbox = ShellInbox(container, self.channel, person, container.clock.now())
         container.bus.subscribe(self.cards)
 
     @property
@@ -75,7 +77,9 @@ class Session:
         await self.inbox.start()
 
     async def stop(self) -> None:
+        """Leave: no more pages on the shell for this person (until they sign in again), no rows left."""
         await self.inbox.stop()
+        await identity.set_reachable(self.container.db, NAME, self.actor.external_id, None)
         await self.sweeper.stop()
         await self.cards.drain()
         await self.channel.forget(self.container.db)

@@ -16,7 +16,7 @@ from bot.chat.cards import CardSync
 from bot.config_file import TocsinConfig
 from bot.container import Container
 from bot.settings import Settings
-from bot.shell import sign_in
+from bot.shell.main import sign_in
 from bot.shell.session import Session
 from bot.telegram.app import TelegramRuntime
 from storage.clock import FakeClock

@@ -6,16 +6,20 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from sqlalchemy import select
 
 from bot import notify
 from bot.paging import setup_ledger_only
-from bot.shell import sign_in
+from bot.platforms import CHATS
+from bot.shell.main import sign_in
 from bot.shell.sender import senders_of_serve
 from bot.shell.session import Session
 from escalation import outbox
 from escalation.dispatcher import Dispatcher
+from escalation.engine import Escalation
 from escalation.plan import Planned
-from tests.escalation.conftest import notifications, use_policy
+from storage.models import ChatIdentity
+from tests.escalation.conftest import notifications, steps, use_policy
 from tests.fakes.terminal import FakeTerminal
 
 
@@ -93,3 +97,43 @@ async def test_escalate_typed_in_a_shell_pages_on_the_channels_serve_sends_on(co
         assert (planned.channel, planned.address, planned.status) == ("slack", "UTEAM_LEAD", "PENDING")
     finally:
         await lead.stop()
+
+
+async def test_a_signed_in_person_is_paged_on_the_shell_and_no_longer_once_they_left(
+        container, people, dispatcher, clock):
+    escalation = Escalation(container.incidents, container.senders, CHATS)
+    await use_policy(container, "shell-only", [60], channels=("shell",), notify=("role:team_lead",))
+    lead = Session(container, await sign_in(container, "Team_Lead@example.com"), terminal := FakeTerminal())
+    try:
+        await container.incidents.declare(people.slack("responder"), "Disk full", team="payments")
+        clock.advance(seconds=61)
+        assert await escalation.run_due() == 1
+        await dispatcher.drain()
+        [sent] = await notifications(container)
+        assert (sent.channel, sent.address, sent.status) == ("shell", "team_lead@example.com", "SENT")
+        assert await lead.inbox.check() == 1
+        assert "PAGE: #1 Disk full [medium] is not acknowledged after 61s: escalation level 1" in terminal.texts("page")[0]
+    finally:
+        await lead.stop()
+
+    await container.incidents.declare(people.slack("responder"), "Queue stuck", team="payments")
+    clock.advance(seconds=61)
+    await escalation.run_due()
+    [step] = await steps(container, 2)
+    assert step.status == "SKIPPED" and "shell they have not started a chat with Tocsin there yet" in step.note
+
+
+async def test_a_session_keeps_its_person_reachable_when_another_of_theirs_ends(container, people, dispatcher):
+    first = Session(container, await sign_in(container, "team_lead@example.com"), FakeTerminal())
+    second = Session(container, await sign_in(container, "team_lead@example.com"), FakeTerminal())
+    await first.stop()
+    assert await reachable_at(container, "team_lead@example.com") is None
+    await second.inbox.keep_reachable()  # at its next poll
+    assert await reachable_at(container, "team_lead@example.com") is not None
+    await second.stop()
+
+
+async def reachable_at(container, account: str):
+    async with container.db.sessions() as session:
+        return await session.scalar(select(ChatIdentity.reachable_at).where(
+            ChatIdentity.platform == "shell", ChatIdentity.external_id == account))

@@ -1,6 +1,6 @@
 """``tocsin shell --as ana@example.com`` with the example config, driven through a real pseudo-terminal:
 declare, acknowledge by number, see an incident that a webhook opened in a ``tocsin serve`` process appear
-within the catch-up interval, and leave with Ctrl-D."""
+within the catch-up interval, get paged about it, acknowledge the page by number, and leave with Ctrl-D."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ def shell(url: str, home: Path, *args: str) -> pexpect.spawn:
     return child
 
 
-def test_declare_acknowledge_by_number_and_see_a_webhook_incident_from_serve(database, tmp_path, serving):
+def test_declare_acknowledge_see_a_webhook_incident_from_serve_and_its_page(database, tmp_path, serving):
     ana = shell(database, tmp_path, "--as", "ana@example.com")
     try:
         ana.expect("Signed in as Ana Lima")
@@ -76,6 +76,17 @@ def test_declare_acknowledge_by_number_and_see_a_webhook_incident_from_serve(dat
         ana.expect_exact(PROMPT)
         ana.send("\x1b[A\r")  # the up arrow brings back the line typed last (readline's history)
         ana.expect_exact("2 open incidents")
+
+        ana.sendline("escalate 2")  # level 1, the team's chats: none on the shell, so on to the next step
+        ana.expect_exact(PROMPT)
+        ana.sendline("escalate 2")  # level 2 pages the team lead, Ana, on every channel she is reachable on
+        ana.expect_exact("PAGE: #2 Primary Postgres is down [critical] is not acknowledged after", timeout=CATCH_UP)
+        ana.expect_exact("escalation level 2")
+        ana.expect_exact("paged about #2: Primary Postgres is down")
+        ana.expect_exact("[1] ack 2  [2] resolve 2  [3] escalate 2  [4] snooze 2 1h")
+        ana.sendline("1")  # the page's first action
+        ana.expect_exact("#2 acknowledged by Ana Lima.")
+        ana.expect_exact("*** #2 Primary Postgres is down was acknowledged by Ana Lima", timeout=CATCH_UP)
 
         ana.sendline("resolve 2 failed over to the replica")
         ana.expect_exact("#2 resolved by Ana Lima: failed over to the replica")

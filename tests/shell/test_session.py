@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 
 from bot.chat import copies
 from bot.chat.contract import Copy
-from bot.shell import SignInRefused, sign_in
 from bot.shell.channel import forget_stale
+from bot.shell.main import SignInRefused, sign_in
 from bot.shell.session import Session
 from storage.models import ChatMessageRef, InboundReceipt
 from tests.fakes.terminal import FakeTerminal
