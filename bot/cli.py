@@ -44,6 +44,9 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("restore", help="load a backup into the database (stop serve first, then migrate)")
     p.add_argument("file", type=Path)
     p.add_argument("--replace", action="store_true", help="overwrite a database that already holds incidents")
+    p = sub.add_parser("shell", help="sign in at this terminal as a configured person: cards, pages, /incident")
+    p.add_argument("--as", dest="email", required=True, metavar="EMAIL", help="the person's email")
+    p.add_argument("--config", type=Path, help="config file to apply at start (TOCSIN_CONFIG)")
     link = sub.add_parser("link-code", help="issue a one-time code that links a Telegram account to a person")
     link.add_argument("email")
     inbound_cli.add_parser(sub)
@@ -76,7 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         settings = _settings(args)
-        config = _load_config(settings) if args.command in ("serve", "sidecar") else TocsinConfig()
+        config = _load_config(settings) if args.command in ("serve", "sidecar", "shell") else TocsinConfig()
         logs.configure(settings.log_level, [
             settings.slack_bot_token, settings.slack_signing_secret, settings.slack_app_token,
             settings.telegram_bot_token, settings.telegram_webhook_secret, settings.smtp_password,

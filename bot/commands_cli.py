@@ -44,6 +44,10 @@ def run(args: argparse.Namespace, settings: Settings, config) -> int:
     if args.command == "inbound":
         migrations.require_current(settings.database_url, settings.database_connect_timeout)
         return inbound_cli.run(args, settings)
+    if args.command == "shell":
+        from bot.shell import main as shell
+
+        return shell.run(settings, config, args.email)
     if args.command in ("backup", "restore"):
         return _backup(args, settings)
     raise AssertionError(args.command)

@@ -8,16 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
+from bot.shell import platform as shell
 from bot.slack import platform as slack
 from bot.telegram import platform as telegram
 from escalation.pacing import Limit
 from escalation.policy import Policy, channels, default_policy
 
-SLACK, TELEGRAM = slack.NAME, telegram.NAME
-#: Platforms that let Tocsin write to an account from when it is linked (Telegram: once they started the bot).
+SLACK, TELEGRAM, SHELL = slack.NAME, telegram.NAME, shell.NAME
+#: Platforms that let Tocsin write to an account from when it is linked (Telegram: once they started the bot;
+#: the shell: while they are signed in to one).
 REACHABLE_WHEN_LINKED = frozenset({SLACK})
 #: Chat platforms, in the order a person's default preferences list them (then email, webhook).
-CHATS: tuple[str, ...] = (slack.NAME, telegram.NAME)
+CHATS: tuple[str, ...] = (slack.NAME, telegram.NAME, shell.NAME)
 #: Every paging channel: the chats, then email and webhook.
 CHANNELS: tuple[str, ...] = channels(CHATS)
 #: The policy of incidents that no configured policy matches.

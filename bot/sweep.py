@@ -20,6 +20,8 @@ from storage.models import Incident
 
 log = logging.getLogger(__name__)
 Mark = datetime | None
+#: Seconds between two sweeps: how long a change made in another process may take to reach a card.
+INTERVAL = 10.0
 
 
 class Sweeps(Protocol):
@@ -56,7 +58,7 @@ async def latest_change(db: Database) -> Mark:
 class CardSweeper(Background):
     """Runs ``cards.sweep`` every ``interval`` seconds for the life of the process (a Component)."""
 
-    def __init__(self, cards: Sweeps, db: Database, interval: float = 10.0, *, name: str = "card") -> None:
+    def __init__(self, cards: Sweeps, db: Database, interval: float = INTERVAL, *, name: str = "card") -> None:
         self.cards, self.db, self.interval, self.name = cards, db, interval, name
         self._mark: Mark = None
 

@@ -32,7 +32,7 @@ USAGE: dict[str, str] = {
     "timeline": "timeline <number>",
     "stats": "stats [7d|30d] [team]",
     "policy": "policy [team]",
-    "prefs": "prefs [slack|telegram|email on|off]",
+    "prefs": "prefs [slack|telegram|shell|email on|off]",
     "link": "link",
     "help": "help",
 }

@@ -1,4 +1,4 @@
-"""Outbound senders that are not chat platforms: email over SMTP and an outgoing webhook."""
+"""Outbound senders without an adapter of their own: email over SMTP, an outgoing webhook, the shell."""
 
 from __future__ import annotations
 
@@ -6,7 +6,10 @@ from bot.container import Container
 
 
 def register(container: Container) -> None:
-    """Add the email and webhook senders the settings configure to ``container.senders``."""
+    """Add the email and webhook senders the settings configure, and the shell's, to ``container.senders``."""
+    from bot.shell.sender import ShellSender
+
+    container.senders[ShellSender.channel] = ShellSender()  # needs no settings: shells read the outbox
     settings = container.settings
     if settings.smtp_host:
         from bot.notify.email import EmailSender

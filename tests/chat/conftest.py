@@ -1,5 +1,6 @@
 """One card-sync suite for every platform: a driver per platform runs its real adapter (slack_sdk, PTB)
-against its fake HTTP API on 127.0.0.1 and reads back what the fake received."""
+against its fake HTTP API on 127.0.0.1 and reads back what the fake received; the shell's prints to a fake
+terminal (the real ``Terminal`` is driven through a pseudo-terminal in tests/shell/)."""
 
 from __future__ import annotations
 
@@ -15,10 +16,13 @@ from bot.chat.cards import CardSync
 from bot.config_file import TocsinConfig
 from bot.container import Container
 from bot.settings import Settings
+from bot.shell.main import sign_in
+from bot.shell.session import Session
 from bot.telegram.app import TelegramRuntime
 from storage.clock import FakeClock
 from tests.fakes.slack_api import FakeSlack, Fault
 from tests.fakes.telegram_api import FakeTelegram
+from tests.fakes.terminal import FakeTerminal
 from tests.slack.conftest import slack_settings
 from tests.telegram.harness import FAST, GROUP, telegram_container
 
@@ -109,6 +113,41 @@ class TelegramChat(Chat):
         self.fake.delays["editMessageText"] = 0.5
 
 
+class ShellChat(Chat):
+    """A ``tocsin shell`` session of the payments responder, printing to a fake terminal. Its "chat" is the
+    session; "teams without a chat" are teams where the person holds no role (platform)."""
+
+    name = "shell"
+
+    def __init__(self, terminal: FakeTerminal, session: Session) -> None:
+        self.terminal, self.session, self.cards = terminal, session, session.cards
+        self.home = session.channel.chat
+
+    async def settle(self) -> None:
+        await self.session.settle()
+
+    def cards_in_home(self) -> list[str]:
+        return self.terminal.cards()
+
+    def edits(self) -> int:
+        return self.terminal.attempts["edit"]
+
+    def posts(self) -> int:
+        return self.terminal.attempts["card"]
+
+    def outage(self, down: bool) -> None:
+        self.terminal.blocked = down
+
+    def refuse_next_post(self) -> None:
+        self.terminal.closed_for.add("card")
+
+    def slow_posts(self, seconds: float) -> None:
+        self.terminal.delays["card"] = seconds
+
+    def slow_calls(self) -> None:
+        self.terminal.delays["edit"] = 0.5
+
+
 @pytest.fixture
 async def container(db_url: str, clock: FakeClock) -> AsyncIterator[Container]:
     """The core with settings for both platforms (each test starts one of them)."""
@@ -121,9 +160,14 @@ async def container(db_url: str, clock: FakeClock) -> AsyncIterator[Container]:
         await c.close()
 
 
-@pytest.fixture(params=["slack", "telegram"])
+@pytest.fixture(params=["slack", "telegram", "shell"])
 async def chat(request: pytest.FixtureRequest, container: Container, people) -> AsyncIterator[Chat]:
     fake_slack, tg = container.extras["fakes"]
+    if request.param == "shell":
+        session = Session(container, await sign_in(container, "responder@example.com"), terminal := FakeTerminal())
+        yield ShellChat(terminal, session)
+        await session.stop()
+        return
     if request.param == "slack":
         app = create_app(container, setups=(slack_surface.setup,), migrate=False)
         async with app.router.lifespan_context(app):
