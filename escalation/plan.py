@@ -48,11 +48,14 @@ def team_channel_address(team: Team | None, channel: str) -> tuple[str | None, s
     return (binding.chat, binding.thread) if binding is not None else (None, None)
 
 
+NO_ADDRESS = "no address for them"
+
+
 def unreachable(person: Person, channel: str) -> str:
     """Why ``person`` has no address on ``channel``."""
     if channel not in OTHER_CHANNELS and person.identity(channel) is not None:
-        return "they have not started a chat with Tocsin there yet (it may not write first)"
-    return "no address for them"
+        return "Tocsin may not write to them there now (they have not started a chat with it, or are signed out)"
+    return NO_ADDRESS
 
 
 async def _people(session: AsyncSession, incident: Incident, target: Target) -> tuple[list[Person], str | None]:
@@ -85,7 +88,8 @@ def _channels_for(person: Person, wanted: tuple[str, ...], accepted: tuple[str, 
     reasons = {c: why_not(c) for c in wanted}
     usable = [c for c in wanted if reasons[c] is None]
     if usable:
-        skipped = [f"{c} {r}" for c, r in reasons.items() if r]
+        # Reached elsewhere: a channel they have no account on is not news (most people have one or two).
+        skipped = [f"{c} {r}" for c, r in reasons.items() if r and r != NO_ADDRESS]
         return usable, ("; ".join(skipped) or None)
     fallback = next((c for c in accepted if c not in wanted and why_not(c) is None), None)
     tried = "; ".join(f"{c} {r}" for c, r in reasons.items())

@@ -27,7 +27,7 @@ async def test_escalate_preview_shows_who_is_paged_when(container, people, pagin
     assert not reply.error and reply.incident.number == 1
     lines = reply.text.splitlines()
     assert lines[1].startswith("  level 1: executed at 03:05:00 UTC")
-    assert "in 10m" in lines[2] and "Team Lead (slack)" in lines[2] and "telegram they have not started a chat with Tocsin there yet" in lines[2]
+    assert "in 10m" in lines[2] and "Team Lead (slack)" in lines[2] and "telegram Tocsin may not write to them there now" in lines[2]
     assert "Manager (slack)" in lines[3] and "Manager (email)" in lines[3]
     assert len(await notifications(container)) == 2  # a preview pages nobody
 

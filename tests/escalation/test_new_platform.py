@@ -56,7 +56,7 @@ async def test_a_new_platform_pages_its_reachable_accounts_and_team_chats(contai
     clock.advance(seconds=61)
     await escalation.run_due()
     [step] = await steps(container, 2)
-    assert f"{PLATFORM} they have not started a chat with Tocsin there yet" in step.note
+    assert f"{PLATFORM} Tocsin may not write to them there now" in step.note
     paged = [n.address for n in await notifications(container) if n.incident_id != 1]
     assert paged == ["room-payments"]
 

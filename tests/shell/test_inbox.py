@@ -120,7 +120,7 @@ async def test_a_signed_in_person_is_paged_on_the_shell_and_no_longer_once_they_
     clock.advance(seconds=61)
     await escalation.run_due()
     [step] = await steps(container, 2)
-    assert step.status == "SKIPPED" and "shell they have not started a chat with Tocsin there yet" in step.note
+    assert step.status == "SKIPPED" and "shell Tocsin may not write to them there now" in step.note
 
 
 async def test_a_session_keeps_its_person_reachable_when_another_of_theirs_ends(container, people, dispatcher):
