@@ -8,7 +8,9 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
+from bot import bootstrap
 from bot.app import create_app
+from bot.config_file import TocsinConfig
 from bot.housekeeping import ReceiptPruner, prune_receipts
 from bot.slack import receipts
 from bot.telegram import store
@@ -53,8 +55,9 @@ async def test_serve_prunes_at_start(container, clock):
     await store.first_receipt(container.db, "old", clock.now())
     clock.advance(hours=30)
     await store.first_receipt(container.db, "new", clock.now())
-    app = create_app(container, migrate=False)  # tocsin serve's surfaces; chat is off without tokens
-    assert "housekeeping" in [s.name for s in app.state.surfaces]
+    serve = bootstrap.build(container.settings, TocsinConfig(), clock, parts=bootstrap.SERVE)  # chat is off: no tokens
+    assert "housekeeping" in [s.name for s in serve.surfaces] and serve.housekeeping is not None
+    app = create_app(serve, migrate=False)
     async with app.router.lifespan_context(app):
         for _ in range(100):
             if await _count(container.db) == 1:

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from bot.container import Container
+from bot.settings import Settings
+from storage.ports import Sender
 
 
-def register(container: Container) -> None:
-    """Add the email and webhook senders the settings configure to ``container.senders``."""
-    settings = container.settings
+def senders(settings: Settings) -> dict[str, Sender]:
+    """The email and webhook senders the settings configure, by channel."""
+    found: dict[str, Sender] = {}
     if settings.smtp_host:
         from bot.notify.email import EmailSender
 
-        container.senders["email"] = EmailSender.from_settings(settings)
+        found["email"] = EmailSender.from_settings(settings)
     url = settings.notify_webhook_url
     if url:
         from bot.notify.webhook import WebhookSender
 
-        container.senders["webhook"] = WebhookSender(url, secret=settings.notify_webhook_secret)
+        found["webhook"] = WebhookSender(url, secret=settings.notify_webhook_secret)
+    return found
