@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.chat.cards import CardSync
+from bot.chat.receipts import Receipts
 from bot.container import Container
 from bot.slack.identity import SlackIdentity
 from bot.slack.outbound import SlackOut
@@ -44,6 +45,7 @@ class SlackRuntime:
     out: SlackOut
     identity: SlackIdentity
     cards: CardSync
+    receipts: Receipts  # deliveries handled once (an Events API retry, a double click)
     team_id: str | None = None  # the workspace the bot token belongs to (auth.test)
     _in_flight: int = 0
     _idle: asyncio.Event = field(default_factory=asyncio.Event)
