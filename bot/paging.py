@@ -42,7 +42,8 @@ class Paging:
 def build(container: Container, escalation: Escalation) -> Paging:
     """The step timer and the notification dispatcher of ``escalation`` (the ledger hook, already on)."""
     settings = container.settings
-    # The chat platforms declare their API's limits (``Platform.limits``) for the dispatcher to pace by.
+    # Each chat platform declares its API's limits (``Platform.limits``, by channel in ``container.chats``):
+    # once the dispatcher takes them, they are ``limits={n: p.limits for n, p in container.chats.items()}``.
     dispatcher = Dispatcher(container.db, container.clock, container.senders, retry_cap=settings.notify_retry_cap,
                             failover_after=settings.notify_failover_after)
     timer = EscalationTimer(escalation, after_run=lambda _ran: dispatcher.kick())
