@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Literal
 
 from bot import api, health, housekeeping, notify, paging, slack, telegram, webhooks
 from bot.chat.contract import Platform
@@ -36,7 +37,7 @@ class Parts:
     http: bool = False  # health, webhooks, REST API, config reloader
     slack: bool = False  # when its settings allow (else its banner line says why not)
     telegram: bool = False
-    escalation: str | None = None  # "scheduler" (timer and dispatcher; the ledger hook too) or "ledger" (the hook)
+    escalation: Literal["scheduler", "ledger"] | None = None  # "scheduler": timer, dispatcher and the ledger hook
     housekeeping: bool = False
 
 
