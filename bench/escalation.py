@@ -84,14 +84,13 @@ class CountingSender:
 
 async def worker(url: str) -> None:
     """One Tocsin process: the real timer, step job and dispatcher, until nothing is left to do."""
-    from bot import paging
+    from bot import bootstrap
     from bot.config_file import TocsinConfig
-    from bot.container import Container
     from bot.settings import Settings
 
-    container = Container.build(Settings(database_url=url), TocsinConfig())
-    container.senders["webhook"] = CountingSender()
-    built = paging.build(container)
+    container = bootstrap.build(Settings(database_url=url), TocsinConfig(), parts=bootstrap.Parts(escalation="scheduler"),
+                                senders={"webhook": CountingSender()})
+    built = container.paging
     await built.timer.start()
     await built.dispatcher.start()
     try:

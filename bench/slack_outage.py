@@ -26,7 +26,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot import paging, slack, telegram, webhooks  # noqa: E402
+from bot import bootstrap  # noqa: E402
 from bot.app import create_app  # noqa: E402
 from bot.config_file import TocsinConfig  # noqa: E402
 from bot.container import Container  # noqa: E402
@@ -97,9 +97,10 @@ async def run(minutes: float, scale: float) -> int:
                             telegram_webhook_url="https://tocsin.example.com/telegram/webhook",
                             telegram_webhook_secret="bench-webhook-secret",
                             notify_retry_cap=cap, notify_failover_after=failover)
-        container = Container.build(settings, TocsinConfig(), SystemClock())
+        parts = bootstrap.Parts(http=True, slack=True, telegram=True, escalation="scheduler")
+        container = bootstrap.build(settings, TocsinConfig(), SystemClock(), parts=parts)
         await seed(container, scale)
-        app = create_app(container, setups=(webhooks.setup, slack.setup, telegram.setup, paging.setup), migrate=False)
+        app = create_app(container, migrate=False)
         start = time.monotonic()
         errors = Errors(start)
         logging.getLogger().addHandler(errors)

@@ -1,15 +1,16 @@
-"""The Starlette application: routes from every surface, and a lifespan that starts their components."""
+"""The Starlette application: the routes of every surface the container has, and a lifespan that starts
+their components and gives each request the container (``request.state.tocsin``)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 from starlette.applications import Starlette
 
-from bot import api, health, housekeeping, paging, reload, slack, telegram, webhooks
 from bot.api.errors import HANDLERS as API_ERRORS
 from bot.config_file import apply as apply_config
 from bot.container import Container
@@ -17,14 +18,6 @@ from bot.surface import Surface
 from storage import migrations
 
 log = logging.getLogger(__name__)
-
-Setup = Callable[[Container], Surface]
-_HTTP: tuple[Setup, ...] = (health.setup, webhooks.setup, api.setup, reload.setup)
-#: The sidecar: receives monitoring webhooks and serves the API, without chat adapters or the scheduler,
-#: but with the escalation ledger hook, so incidents it opens or acknowledges are escalated by ``serve``.
-SIDECAR: tuple[Setup, ...] = (*_HTTP, paging.setup_ledger_only)
-#: Everything: ``tocsin serve``.
-EVERYTHING: tuple[Setup, ...] = (*_HTTP, slack.setup, telegram.setup, paging.setup, housekeeping.setup)
 
 
 async def prepare(container: Container, migrate: bool = True) -> None:
@@ -37,16 +30,17 @@ async def prepare(container: Container, migrate: bool = True) -> None:
         log.info("config %s applied: %s", container.settings.config_file, report.summary())
 
 
-def create_app(container: Container, setups: Sequence[Setup] = EVERYTHING, migrate: bool = True,
-               banner: Callable[[list[Surface]], None] | None = None, prepared: bool = False) -> Starlette:
-    """Build the HTTP app; surfaces start with the app's lifespan and stop with it.
+def create_app(container: Container, migrate: bool = True, banner: Callable[[list[Surface]], None] | None = None,
+               prepared: bool = False) -> Starlette:
+    """Build the HTTP app of ``container`` (from ``bot.bootstrap.build``); its surfaces start with the app's
+    lifespan and stop with it, and the container closes after them.
 
     ``prepared``: the caller ran ``prepare`` already (``tocsin serve`` does, to report its errors in one line).
     """
-    surfaces = [setup(container) for setup in setups]
+    surfaces = container.surfaces
 
     @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
         if not prepared:
             await prepare(container, migrate)
         started = []
@@ -57,7 +51,7 @@ def create_app(container: Container, setups: Sequence[Setup] = EVERYTHING, migra
                     started.append(component)
             if banner:
                 banner(surfaces)
-            yield
+            yield {"tocsin": container}  # lifespan state: every request's ``request.state.tocsin``
         finally:
             for component in reversed(started):
                 try:
@@ -67,7 +61,4 @@ def create_app(container: Container, setups: Sequence[Setup] = EVERYTHING, migra
             await container.close()
 
     routes = [route for surface in surfaces for route in surface.routes]
-    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers=API_ERRORS)
-    app.state.container = container
-    app.state.surfaces = surfaces
-    return app
+    return Starlette(routes=routes, lifespan=lifespan, exception_handlers=API_ERRORS)

@@ -9,17 +9,16 @@ import socket
 import sys
 
 import uvicorn
-from starlette.applications import Starlette
 
-from bot import inbound_cli
-from bot.app import EVERYTHING, SIDECAR, create_app, prepare
+from bot import bootstrap, inbound_cli
+from bot.app import create_app, prepare
 from bot.config_file import ApplyReport, load
 from bot.config_file import apply as apply_config
 from bot.container import Container
 from bot.reload import POLL as RELOAD_POLL
 from bot.settings import Settings
 from bot.surface import Surface
-from escalation.timer import EscalationTimer, SchedulerRefused
+from escalation.timer import SchedulerRefused
 from storage import backup, linking, migrations
 from storage.db import redacted
 from storage.errors import TocsinError
@@ -28,7 +27,7 @@ from storage.queries import IncidentFilter
 
 def run(args: argparse.Namespace, settings: Settings, config) -> int:
     if args.command in ("serve", "sidecar"):
-        return _serve(settings, config, EVERYTHING if args.command == "serve" else SIDECAR)
+        return _serve(settings, config, bootstrap.SERVE if args.command == "serve" else bootstrap.SIDECAR)
     if args.command == "migrate":
         migrations.upgrade(settings.database_url, args.revision, settings.database_connect_timeout)
         print(f"database {redacted(settings.database_url)} is at {migrations.current_revision(settings.database_url, settings.database_connect_timeout)}")
@@ -53,8 +52,8 @@ def run(args: argparse.Namespace, settings: Settings, config) -> int:
     raise AssertionError(args.command)
 
 
-def _serve(settings: Settings, config, setups) -> int:
-    container = Container.build(settings, config)
+def _serve(settings: Settings, config, parts: bootstrap.Parts) -> int:
+    container = bootstrap.build(settings, config, parts=parts)
 
     def banner(surfaces: list[Surface]) -> None:
         print(f"Tocsin listening on http://{settings.host}:{settings.port} "
@@ -62,9 +61,9 @@ def _serve(settings: Settings, config, setups) -> int:
         for surface in surfaces:
             print(f"  {surface.name}: {surface.status}", flush=True)
 
-    app = create_app(container, setups, banner=banner, prepared=True)
+    app = create_app(container, banner=banner, prepared=True)
     try:  # refuse before the database is touched: nothing is migrated or applied by a process that cannot run
-        _claim_scheduler(app)
+        _claim_scheduler(container)
         listener = _listen(settings.host, settings.port)
     except (SchedulerRefused, CannotListen) as exc:
         print(f"tocsin: {exc}", file=sys.stderr)
@@ -88,12 +87,10 @@ class CannotListen(OSError):
     """The HTTP port cannot be had; the message says what to change."""
 
 
-def _claim_scheduler(app: Starlette) -> None:
+def _claim_scheduler(container: Container) -> None:
     """Take the SQLite scheduler lock now, which the timer keeps when it starts."""
-    for surface in app.state.surfaces:
-        for component in surface.components:
-            if isinstance(component, EscalationTimer):
-                component.lock.acquire()
+    if container.paging is not None and container.settings.scheduler:
+        container.paging.timer.lock.acquire()
 
 
 def _listen(host: str, port: int) -> socket.socket:
@@ -132,7 +129,7 @@ def _config(args: argparse.Namespace, settings: Settings) -> int:
     migrations.upgrade(settings.database_url, connect_timeout=settings.database_connect_timeout)
 
     async def go() -> ApplyReport:
-        container = Container.build(settings, config)
+        container = bootstrap.build(settings, config)
         try:
             return await apply_config(container.db, config, container.clock.now())
         finally:
@@ -150,7 +147,7 @@ def _config(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _incidents(args: argparse.Namespace, settings: Settings) -> int:
-    container = Container.build(settings)
+    container = bootstrap.build(settings)
     try:
         if args.action == "list":
             query = IncidentFilter(team=args.team, limit=args.limit) if args.all else \
@@ -187,7 +184,7 @@ def _backup(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _link_code(args: argparse.Namespace, settings: Settings) -> int:
-    container = Container.build(settings)
+    container = bootstrap.build(settings)
     try:
         person_id = await container.queries.person_id(args.email)
         if person_id is None:

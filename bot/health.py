@@ -10,7 +10,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from bot.container import Container
 from bot.surface import Surface
 from storage.db import deadline
 from storage.errors import DatabaseTimeout
@@ -26,7 +25,7 @@ async def healthz(request: Request) -> JSONResponse:
 
 async def readyz(request: Request) -> JSONResponse:
     """The database answers, within the connect timeout, and is migrated to the code's schema."""
-    db = request.app.state.container.db
+    db = request.state.tocsin.db
     try:
         async with deadline(db.connect_timeout):
             async with db.engine.connect() as conn:
@@ -46,5 +45,5 @@ def _unready(detail: str) -> JSONResponse:
     return JSONResponse({"status": "unready", "detail": detail}, status_code=503)
 
 
-def setup(container: Container) -> Surface:
+def surface() -> Surface:
     return Surface("health", routes=[Route("/healthz", healthz), Route("/readyz", readyz)])

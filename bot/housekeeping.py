@@ -13,7 +13,6 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, tuple_
 
-from bot.container import Container
 from bot.surface import Surface
 from storage import inbound
 from storage.background import Background
@@ -67,9 +66,6 @@ class ReceiptPruner(Background):
             await asyncio.sleep(self.interval)
 
 
-def setup(container: Container) -> Surface:
-    retention = timedelta(hours=container.settings.receipt_retention_hours)
-    pruner = ReceiptPruner(container.db, container.clock, retention)
-    container.extras["housekeeping"] = pruner
-    return Surface("housekeeping", f"on (inbound receipts kept {retention.total_seconds() / 3600:g}h)",
+def surface(pruner: ReceiptPruner) -> Surface:
+    return Surface("housekeeping", f"on (inbound receipts kept {pruner.retention.total_seconds() / 3600:g}h)",
                    components=[pruner])

@@ -7,7 +7,7 @@ import asyncio
 import sys
 from typing import Any
 
-from bot.container import Container
+from bot import bootstrap
 from bot.settings import Settings
 from storage import inbound
 
@@ -48,7 +48,7 @@ def summary(row: inbound.Inbound) -> str:
 
 
 async def _list(args: argparse.Namespace, settings: Settings) -> int:
-    container = Container.build(settings)
+    container = bootstrap.build(settings)
     try:
         statuses = (*OPEN, inbound.DONE) if args.all else OPEN
         rows = await inbound.listing(container.db, statuses, args.limit)
@@ -64,7 +64,7 @@ async def _list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _replay(args: argparse.Namespace, settings: Settings) -> int:
-    container = Container.build(settings)
+    container = bootstrap.build(settings)
     try:
         found = {} if args.all else await inbound.statuses(container.db, args.ids)
         refused = [f"no delivery #{i}" for i in args.ids or () if i not in found]

@@ -1,16 +1,16 @@
-"""Wires the escalation engine (ledger hook, step timer, notification dispatcher) into the process.
+"""The escalation engine's parts in a process: the step timer and the notification dispatcher.
 
-The ledger hook is installed whenever this surface is set up, even with TOCSIN_SCHEDULER=off, so that
-incidents changed here keep their ledger right; the timer and dispatcher run only with the scheduler on.
+``bot.bootstrap`` installs the ledger hook whenever the process escalates, even with TOCSIN_SCHEDULER=off,
+so that incidents changed here keep their ledger right; the timer and dispatcher run only with the
+scheduler on.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot import notify
 from bot.container import Container
-from bot.platforms import CHATS, LIMITS
+from bot.platforms import LIMITS
 from bot.surface import Surface
 from escalation.dispatcher import Dispatcher
 from escalation.engine import Escalation
@@ -40,23 +40,17 @@ class Paging:
         self.dispatcher.kick()
 
 
-def build(container: Container) -> Paging:
-    """The engine, installed as a transaction hook of the core and told of every committed change."""
-    escalation = Escalation(container.incidents, container.senders, CHATS)
-    container.incidents.hooks.append(escalation)
+def build(container: Container, escalation: Escalation) -> Paging:
+    """The step timer and the notification dispatcher of ``escalation`` (the ledger hook, already on)."""
     settings = container.settings
     dispatcher = Dispatcher(container.db, container.clock, container.senders, retry_cap=settings.notify_retry_cap,
                             failover_after=settings.notify_failover_after, limits=LIMITS)
     timer = EscalationTimer(escalation, after_run=lambda _ran: dispatcher.kick())
-    paging = Paging(escalation, dispatcher, timer)
-    container.bus.subscribe(paging)
-    container.extras["paging"] = paging
-    return paging
+    return Paging(escalation, dispatcher, timer)
 
 
-def setup(container: Container) -> Surface:
-    notify.register(container)
-    paging = build(container)
+def surface(container: Container, paging: Paging) -> Surface:
+    """The scheduler's banner line and components: the timer, the dispatcher and PostgreSQL's wake-ups."""
     if not container.settings.scheduler:
         return Surface.off("scheduler", "TOCSIN_SCHEDULER=off; the ledger is still kept")
     channels = ", ".join(sorted(container.senders)) or "none yet"
@@ -66,12 +60,11 @@ def setup(container: Container) -> Surface:
     return Surface("scheduler", f"on (channels at start-up: {channels})", components=components)
 
 
-def setup_ledger_only(container: Container) -> Surface:
-    """For ``tocsin sidecar``: keep the ledger and outbox right for changes made here (declares from
+def ledger_only() -> Surface:
+    """For ``tocsin sidecar``: the ledger and outbox are kept right for changes made here (declares from
     webhooks, acknowledgements from the API), without running the timer or the dispatcher.
 
     Only the hook: no observer on the change bus, so the sidecar's hot path builds no incident views
     that nobody would read. The serve process learns of new steps from PostgreSQL's NOTIFY or its timer.
     """
-    container.incidents.hooks.append(Escalation(container.incidents, container.senders, CHATS))
     return Surface("escalation ledger", "on (the scheduler runs in tocsin serve)")

@@ -54,8 +54,3 @@ class ConfigReloader(Background):
                 log.warning("could not read the applied config (%s); still using generation %s",
                             type(exc).__name__, self.generation)
 
-
-def setup(container: Container) -> Surface:
-    reloader = ConfigReloader(container)
-    container.extras["config_reloader"] = reloader
-    return reloader.surface

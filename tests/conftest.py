@@ -13,12 +13,15 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 import psycopg
 import pytest
 from psycopg import sql
 from sqlalchemy.engine import make_url
 
+from bot import bootstrap
+from bot.bootstrap import CORE, Parts
 from bot.config_file import TocsinConfig
 from bot.container import Container
 from bot.platforms import SLACK, TELEGRAM
@@ -28,7 +31,7 @@ from storage.actors import Actor
 from storage.clock import FakeClock
 from storage.db import Database
 from storage.models import ChatBinding, ChatIdentity, Membership, Person, Team
-from storage.ports import RecordingObserver
+from storage.ports import RecordingObserver, Sender
 
 PG_URL = os.environ.get("TOCSIN_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REQUIRE_PG = os.environ.get("TOCSIN_REQUIRE_PG") == "1"
@@ -105,11 +108,41 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-async def container(db_url: str, clock: FakeClock) -> AsyncIterator[Container]:
-    """The core wired as in production, on a fake clock, with a recording observer on the bus."""
-    c = Container.build(Settings(database_url=db_url, scheduler=False), TocsinConfig(), clock)
-    c.extras["recorder"] = recorder = RecordingObserver()
-    c.bus.subscribe(recorder)
+def recorder() -> RecordingObserver:
+    """Every change the container's bus publishes, in order."""
+    return RecordingObserver()
+
+
+@pytest.fixture
+def parts() -> Parts:
+    """What the ``container`` fixture builds besides the core; a folder's conftest overrides it."""
+    return CORE
+
+
+@pytest.fixture
+def fake_senders() -> dict[str, Sender]:
+    """Outbound ports the ``container`` fixture is built with (the escalation tests' recording ones)."""
+    return {}
+
+
+@pytest.fixture
+def build_options() -> dict[str, Any]:
+    """More keyword arguments of ``bootstrap.build`` for the ``container`` fixture (Telegram's pacing...)."""
+    return {}
+
+
+@pytest.fixture
+def settings(db_url: str) -> Settings:
+    """The ``container`` fixture's settings; a folder's conftest overrides them (Slack's, Telegram's)."""
+    return Settings(database_url=db_url, scheduler=False)
+
+
+@pytest.fixture
+async def container(settings: Settings, clock: FakeClock, parts: Parts, recorder: RecordingObserver,
+                    fake_senders: dict[str, Sender], build_options: dict[str, Any]) -> AsyncIterator[Container]:
+    """The process built by the composition root, on a fake clock, with a recording observer on the bus."""
+    c = bootstrap.build(settings, TocsinConfig(), clock, parts=parts, observers=[recorder], senders=fake_senders,
+                        **build_options)
     yield c
     await c.close()
 

@@ -104,15 +104,14 @@ def test_help_lists_every_command(tmp_path):
 
 
 def test_sidecar_keeps_the_escalation_ledger_but_runs_no_scheduler_or_chat(tmp_path):
-    from bot.app import SIDECAR, create_app
-    from bot.container import Container
+    from bot import bootstrap
     from bot.settings import Settings
 
-    container = Container.build(Settings(database_url=f"sqlite:///{tmp_path / 's.db'}"))
-    app = create_app(container, SIDECAR)
-    statuses = {s.name: s.status for s in app.state.surfaces}
+    container = bootstrap.build(Settings(database_url=f"sqlite:///{tmp_path / 's.db'}"), parts=bootstrap.SIDECAR)
+    statuses = {s.name: s.status for s in container.surfaces}
     assert statuses["escalation ledger"].startswith("on")
     assert not {"slack", "telegram", "scheduler"} & set(statuses)
-    assert [s.components for s in app.state.surfaces if s.name == "escalation ledger"] == [[]]
+    assert container.slack is container.telegram is container.paging is None
+    assert [s.components for s in container.surfaces if s.name == "escalation ledger"] == [[]]
     assert len(container.incidents.hooks) == 1, "the ledger hook schedules steps for incidents the sidecar opens"
     assert not container.bus.observed, "nothing listens in the sidecar, so no views are built for nobody"

@@ -8,10 +8,11 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
+from bot import bootstrap
 from bot.app import create_app
+from bot.chat.receipts import Receipts
+from bot.config_file import TocsinConfig
 from bot.housekeeping import ReceiptPruner, prune_receipts
-from bot.slack import receipts
-from bot.telegram import store
 from storage.db import Database
 from storage.models import InboundReceipt
 
@@ -25,43 +26,44 @@ async def _count(db: Database) -> int:
 
 async def test_receipts_older_than_the_retention_go_and_recent_ones_stay(container, clock):
     db = container.db
-    assert await store.first_receipt(db, "1001", clock.now())
-    assert await receipts.claim(db, "event:EvOld", clock.now())
+    assert await Receipts("telegram", db, clock).first("1001")
+    assert await Receipts("slack", db, clock).first("event:EvOld")
     clock.advance(hours=23)
-    assert await store.first_receipt(db, "1002", clock.now())
-    assert await receipts.claim(db, "event:EvRecent", clock.now())
+    assert await Receipts("telegram", db, clock).first("1002")
+    assert await Receipts("slack", db, clock).first("event:EvRecent")
     clock.advance(hours=2)
 
     assert await ReceiptPruner(db, clock, DAY).prune() == 2
 
-    assert not await store.first_receipt(db, "1002", clock.now()), "a recent Telegram update is still a repeat"
-    assert not await receipts.claim(db, "event:EvRecent", clock.now()), "a recent Slack event is still a repeat"
-    assert await store.first_receipt(db, "1001", clock.now()), "the old update was forgotten"
-    assert await receipts.claim(db, "event:EvOld", clock.now()), "the old event was forgotten"
+    assert not await Receipts("telegram", db, clock).first("1002"), "a recent Telegram update is still a repeat"
+    assert not await Receipts("slack", db, clock).first("event:EvRecent"), "a recent Slack event is still a repeat"
+    assert await Receipts("telegram", db, clock).first("1001"), "the old update was forgotten"
+    assert await Receipts("slack", db, clock).first("event:EvOld"), "the old event was forgotten"
 
 
 async def test_pruning_deletes_in_batches_until_none_are_old(container, clock):
     for n in range(25):
-        await store.first_receipt(container.db, str(n), clock.now())
+        await Receipts("telegram", container.db, clock).first(str(n))
     clock.advance(hours=25)
-    await store.first_receipt(container.db, "fresh", clock.now())
+    await Receipts("telegram", container.db, clock).first("fresh")
     assert await prune_receipts(container.db, clock.now() - DAY, batch=10) == 25
     assert await _count(container.db) == 1
 
 
 async def test_serve_prunes_at_start(container, clock):
-    await store.first_receipt(container.db, "old", clock.now())
+    await Receipts("telegram", container.db, clock).first("old")
     clock.advance(hours=30)
-    await store.first_receipt(container.db, "new", clock.now())
-    app = create_app(container, migrate=False)  # tocsin serve's surfaces; chat is off without tokens
-    assert "housekeeping" in [s.name for s in app.state.surfaces]
+    await Receipts("telegram", container.db, clock).first("new")
+    serve = bootstrap.build(container.settings, TocsinConfig(), clock, parts=bootstrap.SERVE)  # chat is off: no tokens
+    assert "housekeeping" in [s.name for s in serve.surfaces] and serve.housekeeping is not None
+    app = create_app(serve, migrate=False)
     async with app.router.lifespan_context(app):
         for _ in range(100):
             if await _count(container.db) == 1:
                 break
             await asyncio.sleep(0.02)
     assert await _count(container.db) == 1
-    assert await store.first_receipt(container.db, "old", clock.now())
+    assert await Receipts("telegram", container.db, clock).first("old")
 
 
 async def test_a_database_failure_is_logged_without_the_password_and_retried(clock, caplog):
@@ -85,7 +87,7 @@ async def test_two_processes_pruning_one_postgres_at_once_delete_each_receipt_on
     first, second = Database(pg_url), Database(pg_url)  # two engines, as two serve processes have
     try:
         for n in range(300):
-            await store.first_receipt(first, str(n), clock.now())
+            await Receipts("telegram", first, clock).first(str(n))
         clock.advance(hours=25)
         deleted = await asyncio.gather(prune_receipts(first, clock.now() - DAY, batch=20),
                                        prune_receipts(second, clock.now() - DAY, batch=20))

@@ -8,7 +8,6 @@ from bot.api import endpoints as e
 from bot.api.openapi import handle_openapi
 from bot.container import Container
 from bot.surface import Surface
-from bot.webhooks.metrics import metrics_of
 
 ROUTES = (
     ("/api/incidents", "GET", e.list_incidents),
@@ -26,9 +25,9 @@ ROUTES = (
 )
 
 
-def setup(container: Container) -> Surface:
+def surface(container: Container) -> Surface:
     """The API routes; requests are timed into the sidecar's latency histogram."""
-    metrics = metrics_of(container)
+    metrics = container.metrics
     routes = [Route(path, metrics.timed(path, e.api(handler)), methods=[method]) for path, method, handler in ROUTES]
     routes.append(Route("/api/openapi.json", handle_openapi, methods=["GET"]))
     status = "on" if container.config.api_tokens else "on (no api_tokens configured: every call gets 401)"

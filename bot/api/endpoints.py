@@ -54,7 +54,7 @@ def api(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
     """Authenticate, run, and turn every failure into JSON ``{error, detail}`` with its status."""
 
     async def endpoint(request: Request) -> Response:
-        container: Container = request.app.state.container
+        container: Container = request.state.tocsin
         try:
             return await handler(request, container, authenticate(request, container.config))
         except HttpError as exc:

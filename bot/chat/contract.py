@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from bot.surface import Surface
+from storage.ports import ChangeObserver, Sender
 from storage.views import IncidentChange, IncidentView
 
 
@@ -52,3 +54,14 @@ class CardChannel(Protocol):
 
     def retry_later(self, exc: Exception) -> bool:
         """True: the platform is out of reach for now (the sweep tries again); False: it refused this card."""
+
+
+@dataclass
+class Platform:
+    """What a chat platform gives the composition root (``bot.bootstrap``), which wires it in: its card sync
+    is told of every committed change, its sender pages people, its surface is served and started."""
+
+    name: str  # "slack": the escalation channel, the inbound platform and the card-copy key
+    surface: Surface  # its routes, its components (connection, sweeper...), its banner line
+    cards: ChangeObserver  # the card sync (``bot.chat.cards.CardSync``) over its ``CardChannel``
+    sender: Sender  # pages and notices to its people and chats

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.commands.grammar import Command, UsageError
-from bot.commands.handler import MentionResolver
+from bot.commands.handler import MentionResolver, not_linked
 from bot.commands.reply import Reply
 from bot.container import Container
 from bot.platforms import CHANNELS, DEFAULT_POLICY
@@ -18,7 +18,7 @@ from escalation.policy import Policy
 from escalation.texts import ago
 from storage import directory
 from storage.actors import Actor
-from storage.errors import NotFound, UnknownActor
+from storage.errors import NotFound
 from storage.models import Incident, Membership, Team
 from storage.viewbuild import full_view
 
@@ -114,7 +114,7 @@ async def paging_prefs(container: Container, actor: Actor, command: Command,
     async with container.db.transaction() as session:
         person = await directory.find_person(session, actor)
         if person is None:
-            raise UnknownActor(f"your {actor.source} account is not linked to a Tocsin person")
+            raise not_linked(actor)
         if words:
             accepted = await prefs.set_channel(session, person.id, words[0], words[1] == "on", container.clock.now(),
                                                 CHANNELS)

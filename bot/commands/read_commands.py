@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from bot.commands.grammar import Command
-from bot.commands.handler import MentionResolver
+from bot.commands.handler import MentionResolver, not_linked
 from bot.commands.reply import Reply
 from bot.container import Container
 from bot.platforms import DEFAULT_POLICY
@@ -15,7 +15,6 @@ from escalation.texts import ago_seconds
 from storage import directory
 from storage import stats as incident_stats
 from storage.actors import Actor
-from storage.errors import UnknownActor
 from storage.queries import IncidentFilter
 
 
@@ -72,7 +71,7 @@ async def list_incidents(container: Container, actor: Actor, command: Command,
         async with container.db.sessions() as session:
             person = await directory.find_person(session, actor)
         if person is None:
-            raise UnknownActor(f"your {actor.source} account is not linked to a Tocsin person")
+            raise not_linked(actor)
         query = IncidentFilter.open(assignee_id=person.id, limit=20)
     else:
         query = IncidentFilter.open(team=command.team, limit=20)

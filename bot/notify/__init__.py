@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-from bot.container import Container
+from bot.settings import Settings
+from storage.ports import Sender
 
 
-def register(container: Container) -> None:
-    """Add the email and webhook senders the settings configure, and the shell's, to ``container.senders``."""
+def senders(settings: Settings) -> dict[str, Sender]:
+    """The email and webhook senders the settings configure, and the shell's, by channel."""
     from bot.shell.sender import ShellSender
 
-    container.senders[ShellSender.channel] = ShellSender()  # needs no settings: shells read the outbox
-    settings = container.settings
+    found: dict[str, Sender] = {ShellSender.channel: ShellSender()}  # needs no settings: shells read the outbox
     if settings.smtp_host:
         from bot.notify.email import EmailSender
 
-        container.senders["email"] = EmailSender.from_settings(settings)
+        found["email"] = EmailSender.from_settings(settings)
     url = settings.notify_webhook_url
     if url:
         from bot.notify.webhook import WebhookSender
 
-        container.senders["webhook"] = WebhookSender(url, secret=settings.notify_webhook_secret)
+        found["webhook"] = WebhookSender(url, secret=settings.notify_webhook_secret)
+    return found

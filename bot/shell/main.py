@@ -10,10 +10,10 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
+from bot import bootstrap
 from bot.app import prepare
 from bot.config_file import TocsinConfig
 from bot.container import Container
-from bot.paging import setup_ledger_only
 from bot.settings import Settings
 from bot.shell.channel import forget_stale
 from bot.shell.platform import NAME
@@ -55,14 +55,15 @@ def _stop_on_hang_up(hung_up: list[int]) -> None:
 async def _run(settings: Settings, config: TocsinConfig, email: str, terminal: Terminal,
                hung_up: list[int]) -> int:
     _stop_on_hang_up(hung_up)
-    container = Container.build(settings, config)
+    # What is done here schedules and cancels escalation as anywhere else (the ledger hook), planning pages on
+    # the channels serve sends on; serve's dispatcher sends them.
+    container = bootstrap.build(settings, config, parts=bootstrap.Parts(escalation="ledger"),
+                                senders=senders_of_serve(settings))
     try:
         if settings.config_file is not None:
             await prepare(container, migrate=False)
         person = await sign_in(container, email)
         _log_to(terminal)
-        container.senders.update(senders_of_serve(settings))
-        setup_ledger_only(container)  # what is done here schedules and cancels escalation like anywhere else
         await forget_stale(container.db, container.clock.now() - timedelta(hours=settings.receipt_retention_hours))
         session = Session(container, person, terminal)
         await session.start()

@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from bot.chat.receipts import Receipts
 from bot.container import Container
 from bot.slack import listeners
 from bot.slack.cards import card_sync
@@ -44,7 +45,8 @@ def build(container: Container) -> tuple[AsyncApp, SlackRuntime]:
     # they re-send a post after a connection reset without asking whether it took effect; SlackOut decides.
     out = SlackOut(client(retry_handlers=[]))
     runtime = SlackRuntime(container, out, SlackIdentity(container.db, out, container.clock),
-                           card_sync(out, container.db, container.queries, container.clock))
+                           card_sync(out, container.db, container.queries, container.clock),
+                           Receipts("slack", container.db, container.clock))
     http_mode = not settings.slack_app_token
     app = AsyncApp(client=client(), signing_secret=settings.slack_signing_secret or "",
                    # Ack inline and run the work as lazy listeners: with process_before_response=False

@@ -5,14 +5,12 @@ Never derive them from class or function names; bump the version suffix when the
 
 from __future__ import annotations
 
-ACKNOWLEDGE = "incident.acknowledge.v1"
-RESOLVE = "incident.resolve.v1"
-ESCALATE = "incident.escalate.v1"
-SNOOZE = "incident.snooze.v1"
+from bot.chat import buttons
+
+#: The card's buttons (and snooze menu): their action ids are in the shared table, ``bot.chat.buttons.SLACK``.
+ACKNOWLEDGE, RESOLVE, ESCALATE, SNOOZE = (buttons.wire_id(buttons.SLACK, verb) for verb in buttons.VERBS)
 ACTIONS_BLOCK = "incident.actions.v1"  # block_id prefix: "incident.actions.v1:<number>:<version>"
 DECLARE_MODAL = "incident.declare.v1"
 COMMAND = "/incident"
 
-#: Button action id -> the shared grammar's subcommand it runs.
-BUTTON_COMMANDS = {ACKNOWLEDGE: "ack", RESOLVE: "resolve", ESCALATE: "escalate"}
 SNOOZE_CHOICES = ("30m", "1h", "2h", "4h")

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.chat.cards import CardSync
+from bot.chat.receipts import Receipts
 from bot.container import Container
 from bot.slack.identity import SlackIdentity
 from bot.slack.outbound import SlackOut
-from bot.webhooks.metrics import metrics_of
 from storage import inbound
 
 log = logging.getLogger(__name__)
@@ -45,6 +45,7 @@ class SlackRuntime:
     out: SlackOut
     identity: SlackIdentity
     cards: CardSync
+    receipts: Receipts  # deliveries handled once (an Events API retry, a double click)
     team_id: str | None = None  # the workspace the bot token belongs to (auth.test)
     _in_flight: int = 0
     _idle: asyncio.Event = field(default_factory=asyncio.Event)
@@ -80,7 +81,7 @@ class SlackRuntime:
     async def _keep_failure(self, exc: Exception) -> None:
         """Count the failure and keep the delivery, dead, for ``tocsin inbound replay`` (not retried on its
         own: the user was told to try again, and a retry of ours could repeat theirs)."""
-        metrics_of(self.container).inbound_failures.labels(PLATFORM).inc()
+        self.container.metrics.inbound_failures.labels(PLATFORM).inc()
         body, row_id, now = delivery.get(), replaying.get(), self.container.clock.now()
         try:
             if row_id is not None:

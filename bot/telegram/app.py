@@ -90,9 +90,6 @@ class TelegramRuntime:
         sweeper = CardSweeper(self, container.db, name="telegram card")
         self._surface = Surface("telegram", f"on ({self.mode})", routes=routes, components=[self, self.inbound, sweeper])
         self._register()
-        container.bus.subscribe(self.cards)
-        container.senders[TelegramSender.channel] = self.sender
-        container.extras["telegram"] = self
 
     def _register(self) -> None:
         app = self.application

@@ -4,39 +4,30 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
 
 from telegram import CallbackQuery, Update
 from telegram.error import BadRequest, Forbidden
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes
 
+from bot.chat import buttons as shared
 from bot.container import Container
 from bot.telegram import store
-from bot.telegram.callback import ACK, ESCALATE, RESOLVE, SNOOZE, BadCallback, CallbackCodec, Press
+from bot.telegram.callback import BadCallback, CallbackCodec, Press
 from bot.telegram.handlers import LINK_HELP, actor_of
 from bot.telegram.outbox import Outbox
 from bot.telegram.render import escape
 from storage.actors import Actor
-from storage.errors import TocsinError, UnknownActor
-from storage.views import ActionResult
 
 log = logging.getLogger(__name__)
 
 ANSWER_WITHIN = 0.7  # seconds; Telegram clients spin until the query is answered, so answer inside a second
 MAX_ANSWER = 200  # Telegram's limit on answerCallbackQuery text
-SNOOZE_FOR = timedelta(hours=1)
 NOT_THIS_CARD = ("This button does not belong to this card; nothing was changed. "
                  "Use the buttons of the incident's own card.")
 #: The alert for an unlinked presser; the instructions themselves (LINK_HELP) are too long for an alert.
 LINK_ALERT = ("Your Telegram account is not linked to Tocsin yet, so nothing was changed. "
               "How to link it is in a message from me.")
-
-
-def _sentence(text: str) -> str:
-    text = text[:1].upper() + text[1:]
-    return text if text.endswith(".") else text + "."
 
 
 @dataclass(frozen=True)
@@ -57,26 +48,15 @@ class Buttons:
     def register(self, app: Application) -> None:
         app.add_handler(CallbackQueryHandler(self.handle_button_press))
 
-    def _action(self, press: Press, actor: Actor) -> Callable[[], Awaitable[ActionResult]]:
-        incidents, number = self.container.incidents, press.number
-        return {
-            ACK: lambda: incidents.acknowledge(number, actor),
-            RESOLVE: lambda: incidents.resolve(number, actor),
-            ESCALATE: lambda: incidents.escalate(number, actor),
-            SNOOZE: lambda: incidents.snooze(number, actor, SNOOZE_FOR),
-        }[press.action]
-
     async def apply(self, press: Press, actor: Actor, chat_id: int, message_id: int) -> Outcome:
-        """Run the press through the core, if the pressed message is a copy of that incident's card."""
+        """Run the press through the core (``bot.chat.buttons``), if the pressed message is a copy of that
+        incident's card."""
         if not await store.is_card_copy(self.container.db, press.number, chat_id, message_id):
             return Outcome(NOT_THIS_CARD, True)
-        try:
-            result = await self._action(press, actor)()
-        except UnknownActor:
+        reply = await shared.press(self.container, actor, shared.TELEGRAM[press.action], press.number)
+        if reply.unlinked:
             return Outcome(LINK_ALERT, True, unlinked=True)
-        except TocsinError as exc:
-            return Outcome(_sentence(str(exc)), True)
-        return Outcome(_sentence(result.message), False)
+        return Outcome(reply.text, reply.error)
 
     async def handle_button_press(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A button under an incident card was pressed."""

@@ -15,12 +15,15 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 
+from bot.chat import buttons
+
 PREFIX = "inc"
 VERSION, OLD_VERSIONS = "v2", frozenset({"v1"})
 MAX_BYTES = 64  # Telegram's limit on callback_data
-#: Wire names of the button actions (never rename: buttons already posted carry them).
-ACK, RESOLVE, ESCALATE, SNOOZE = "ack", "res", "esc", "snz"
-ACTIONS = frozenset({ACK, RESOLVE, ESCALATE, SNOOZE})
+#: Wire names of the button actions, from the shared table ``bot.chat.buttons.TELEGRAM`` (never rename them:
+#: buttons already posted carry them).
+ACK, RESOLVE, ESCALATE, SNOOZE = (buttons.wire_id(buttons.TELEGRAM, verb) for verb in buttons.VERBS)
+ACTIONS = frozenset(buttons.TELEGRAM)
 
 
 class BadCallback(ValueError):

@@ -14,7 +14,6 @@ from telegram.error import BadRequest, NetworkError, RetryAfter
 from telegram.ext import Application
 
 from bot.container import Container
-from bot.webhooks.metrics import metrics_of
 from storage import inbound
 from storage.background import Background
 from storage.errors import DatabaseUnavailable
@@ -73,7 +72,7 @@ class TelegramInbound(Background):
 
     async def failed(self, update: Update, error: BaseException | None) -> tuple[str, int] | None:
         """A handler failed: count it, retry it later or give up. (new status, failed attempts), if kept."""
-        metrics_of(self.container).inbound_failures.labels(PLATFORM).inc()
+        self.container.metrics.inbound_failures.labels(PLATFORM).inc()
         row_id = self._owned.pop(update.update_id, None)
         if row_id is None:
             return None

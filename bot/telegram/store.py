@@ -1,5 +1,5 @@
-"""What the Telegram surface remembers: cards claimed, posted card copies, chat bindings, who started the
-bot (the updates themselves: ``storage.inbound``)."""
+"""What the Telegram surface remembers: posted card copies, chat bindings, who started the bot (the updates
+themselves: ``storage.inbound``; receipts and card claims: ``bot.chat.receipts`` and ``bot.chat.claims``)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import func, or_, select
 
-from bot.chat import claims, copies
+from bot.chat import copies
 from bot.chat.contract import Copy
 from bot.telegram.platform import NAME
 from storage import identity
@@ -23,17 +23,6 @@ PLATFORM = NAME
 class ChatTeam:
     id: int
     name: str
-
-
-async def first_receipt(db: Database, key: str, now: datetime) -> bool:
-    """Record ``key``; False if it was recorded before, by any process (another replica is posting this card).
-    Updates themselves are kept in ``inbound_delivery`` (``storage.inbound``)."""
-    return await claims.claim(PLATFORM, db, key, now)
-
-
-async def forget_receipt(db: Database, key: str) -> None:
-    """Forget ``key``, so that it can be recorded again (a card that could not be posted is retried later)."""
-    await claims.release(PLATFORM, db, key)
 
 
 async def save_ref(db: Database, incident_id: int, chat_id: int, message_id: int, now: datetime, *,

@@ -6,7 +6,7 @@ from starlette.routing import Route
 
 from bot.container import Container
 from bot.surface import Surface
-from bot.webhooks.metrics import handle_metrics, metrics_of
+from bot.webhooks.metrics import handle_metrics
 from bot.webhooks.receive import (
     handle_alertmanager_webhook,
     handle_elastic_webhook,
@@ -22,9 +22,9 @@ ROUTES = (
 )
 
 
-def setup(container: Container) -> Surface:
+def surface(container: Container) -> Surface:
     """The webhook routes (POST) and the Prometheus /metrics route (GET)."""
-    metrics = metrics_of(container)
+    metrics = container.metrics
     routes = [Route(path, metrics.timed(path, handler), methods=["POST"]) for path, handler in ROUTES]
     routes.append(Route("/metrics", handle_metrics, methods=["GET"]))
     integrations = len(container.config.integrations)

@@ -109,18 +109,10 @@ def process_wide() -> list[MetricWrapperBase]:
     return [value for value in vars(escalation_metrics).values() if isinstance(value, MetricWrapperBase)]
 
 
-def metrics_of(container: Container) -> Metrics:
-    """The container's metrics (one set per app, shared by the webhook and API surfaces)."""
-    metrics = container.extras.get("metrics")
-    if metrics is None:
-        metrics = container.extras["metrics"] = Metrics()
-    return metrics
-
-
 async def handle_metrics(request: Request) -> Response:
     """Prometheus text exposition of the sidecar's metrics."""
-    container: Container = request.app.state.container
-    metrics = metrics_of(container)
+    container: Container = request.state.tocsin
+    metrics = container.metrics
     try:
         await metrics.refresh_open(container)
     except Exception as exc:  # a scrape still answers when the database is down; the gauge keeps its last value

@@ -30,10 +30,9 @@ from bot.webhooks.http import (
     parse_json,
     read_body,
 )
-from bot.webhooks.metrics import metrics_of
 from bot.webhooks.pagerduty import parse_pagerduty
 from bot.webhooks.shape import ShapeError
-from storage.ingest import AlertIngest, Delivery, GroupCommit, IngestResult, Route
+from storage.ingest import Delivery, IngestResult, Route
 
 log = logging.getLogger(__name__)
 
@@ -57,14 +56,6 @@ def route_for(container: Container, integration: IntegrationConfig) -> Route:
     routing = container.config.routing
     return Route(integration.name, integration.team, integration.auto_resolve, integration.group_by,
                  routing.team_label, routing.services)
-
-
-def ingest_of(container: Container) -> GroupCommit:
-    """The process's ingest: concurrent deliveries share transactions (group commit)."""
-    ingest = container.extras.get("ingest")
-    if ingest is None:
-        ingest = container.extras["ingest"] = GroupCommit(AlertIngest(container.incidents))
-    return ingest
 
 
 def _candidates(container: Container, types: Sequence[str]) -> list[IntegrationConfig]:
@@ -98,8 +89,8 @@ def _answer(result: IngestResult, integration: IntegrationConfig, status: int = 
 
 async def receive(request: Request, endpoint: Endpoint) -> Response:
     """The common frame of the Alertmanager, Elastic and generic endpoints."""
-    container: Container = request.app.state.container
-    metrics = metrics_of(container)
+    container: Container = request.state.tocsin
+    metrics = container.metrics
     source = endpoint.source
     try:
         integration, body = await _authenticated_body(request, endpoint, container)
@@ -108,7 +99,7 @@ async def receive(request: Request, endpoint: Endpoint) -> Response:
             delivery = endpoint.parse(parse_json(body))
         except ShapeError as exc:
             raise HttpError(400, "invalid_payload", str(exc)) from None
-        result = await ingest_of(container).ingest(delivery, route_for(container, integration))
+        result = await container.ingest.ingest(delivery, route_for(container, integration))
     except HttpError as exc:
         metrics.webhooks.labels(source, exc.error).inc()
         return exc.response()
@@ -145,8 +136,8 @@ def _pagerduty_error(status: int, error: str, detail: str) -> JSONResponse:
 
 async def handle_pagerduty_event(request: Request) -> Response:
     """PagerDuty Events API v2: the routing_key authenticates; answers 202 like PagerDuty."""
-    container: Container = request.app.state.container
-    metrics = metrics_of(container)
+    container: Container = request.state.tocsin
+    metrics = container.metrics
     source = "pagerduty"
     try:
         check_json_type(request)
@@ -161,7 +152,7 @@ async def handle_pagerduty_event(request: Request) -> Response:
             raise auth.refused(request, source, candidates, "unknown routing_key", "unknown routing_key")
         source = integration.name
         route = route_for(container, integration)
-        ingest = ingest_of(container)
+        ingest = container.ingest
         if event.action == "acknowledge":
             result = await ingest.alerts.acknowledge(event.delivery.group_key or "", route)
         else:

@@ -7,13 +7,19 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+from bot.bootstrap import SIDECAR, Parts
 from tests.webhooks.support import API_TOKENS, client_for, configure, sidecar_app
+
+
+@pytest.fixture
+def parts() -> Parts:
+    return SIDECAR
 
 
 @pytest.fixture
 async def http(container, people) -> AsyncIterator[httpx.AsyncClient]:
     configure(container)
-    async with client_for(sidecar_app(container)) as client:
+    async with client_for(sidecar_app(container), container) as client:
         yield client
 
 

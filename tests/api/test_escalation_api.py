@@ -15,10 +15,13 @@ from tests.escalation.fakes import RecordingSender
 
 
 @pytest.fixture
-def senders(container) -> dict[str, RecordingSender]:
-    fakes = {c: RecordingSender(c) for c in ("slack", "telegram", "email")}
-    container.senders.update(fakes)
-    return fakes
+def fake_senders() -> dict[str, RecordingSender]:
+    return {c: RecordingSender(c) for c in ("slack", "telegram", "email")}
+
+
+@pytest.fixture
+def senders(container, fake_senders) -> dict[str, RecordingSender]:
+    return fake_senders
 
 
 @pytest.fixture

@@ -193,16 +193,16 @@ async def test_metrics_give_mtta_mttr_and_counts(http, as_token, clock):
 
 
 async def test_an_unreachable_database_is_503_json():
+    from bot import bootstrap
     from bot.config_file import TocsinConfig
-    from bot.container import Container
     from bot.settings import Settings
     from tests.webhooks.support import API_TOKENS, client_for, configure, sidecar_app
 
-    container = Container.build(Settings(database_url="postgresql://postgres@127.0.0.1:1/none", scheduler=False),
-                                TocsinConfig())
+    container = bootstrap.build(Settings(database_url="postgresql://postgres@127.0.0.1:1/none", scheduler=False),
+                                TocsinConfig(), parts=bootstrap.SIDECAR)
     configure(container)
     try:
-        async with client_for(sidecar_app(container)) as http:
+        async with client_for(sidecar_app(container), container) as http:
             response = await http.get("/api/incidents", headers={"Authorization": f"Bearer {API_TOKENS['admin']}"})
     finally:
         await container.close()

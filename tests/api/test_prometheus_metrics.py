@@ -40,13 +40,13 @@ async def test_metrics_count_webhooks_dedup_and_incidents(http):
 
 
 async def test_each_app_has_its_own_registry(container, people, clock):
-    from bot.container import Container
+    from bot import bootstrap
 
-    other = Container.build(container.settings, clock=clock)
+    other = bootstrap.build(container.settings, clock=clock, parts=bootstrap.SIDECAR)
     for c in (container, other):
         configure(c)
     try:
-        async with client_for(sidecar_app(container)) as first, client_for(sidecar_app(other)) as second:
+        async with client_for(sidecar_app(container), container) as first, client_for(sidecar_app(other), other) as second:
             await first.post("/webhooks/alertmanager", json=fixture("001_firing_DBPrimaryDown.json"), headers=AM)
             mine, theirs = _samples((await first.get("/metrics")).text), _samples((await second.get("/metrics")).text)
     finally:

@@ -4,14 +4,14 @@ terminal (the real ``Terminal`` is driven through a pseudo-terminal in tests/she
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import AsyncIterator
+from typing import Any
 
-import httpx
 import pytest
 
-from bot import slack as slack_surface
+from bot import bootstrap
 from bot.app import create_app
+from bot.bootstrap import Parts
 from bot.chat.cards import CardSync
 from bot.config_file import TocsinConfig
 from bot.container import Container
@@ -20,11 +20,12 @@ from bot.shell.main import sign_in
 from bot.shell.session import Session
 from bot.telegram.app import TelegramRuntime
 from storage.clock import FakeClock
+from tests.asgi import served
 from tests.fakes.slack_api import FakeSlack, Fault
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.terminal import FakeTerminal
 from tests.slack.conftest import slack_settings
-from tests.telegram.harness import FAST, GROUP, telegram_container
+from tests.telegram.harness import FAST, GROUP, telegram_settings
 
 
 class Chat:
@@ -48,7 +49,7 @@ class SlackChat(Chat):
     name, home = "slack", "CPAYMENTS"
 
     def __init__(self, fake: FakeSlack, container: Container) -> None:
-        self.fake, self.runtime = fake, container.extras["slack"]
+        self.fake, self.runtime = fake, container.slack
         self.cards = self.runtime.cards
         out = self.runtime.out
         out.max_attempts, out.backoff, out.max_backoff = 4, 0.02, 0.1  # an outage outlasts the retries quickly
@@ -148,33 +149,49 @@ class ShellChat(Chat):
         self.terminal.delays["edit"] = 0.5
 
 
-@pytest.fixture
-async def container(db_url: str, clock: FakeClock) -> AsyncIterator[Container]:
-    """The core with settings for both platforms (each test starts one of them)."""
-    async with contextlib.AsyncExitStack() as stack:
-        fake_slack = await stack.enter_async_context(FakeSlack())
-        tg = await stack.enter_async_context(FakeTelegram())
-        c = telegram_container(Container.build(slack_settings(db_url, fake_slack), TocsinConfig(), clock), tg)
-        c.extras["fakes"] = fake_slack, tg
-        yield c
-        await c.close()
-
-
 @pytest.fixture(params=["slack", "telegram", "shell"])
-async def chat(request: pytest.FixtureRequest, container: Container, people) -> AsyncIterator[Chat]:
-    fake_slack, tg = container.extras["fakes"]
-    if request.param == "shell":
+def platform(request: pytest.FixtureRequest) -> str:
+    """The platform under test: every test of the suite runs once per platform."""
+    return request.param
+
+
+@pytest.fixture
+async def fakes() -> AsyncIterator[tuple[FakeSlack, FakeTelegram]]:
+    async with FakeSlack() as fake_slack, FakeTelegram() as tg:
+        yield fake_slack, tg
+
+
+@pytest.fixture
+def settings(db_url: str, fakes: tuple[FakeSlack, FakeTelegram]) -> Settings:
+    """Settings for both platforms; the process runs the one under test."""
+    fake_slack, tg = fakes
+    return telegram_settings(slack_settings(db_url, fake_slack), tg)
+
+
+@pytest.fixture
+def parts(platform: str) -> Parts:
+    return Parts(slack=platform == "slack", telegram=platform == "telegram")
+
+
+@pytest.fixture
+def build_options() -> dict[str, Any]:
+    return {"telegram_limits": FAST}
+
+
+@pytest.fixture
+async def chat(platform: str, container: Container, people, fakes) -> AsyncIterator[Chat]:
+    fake_slack, tg = fakes
+    if platform == "shell":
         session = Session(container, await sign_in(container, "responder@example.com"), terminal := FakeTerminal())
         yield ShellChat(terminal, session)
         await session.stop()
         return
-    if request.param == "slack":
-        app = create_app(container, setups=(slack_surface.setup,), migrate=False)
-        async with app.router.lifespan_context(app):
-            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://tocsin.test"):
-                yield SlackChat(fake_slack, container)
+    if platform == "slack":
+        async with served(create_app(container, migrate=False)):
+            yield SlackChat(fake_slack, container)
         return
-    runtime = TelegramRuntime(container, limits=FAST)
+    runtime = container.telegram
+    assert runtime is not None
     await runtime.start()
     try:
         yield TelegramChat(tg, runtime)
@@ -185,7 +202,7 @@ async def chat(request: pytest.FixtureRequest, container: Container, people) -> 
 @pytest.fixture
 async def other(container: Container, clock: FakeClock) -> AsyncIterator[Container]:
     """Another process on the same database, with no chat platform: its change bus never reaches ours."""
-    process = Container.build(Settings(database_url=container.settings.database_url, scheduler=False),
+    process = bootstrap.build(Settings(database_url=container.settings.database_url, scheduler=False),
                               TocsinConfig(), clock)
     yield process
     await process.close()

@@ -7,10 +7,10 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from bot import bootstrap
 from bot.chat import claims
 from bot.chat.cards import CardSync
 from bot.config_file import TocsinConfig
-from bot.container import Container
 
 
 async def declare(chat, incidents, people, title: str = "Disk full") -> None:
@@ -132,7 +132,7 @@ async def test_a_claim_left_by_a_process_that_died_is_taken_over_once_stale(chat
 
 
 async def test_two_processes_sweeping_at_once_post_one_card(chat, people, other, container):
-    replica = Container.build(container.settings, TocsinConfig(), container.clock)
+    replica = bootstrap.build(container.settings, TocsinConfig(), container.clock)
     second = CardSync(chat.cards.channel, replica.db, replica.queries, replica.clock)  # the same API, its own state
     try:
         await other.incidents.declare(people.slack("responder"), "Disk full", team="payments")

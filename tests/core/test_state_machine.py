@@ -84,8 +84,7 @@ async def test_resolve_records_time_and_person_and_note(container, people, clock
     assert (last.kind, last.text, last.actor_source) == ("resolved", "restarted the pool", "slack")
 
 
-async def test_every_change_is_published_after_commit(container, people):
-    recorder = container.extras["recorder"]
+async def test_every_change_is_published_after_commit(container, people, recorder):
     number = await _incident_in(container, people, Status.OPEN)
     await container.incidents.acknowledge(number, people.slack("responder"))
     await container.incidents.acknowledge(number, people.slack("responder"))  # no-op: nothing published

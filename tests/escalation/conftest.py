@@ -7,25 +7,38 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import select, update
 
-from bot import paging as paging_surface
+from bot.bootstrap import Parts
 from bot.container import Container
+from bot.paging import Paging
 from storage.clock import FakeClock
 from storage.models import ChatIdentity, EscalationStep, Notification, Person
 from tests.escalation.fakes import RecordingSender
 
-
-@pytest.fixture
-def senders(container: Container) -> dict[str, RecordingSender]:
-    fakes = {c: RecordingSender(c) for c in ("slack", "telegram", "email")}
-    container.senders.update(fakes)
-    return fakes
+#: What the escalation tests' container runs: the engine as in ``tocsin serve`` (its timer and dispatcher
+#: driven by the tests, not started), and the HTTP routes (/metrics, the API) for the tests that call them.
+ESCALATING = Parts(http=True, escalation="scheduler")
 
 
 @pytest.fixture
-def paging(container: Container, senders) -> paging_surface.Paging:
-    built = paging_surface.build(container)
-    built.dispatcher.limits = {}
-    return built
+def parts() -> Parts:
+    return ESCALATING
+
+
+@pytest.fixture
+def fake_senders() -> dict[str, RecordingSender]:
+    return {c: RecordingSender(c) for c in ("slack", "telegram", "email")}
+
+
+@pytest.fixture
+def senders(container: Container, fake_senders) -> dict[str, RecordingSender]:
+    return fake_senders
+
+
+@pytest.fixture
+def paging(container: Container, senders) -> Paging:
+    assert container.paging is not None
+    container.paging.dispatcher.limits = {}
+    return container.paging
 
 
 @pytest.fixture

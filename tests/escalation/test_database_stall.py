@@ -3,28 +3,18 @@ pass; it is not recorded as failed (a failed step never pages anyone)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import psycopg
 import pytest
 
-from bot.config_file import TocsinConfig
-from bot.container import Container
 from bot.settings import Settings
-from storage.clock import FakeClock
-from storage.ports import RecordingObserver
 from tests.conftest import _pg_conninfo
 from tests.escalation.conftest import steps
 
 
 @pytest.fixture
-async def container(pg_url: str, clock: FakeClock) -> AsyncIterator[Container]:
-    """The core on PostgreSQL with a one-second database timeout."""
-    c = Container.build(Settings(database_url=pg_url, scheduler=False, database_timeout=1.0), TocsinConfig(), clock)
-    c.extras["recorder"] = recorder = RecordingObserver()
-    c.bus.subscribe(recorder)
-    yield c
-    await c.close()
+def settings(pg_url: str) -> Settings:
+    """PostgreSQL with a one-second database timeout."""
+    return Settings(database_url=pg_url, scheduler=False, database_timeout=1.0)
 
 
 async def test_a_step_that_outlives_the_database_timeout_runs_on_the_next_pass(container, people, paging, tick,

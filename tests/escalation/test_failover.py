@@ -94,7 +94,7 @@ async def test_metrics_count_failovers_and_retries(container, people, clock, sen
 
     await _slack_down_for_a_while(container, people, clock, senders, tick, channels=("slack",))
     configure(container)
-    async with client_for(sidecar_app(container)) as http:
+    async with client_for(sidecar_app(container), container) as http:
         response = await http.get("/metrics")
     samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
                for family in text_string_to_metric_families(response.text) for s in family.samples}

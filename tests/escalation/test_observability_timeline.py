@@ -3,8 +3,10 @@ of it, through the shared executor and as Slack and Telegram render it."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import update
 
+from bot.bootstrap import CORE
 from bot.commands.execute import run_text
 from bot.slack.render import render_reply
 from bot.telegram.render import render_reply_html
@@ -66,6 +68,7 @@ async def test_slack_and_telegram_show_the_ledger_after_the_timeline(container, 
     assert html.index("acknowledged") < html.index("Escalation steps")
 
 
+@pytest.mark.parametrize("parts", [CORE], ids=["no escalation"])  # the process has no ledger hook
 async def test_an_incident_without_a_ledger_shows_no_escalation_section(container, people):
     await container.incidents.declare(people.slack("responder"), "No hook here", team="payments")
     reply = await run_text(container, people.slack("observer"), "timeline 1")

@@ -9,9 +9,8 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select
 
-from bot import paging as paging_surface
+from bot import bootstrap
 from bot.config_file import TocsinConfig
-from bot.container import Container
 from bot.settings import Settings
 from storage.actors import Actor, Source
 from storage.clock import SystemClock
@@ -25,8 +24,8 @@ ACTOR = Actor.system(Source.CLI, "test")
 @pytest.fixture
 async def core(pg_url):
     """The test's own handle on the database, with the ledger hook (as the webhook sidecar has)."""
-    c = Container.build(Settings(database_url=pg_url, scheduler=False), TocsinConfig(), SystemClock())
-    paging_surface.build(c)
+    c = bootstrap.build(Settings(database_url=pg_url, scheduler=False), TocsinConfig(), SystemClock(),
+                        parts=bootstrap.Parts(escalation="ledger"))
     yield c
     await c.close()
 

@@ -8,9 +8,8 @@ import random
 import pytest
 from sqlalchemy import func, select
 
-from bot import paging as paging_surface
+from bot import bootstrap
 from bot.config_file import TocsinConfig
-from bot.container import Container
 from bot.settings import Settings
 from storage.models import EscalationStep, IncidentEvent, Notification
 
@@ -23,11 +22,11 @@ def db_url(pg_url: str) -> str:
 
 def replica(pg_url, clock, senders):
     """Another process's view of the same database: its own engine, engine hook and dispatcher."""
-    c = Container.build(Settings(database_url=pg_url, scheduler=False), TocsinConfig(), clock)
-    c.senders.update(senders)
-    built = paging_surface.build(c)
-    built.dispatcher.limits = {}
-    return c, built
+    c = bootstrap.build(Settings(database_url=pg_url, scheduler=False), TocsinConfig(), clock,
+                        parts=bootstrap.Parts(escalation="scheduler"), senders=senders)
+    assert c.paging is not None
+    c.paging.dispatcher.limits = {}
+    return c, c.paging
 
 
 async def test_an_acknowledgement_racing_a_due_step_pages_before_it_or_not_at_all(pg_url, clock, people,
@@ -112,16 +111,15 @@ async def test_a_change_in_another_process_wakes_the_scheduler_at_once(pg_url, p
 async def test_escalating_by_hand_while_a_scheduler_pass_runs_answers_200(pg_url, people, container):
     """The hand escalation and the step job share one engine in ``tocsin serve``: a pass that starts or
     ends while a hand escalation reads its policy must not break that request."""
-    from bot import api
     from bot.app import create_app
     from tests.webhooks.support import API_TOKENS, client_for, configure
 
     configure(container)
-    app = create_app(container, (api.setup, paging_surface.setup), migrate=False)
-    engine = container.extras["paging"].escalation
+    app = create_app(container, migrate=False)
+    engine = container.escalation
     admin = {"Authorization": f"Bearer {API_TOKENS['admin']}"}
     rounds, answers = 40, []
-    async with client_for(app) as http:
+    async with client_for(app, container) as http:
         for _ in range(rounds):
             hand = await container.incidents.declare(people.slack("admin"), "By hand", team="payments")
 

@@ -3,17 +3,14 @@ the real slack_sdk client against the fake Slack API (tests/fakes/slack_api.py),
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
-from bot.config_file import TocsinConfig
-from bot.container import Container
+from bot.bootstrap import Parts
+from bot.settings import Settings
 from bot.slack.sender import SlackSender
 from escalation.dispatcher import Dispatcher
 from escalation.outbox import write
 from escalation.plan import Planned
-from storage.clock import FakeClock
 from tests.escalation.conftest import notifications
 from tests.fakes.slack_api import FakeSlack, Fault
 from tests.slack.conftest import fake_slack, slack, slack_settings  # noqa: F401  (fixtures)
@@ -22,10 +19,13 @@ TIMEOUT = 1.0  # seconds the Slack client waits for one answer (SLACK_TIMEOUT): 
 
 
 @pytest.fixture
-async def container(db_url: str, clock: FakeClock, fake_slack: FakeSlack) -> AsyncIterator[Container]:  # noqa: F811
-    c = Container.build(slack_settings(db_url, fake_slack, slack_timeout=TIMEOUT), TocsinConfig(), clock)
-    yield c
-    await c.close()
+def settings(db_url: str, fake_slack: FakeSlack) -> Settings:  # noqa: F811
+    return slack_settings(db_url, fake_slack, slack_timeout=TIMEOUT)
+
+
+@pytest.fixture
+def parts() -> Parts:
+    return Parts(slack=True)
 
 
 async def _page_the_team_lead(slack, container, people, clock) -> None:  # noqa: F811

@@ -12,17 +12,16 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy import update
 
-from bot import paging, slack, telegram
 from bot.app import create_app
-from bot.config_file import TocsinConfig
-from bot.container import Container
+from bot.bootstrap import Parts
+from bot.settings import Settings
 from storage.clock import SystemClock
 from storage.models import EscalationPolicy, Team
 from tests.escalation.conftest import start_telegram
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.telegram_api import FakeTelegram
 from tests.slack.conftest import slack_settings
-from tests.telegram.harness import GROUP, telegram_container
+from tests.telegram.harness import GROUP, telegram_settings
 
 OUTAGE, FAILOVER, CAP = 8.0, 1.5, 0.5
 
@@ -39,12 +38,20 @@ async def fakes() -> AsyncIterator[tuple[FakeSlack, FakeTelegram]]:
 
 
 @pytest.fixture
-async def container(db_url, clock, fakes) -> AsyncIterator[Container]:
+def settings(db_url, fakes) -> Settings:
     fake_slack, fake_telegram = fakes
-    settings = slack_settings(db_url, fake_slack, scheduler=True, notify_retry_cap=CAP, notify_failover_after=FAILOVER)
-    c = telegram_container(Container.build(settings, TocsinConfig(), clock), fake_telegram)
-    yield c
-    await c.close()
+    return telegram_settings(slack_settings(db_url, fake_slack, scheduler=True, notify_retry_cap=CAP,
+                                            notify_failover_after=FAILOVER), fake_telegram)
+
+
+@pytest.fixture
+def parts() -> Parts:
+    return Parts(slack=True, telegram=True, escalation="scheduler")
+
+
+@pytest.fixture
+def fake_senders() -> dict:
+    return {}
 
 
 def _pages(fake_slack: FakeSlack, channel: str, level: int) -> list[str]:
@@ -76,7 +83,7 @@ async def test_a_slack_outage_during_an_escalation_loses_nothing_and_the_team_he
                                          {"after": 2, "notify": ["role:team_lead"], "channels": ["slack"]},
                                          {"after": 3, "notify": ["role:manager"], "channels": ["slack"]}]}))
         await session.execute(update(Team).where(Team.name == "payments").values(escalation_policy="outage"))
-    app = create_app(container, setups=(slack.setup, telegram.setup, paging.setup), migrate=False)
+    app = create_app(container, migrate=False)
     async with app.router.lifespan_context(app):
         fake_slack.down, down_at = True, time.monotonic()
         await container.incidents.declare(people.slack("responder"), "Checkout down", team="payments")

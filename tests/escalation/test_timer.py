@@ -8,9 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import update
 
-from bot import paging as paging_surface
+from bot import bootstrap
 from bot.config_file import TocsinConfig
-from bot.container import Container
 from bot.settings import Settings
 from escalation.timer import JOB_ID, MAX_SLEEP, EscalationTimer, SchedulerRefused
 from storage.clock import SystemClock
@@ -22,9 +21,10 @@ from tests.escalation.fakes import RecordingSender
 @pytest.fixture
 async def live(db_url, people):
     """A second container on the same database with the real clock, wired as ``tocsin serve`` would be."""
-    c = Container.build(Settings(database_url=db_url), TocsinConfig(), SystemClock())
-    c.senders["slack"] = RecordingSender("slack")
-    built = paging_surface.build(c)
+    c = bootstrap.build(Settings(database_url=db_url), TocsinConfig(), SystemClock(),
+                        parts=bootstrap.Parts(escalation="scheduler"), senders={"slack": RecordingSender("slack")})
+    built = c.paging
+    assert built is not None
     built.dispatcher.limits = {}
     yield c, built
     await built.timer.stop()
@@ -93,9 +93,9 @@ async def test_a_second_scheduler_on_one_sqlite_database_is_refused(tmp_path):
 
     url = f"sqlite:///{tmp_path / 'one.db'}"
     migrations.upgrade(url)
-    first = Container.build(Settings(database_url=url), TocsinConfig(), SystemClock())
-    second = Container.build(Settings(database_url=url), TocsinConfig(), SystemClock())
-    timers = [EscalationTimer(paging_surface.build(c).escalation) for c in (first, second)]
+    first, second = (bootstrap.build(Settings(database_url=url), TocsinConfig(), SystemClock(),
+                                     parts=bootstrap.Parts(escalation="ledger")) for _ in range(2))
+    timers = [EscalationTimer(c.escalation) for c in (first, second)]
     await timers[0].start()
     try:
         with pytest.raises(SchedulerRefused, match="one scheduler per database"):
@@ -108,8 +108,12 @@ async def test_a_second_scheduler_on_one_sqlite_database_is_refused(tmp_path):
     await second.close()
 
 
-async def test_the_sidecar_setup_keeps_the_ledger_without_running_a_scheduler(container, people, senders):
-    surface = paging_surface.setup_ledger_only(container)
-    assert surface.components == [] and surface.status.startswith("on")
-    await container.incidents.declare(people.slack("responder"), "From a webhook", team="payments")
-    assert [r.status for r in await steps(container)] == ["PENDING"] * 3
+async def test_the_sidecar_setup_keeps_the_ledger_without_running_a_scheduler(container, people, senders, clock):
+    sidecar = bootstrap.build(container.settings, TocsinConfig(), clock, parts=bootstrap.SIDECAR, senders=senders)
+    try:
+        [surface] = [s for s in sidecar.surfaces if s.name == "escalation ledger"]
+        assert surface.components == [] and surface.status.startswith("on") and sidecar.paging is None
+        await sidecar.incidents.declare(people.slack("responder"), "From a webhook", team="payments")
+        assert [r.status for r in await steps(container)] == ["PENDING"] * 3
+    finally:
+        await sidecar.close()

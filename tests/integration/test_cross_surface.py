@@ -8,16 +8,16 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from bot import slack, telegram
 from bot.app import create_app
-from bot.config_file import TocsinConfig
+from bot.bootstrap import Parts
 from bot.container import Container
+from bot.settings import Settings
 from bot.telegram.app import SECRET_HEADER, WEBHOOK_PATH
-from storage.clock import FakeClock
+from tests.asgi import served
 from tests.fakes.slack_api import FakeSlack, SlackRequests
 from tests.fakes.telegram_api import FakeTelegram
 from tests.slack.conftest import SECRET, slack_settings
-from tests.telegram.harness import GROUP, telegram_container
+from tests.telegram.harness import GROUP, telegram_settings
 
 
 @pytest.fixture
@@ -27,12 +27,15 @@ async def fakes() -> AsyncIterator[tuple[FakeSlack, FakeTelegram]]:
 
 
 @pytest.fixture
-async def container(db_url: str, clock: FakeClock, fakes) -> AsyncIterator[Container]:
-    """A process with both chat surfaces pointed at their fake APIs on 127.0.0.1."""
+def settings(db_url: str, fakes) -> Settings:
+    """Both chat platforms pointed at their fake APIs on 127.0.0.1."""
     fake_slack, fake_telegram = fakes
-    c = telegram_container(Container.build(slack_settings(db_url, fake_slack), TocsinConfig(), clock), fake_telegram)
-    yield c
-    await c.close()
+    return telegram_settings(slack_settings(db_url, fake_slack), fake_telegram)
+
+
+@pytest.fixture
+def parts() -> Parts:
+    return Parts(slack=True, telegram=True)
 
 
 class Both:
@@ -44,8 +47,8 @@ class Both:
     async def settle(self) -> None:
         for _ in range(3):  # a change on one side can schedule work on the other
             await self.container.bus.drain()
-            await self.container.extras["telegram"].drain()
-            await self.container.extras["slack"].idle()
+            await self.container.telegram.drain()
+            await self.container.slack.idle()
 
     def slack_card(self):
         return self.slack.messages_in("CPAYMENTS")[0]
@@ -56,7 +59,7 @@ class Both:
     async def press_in_telegram(self, user_id: int, label: str) -> httpx.Response:
         card = self.telegram_card()
         update = self.tg.press(card, user_id, card.button(label)["callback_data"])
-        secret = self.container.extras["telegram"].secret
+        secret = self.container.telegram.secret
         response = await self.http.post(WEBHOOK_PATH, json=update, headers={SECRET_HEADER: secret})
         await self.settle()
         return response
@@ -70,10 +73,8 @@ class Both:
 
 @pytest.fixture
 async def both(container: Container, fakes) -> AsyncIterator[Both]:
-    app = create_app(container, setups=(slack.setup, telegram.setup), migrate=False)
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://tocsin.test") as http:
-            yield Both(container, http, *fakes)
+    async with served(create_app(container, migrate=False)) as http:
+        yield Both(container, http, *fakes)
 
 
 def _slack_text(message) -> str:
@@ -98,7 +99,7 @@ async def test_telegram_press_updates_the_slack_card_and_slack_press_updates_tel
     slack_edits, telegram_edits = len(both.slack_card().edits), both.telegram_card().edits
 
     double_click["update_id"] += 1000  # a second, separate press of the same button
-    secret = both.container.extras["telegram"].secret
+    secret = both.container.telegram.secret
     assert (await both.http.post(WEBHOOK_PATH, json=double_click, headers={SECRET_HEADER: secret})).status_code == 200
     await both.settle()
     assert (len(both.slack_card().edits), both.telegram_card().edits) == (slack_edits, telegram_edits)

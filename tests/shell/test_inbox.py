@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from bot import notify
-from bot.paging import setup_ledger_only
+from bot.bootstrap import Parts
 from bot.platforms import CHATS
 from bot.shell.main import sign_in
 from bot.shell.sender import senders_of_serve
@@ -24,10 +24,15 @@ from tests.fakes.terminal import FakeTerminal
 
 
 @pytest.fixture
+def parts() -> Parts:
+    """With the escalation ledger hook: closing an incident writes the notices to whoever was paged."""
+    return Parts(escalation="ledger")
+
+
+@pytest.fixture
 def dispatcher(container, clock) -> Dispatcher:
     """The serve process's outbound side, with the senders it registers (no tokens: the shell's alone)."""
-    notify.register(container)
-    setup_ledger_only(container)  # closing an incident writes the notices to whoever was paged
+    container.senders.update(notify.senders(container.settings))
     return Dispatcher(container.db, clock, container.senders)
 
 
@@ -86,7 +91,6 @@ async def test_a_shell_prints_only_its_persons_pages_sent_since_it_began(contain
 async def test_escalate_typed_in_a_shell_pages_on_the_channels_serve_sends_on(container, people):
     """``escalate 1`` runs the next step in the shell's own process, which sends nothing itself."""
     container.senders.update(senders_of_serve(replace(container.settings, slack_bot_token="xoxb-x")))
-    setup_ledger_only(container)
     await use_policy(container, "fast", [300], channels=("slack", "telegram"), notify=("role:team_lead",))
     lead = Session(container, await sign_in(container, "team_lead@example.com"), terminal := FakeTerminal())
     try:

@@ -9,14 +9,12 @@ from typing import Any
 import httpx
 import pytest
 
-from bot import slack as slack_surface
 from bot.app import create_app
-from bot.config_file import TocsinConfig
+from bot.bootstrap import Parts
 from bot.container import Container
 from bot.settings import Settings
 from bot.slack.runtime import SlackRuntime
-from storage.clock import FakeClock
-from storage.ports import RecordingObserver
+from tests.asgi import served
 from tests.fakes.slack_api import FakeSlack, SlackRequests
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -36,13 +34,15 @@ async def fake_slack() -> AsyncIterator[FakeSlack]:
 
 
 @pytest.fixture
-async def container(db_url: str, clock: FakeClock, fake_slack: FakeSlack) -> AsyncIterator[Container]:
-    """Overrides the root fixture: the same core, with Slack settings pointing at the fake."""
-    c = Container.build(slack_settings(db_url, fake_slack), TocsinConfig(), clock)
-    c.extras["recorder"] = recorder = RecordingObserver()
-    c.bus.subscribe(recorder)
-    yield c
-    await c.close()
+def settings(db_url: str, fake_slack: FakeSlack) -> Settings:
+    """Overrides the root fixture: Slack settings pointing at the fake."""
+    return slack_settings(db_url, fake_slack)
+
+
+@pytest.fixture
+def parts() -> Parts:
+    """The process with Slack (its Bolt app, card sync and sender), as the ``container`` fixture builds it."""
+    return Parts(slack=True)
 
 
 class SlackHarness:
@@ -50,7 +50,8 @@ class SlackHarness:
 
     def __init__(self, http: httpx.AsyncClient, fake: FakeSlack, container: Container) -> None:
         self.http, self.fake, self.container = http, fake, container
-        self.runtime: SlackRuntime = container.extras["slack"]
+        assert container.slack is not None
+        self.runtime: SlackRuntime = container.slack
         self.requests = SlackRequests(SECRET, fake)
 
     async def post(self, body: str, headers: dict[str, str] | None = None) -> httpx.Response:
@@ -82,8 +83,5 @@ class SlackHarness:
 @pytest.fixture
 async def slack(container: Container, fake_slack: FakeSlack) -> AsyncIterator[SlackHarness]:
     """The app with only the Slack surface, its lifespan running, and an HTTP client on it."""
-    app = create_app(container, setups=(slack_surface.setup,), migrate=False)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://tocsin.test") as http:
-            yield SlackHarness(http, fake_slack, container)
+    async with served(create_app(container, migrate=False)) as http:
+        yield SlackHarness(http, fake_slack, container)

@@ -3,14 +3,10 @@ slower than the client waits, an outage longer than the retries. Item 7, 9 and 1
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
-from bot.config_file import TocsinConfig
-from bot.container import Container
+from bot.settings import Settings
 from bot.slack.sender import SlackSender
-from storage.clock import FakeClock
 from storage.ports import DeliveryError, Destination, Page
 from tests.fakes.slack_api import FakeSlack, Fault
 from tests.slack.conftest import slack_settings
@@ -19,10 +15,8 @@ TIMEOUT = 0.3  # seconds the client waits for Slack (SLACK_TIMEOUT): scaled down
 
 
 @pytest.fixture
-async def container(db_url: str, clock: FakeClock, fake_slack: FakeSlack) -> AsyncIterator[Container]:
-    c = Container.build(slack_settings(db_url, fake_slack, slack_timeout=TIMEOUT), TocsinConfig(), clock)
-    yield c
-    await c.close()
+def settings(db_url: str, fake_slack: FakeSlack) -> Settings:
+    return slack_settings(db_url, fake_slack, slack_timeout=TIMEOUT)
 
 
 @pytest.fixture

@@ -36,7 +36,7 @@ async def test_a_failed_command_is_kept_counted_listed_and_replayed(slack, peopl
     assert f"#{row.id}" in listed.stdout and "slack" in listed.stdout and "command /incident 'show 1'" in listed.stdout
 
     assert "1 delivery replayed" in tocsin(db_url, "inbound", "replay", "--all").stdout
-    assert await container.extras["slack_replays"].run_due() == 1
+    assert await container.slack_replays.run_due() == 1
     await slack.settle()
     assert "There is no incident #1" in str(slack.fake.responses[-1].body)
     assert [r.status for r in await inbound.listing(container.db, inbound.INBOUND_STATUSES)] == ["done"]

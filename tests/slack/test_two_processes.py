@@ -10,7 +10,7 @@ import asyncio
 from collections import Counter
 from contextlib import AsyncExitStack
 
-from bot import slack as slack_surface
+from bot import bootstrap
 from bot.app import create_app
 from bot.config_file import TocsinConfig
 from bot.container import Container
@@ -21,14 +21,15 @@ INCIDENTS = 10  # five per channel: at Slack's pace of one post per second per c
 
 
 async def serve(stack: AsyncExitStack, container: Container):
-    app = create_app(container, setups=(slack_surface.setup,), migrate=False)
+    app = create_app(container, migrate=False)
     await stack.enter_async_context(app.router.lifespan_context(app))
-    return container.extras["slack"]
+    return container.slack
 
 
 async def test_two_processes_post_exactly_one_card_per_incident_and_channel(container, people, clock, fake_slack):
-    second = Container.build(slack_settings(container.settings.database_url, fake_slack), TocsinConfig(), clock)
-    sidecar = Container.build(Settings(database_url=container.settings.database_url, scheduler=False),
+    second = bootstrap.build(slack_settings(container.settings.database_url, fake_slack), TocsinConfig(), clock,
+                             parts=bootstrap.Parts(slack=True))
+    sidecar = bootstrap.build(Settings(database_url=container.settings.database_url, scheduler=False),
                               TocsinConfig(), clock)
     fake_slack.delay = 0.02  # a little slow, as a real Slack is: both processes look before either posts
     async with AsyncExitStack() as stack:

@@ -8,8 +8,8 @@ from collections import Counter
 
 import pytest
 
+from bot import bootstrap
 from bot.config_file import TocsinConfig
-from bot.container import Container
 from bot.settings import Settings
 from storage.actors import Actor, Source
 from storage.clock import SystemClock
@@ -24,7 +24,7 @@ INCIDENTS = 6  # at one post per second per channel, both processes are still po
 async def test_two_serve_processes_post_one_card_per_incident(pg_url, tmp_path):
     config = tmp_path / "tocsin.yml"
     config.write_text("teams:\n  - {name: payments, slack_channel: CPAY}\n")
-    core = Container.build(Settings(database_url=pg_url, scheduler=False), TocsinConfig(), SystemClock())
+    core = bootstrap.build(Settings(database_url=pg_url, scheduler=False), TocsinConfig(), SystemClock())
     async with FakeSlack() as slack, Sink() as sink:
         servers = [Serve(pg_url, config, sink, tmp_path / f"serve{i}.log") for i in range(2)]
         for server in servers:

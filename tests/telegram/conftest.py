@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
+from bot.bootstrap import Parts
 from bot.container import Container
-from bot.telegram.app import TelegramRuntime
+from bot.settings import Settings
 from tests.fakes.telegram_api import FakeTelegram
-from tests.telegram.harness import FAST, TelegramBot, telegram_container
+from tests.telegram.harness import FAST, TelegramBot, telegram_settings
 
 
 @pytest.fixture
@@ -19,10 +21,26 @@ async def tg() -> AsyncIterator[FakeTelegram]:
 
 
 @pytest.fixture
+def settings(db_url: str, tg: FakeTelegram) -> Settings:
+    """Overrides the root fixture: webhook mode against the fake Bot API."""
+    return telegram_settings(Settings(database_url=db_url, scheduler=False), tg)
+
+
+@pytest.fixture
+def parts() -> Parts:
+    return Parts(telegram=True)
+
+
+@pytest.fixture
+def build_options() -> dict[str, Any]:
+    return {"telegram_limits": FAST}
+
+
+@pytest.fixture
 async def bot(container: Container, people, tg: FakeTelegram) -> AsyncIterator[TelegramBot]:
     """The bot in webhook mode, started (getMe, setWebhook), on both databases."""
-    runtime = TelegramRuntime(telegram_container(container, tg), limits=FAST)
-    await runtime.start()
-    harness = TelegramBot(tg, runtime)
+    assert container.telegram is not None
+    await container.telegram.start()
+    harness = TelegramBot(tg, container.telegram)
     yield harness
     await harness.close()

@@ -3,9 +3,10 @@
 For a test on any surface:
 
     async with FakeTelegram() as tg:
-        runtime = TelegramRuntime(telegram_container(container, tg), limits=FAST)
-        await runtime.start()                          # getMe, setWebhook
-        bot = TelegramBot(tg, runtime)
+        container = bootstrap.build(telegram_settings(settings, tg), parts=Parts(telegram=True),
+                                    telegram_limits=FAST)
+        await container.telegram.start()               # getMe, setWebhook
+        bot = TelegramBot(tg, container.telegram)
         await bot.post(tg.press(card, user_id, data))  # through POST /telegram/webhook, effects awaited
         ...
         await bot.close()                              # stops the runtime
@@ -21,9 +22,13 @@ from typing import Any
 import httpx
 from starlette.applications import Starlette
 
+from bot import bootstrap
+from bot.config_file import TocsinConfig
 from bot.container import Container
+from bot.settings import Settings
 from bot.telegram.app import SECRET_HEADER, WEBHOOK_PATH, TelegramRuntime
 from escalation.pacing import Limit
+from storage.clock import Clock
 from tests.fakes.telegram_api import FakeTelegram
 
 #: Generous limits so that tests do not wait a second between replies (pacing has its own tests).
@@ -32,14 +37,18 @@ GROUP = -100200  # the chat bound to team "payments" by the people fixture
 WEBHOOK_URL = "https://tocsin.example.com/telegram/webhook"
 
 
-def telegram_container(container: Container, tg: FakeTelegram, *, webhook: bool = True,
-                       secret: str | None = "s3cret-webhook") -> Container:
-    """Point ``container``'s settings at the fake API (the only change a Telegram-enabled process needs)."""
-    container.settings = dataclasses.replace(
-        container.settings, telegram_bot_token=tg.token, telegram_api_url=tg.base_url,
-        telegram_webhook_url=WEBHOOK_URL if webhook else None, telegram_webhook_secret=secret,
-    )
-    return container
+def telegram_settings(settings: Settings, tg: FakeTelegram, *, webhook: bool = True,
+                      secret: str | None = "s3cret-webhook", token: str | None = None) -> Settings:
+    """``settings`` pointed at the fake API (the only change a Telegram-enabled process needs)."""
+    return dataclasses.replace(settings, telegram_bot_token=token or tg.token, telegram_api_url=tg.base_url,
+                               telegram_webhook_url=WEBHOOK_URL if webhook else None, telegram_webhook_secret=secret)
+
+
+def telegram_process(settings: Settings, clock: Clock, tg: FakeTelegram, **options: Any) -> Container:
+    """A process with Telegram only (not started), on ``settings`` pointed at the fake API (``options``:
+    those of ``telegram_settings``)."""
+    return bootstrap.build(telegram_settings(settings, tg, **options), TocsinConfig(), clock,
+                           parts=bootstrap.Parts(telegram=True), telegram_limits=FAST)
 
 
 class TelegramBot:

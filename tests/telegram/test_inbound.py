@@ -9,11 +9,12 @@ import sys
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
+from starlette.applications import Starlette
 
 from bot import webhooks
-from bot.app import create_app
 from bot.telegram.app import SECRET_HEADER, WEBHOOK_PATH
 from storage import inbound
+from tests.asgi import client
 from tests.telegram.harness import GROUP
 
 RESPONDER = 1002
@@ -40,8 +41,8 @@ def replies(bot) -> list[str]:
 
 
 async def metrics(container) -> dict[tuple[str, tuple], float]:
-    app = create_app(container, setups=[webhooks.setup], migrate=False)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://tocsin.test") as http:
+    app = Starlette(routes=webhooks.surface(container).routes)  # /metrics of this process
+    async with client(app, container) as http:
         text = (await http.get("/metrics")).text
     return {(s.name, tuple(sorted(s.labels.items()))): s.value
             for family in text_string_to_metric_families(text) for s in family.samples}

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import logging
 
-from bot.telegram.app import TelegramRuntime
-from tests.telegram.harness import FAST, GROUP, TelegramBot, telegram_container
+from tests.telegram.harness import GROUP, TelegramBot
 
 RESPONDER = 1002
 
 
 async def test_the_bot_token_is_not_logged(container, people, tg, caplog):
+    """The ``container`` fixture's process: built before the logging level went down, as in production."""
     caplog.set_level(logging.DEBUG)
     for noisy in ("httpx", "httpcore"):  # as bot.logs.configure does: httpx prints URLs with the token at INFO
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    runtime = TelegramRuntime(telegram_container(container, tg), limits=FAST)
+    runtime = container.telegram
     await runtime.start()
     bot = TelegramBot(tg, runtime)
     try:

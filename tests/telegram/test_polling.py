@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
-from bot.telegram.app import TelegramRuntime
-from tests.telegram.harness import FAST, GROUP, telegram_container
+import pytest
+
+from bot.settings import Settings
+from tests.telegram.harness import FAST, GROUP, telegram_settings
 
 RESPONDER = 1002
 
 
+@pytest.fixture
+def settings(db_url, tg) -> Settings:
+    return telegram_settings(Settings(database_url=db_url, scheduler=False), tg, webhook=False)
+
+
+@pytest.fixture
+def build_options() -> dict:
+    return {"telegram_limits": FAST, "telegram_poll_timeout": 1}
+
+
 async def test_polling_mode_answers_commands_and_button_presses(container, people, tg):
-    runtime = TelegramRuntime(telegram_container(container, tg, webhook=False), limits=FAST, poll_timeout=1)
+    runtime = container.telegram
     assert runtime.surface().routes == [] and runtime.surface().status == "on (polling)"
     await runtime.start()
     try:

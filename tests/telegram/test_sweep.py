@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy import select, update
 
+from bot import bootstrap
 from bot.config_file import TocsinConfig
 from bot.container import Container
 from bot.settings import Settings
@@ -17,7 +18,7 @@ from tests.telegram.harness import GROUP
 @pytest.fixture
 async def other(container: Container, clock) -> AsyncIterator[Container]:
     """Another process on the same database, without Telegram: its change bus never reaches the bot's."""
-    process = Container.build(Settings(database_url=container.settings.database_url, scheduler=False),
+    process = bootstrap.build(Settings(database_url=container.settings.database_url, scheduler=False),
                               TocsinConfig(), clock)
     yield process
     await process.close()

@@ -5,14 +5,17 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 
+from bot import bootstrap
 from bot.app import create_app
-from bot.telegram import setup
-from bot.telegram.app import SECRET_HEADER, WEBHOOK_PATH, TelegramRuntime, webhook_secret
+from bot.config_file import TocsinConfig
+from bot.container import Container
+from bot.telegram.app import SECRET_HEADER, WEBHOOK_PATH, webhook_secret
 from storage.queries import IncidentFilter
-from tests.telegram.harness import FAST, GROUP, WEBHOOK_URL, telegram_container
+from tests.telegram.harness import GROUP, WEBHOOK_URL, telegram_process
 
 RESPONDER = 1002
 
@@ -75,48 +78,64 @@ async def test_a_body_that_is_not_an_update_gets_400(bot, body):
     assert response.status_code == 400
 
 
-async def test_without_a_configured_secret_one_is_derived_from_the_token_but_is_not_the_token(container, tg):
-    runtime = TelegramRuntime(telegram_container(container, tg, secret=None), limits=FAST)
+@pytest.fixture
+async def process(settings, clock, tg) -> AsyncIterator[Callable[..., Container]]:
+    """Builds a Telegram process on the fake API as ``telegram_process`` does; closed at the end."""
+    built: list[Container] = []
+
+    def build(settings=settings, **options) -> Container:
+        built.append(telegram_process(settings, clock, tg, **options))
+        return built[-1]
+
+    yield build
+    for c in built:
+        if c.telegram is not None:
+            await c.telegram.stop()
+        await c.close()
+
+
+async def test_without_a_configured_secret_one_is_derived_from_the_token_but_is_not_the_token(process, tg):
+    runtime = process(secret=None).telegram
     await runtime.start()
-    try:
-        secret = tg.calls_to("setWebhook")[0]["secret_token"]
-        assert secret == webhook_secret(tg.token, None) and tg.token not in secret
-        assert len(secret) <= 256 and secret.replace("-", "").replace("_", "").isalnum()
-    finally:
-        await runtime.stop()
+    secret = tg.calls_to("setWebhook")[0]["secret_token"]
+    assert secret == webhook_secret(tg.token, None) and tg.token not in secret
+    assert len(secret) <= 256 and secret.replace("-", "").replace("_", "").isalnum()
 
 
-async def test_setup_serves_the_webhook_route_on_the_app(container, tg):
-    app = create_app(telegram_container(container, tg), setups=[setup], migrate=False)
-    assert [s.status for s in app.state.surfaces] == ["on (webhook)"]
+async def test_the_root_serves_the_webhook_route_on_the_app(container, tg):
+    app = create_app(container, migrate=False)
+    assert [s.status for s in container.surfaces] == ["on (webhook)"]
     assert WEBHOOK_PATH in [route.path for route in app.routes]
     assert container.senders["telegram"].channel == "telegram"
-    assert container.extras["telegram"].surface() is app.state.surfaces[0]
+    assert container.telegram.surface() is container.surfaces[0]
+    assert container.bus.observed and container.chats["telegram"].cards is container.telegram.cards
 
 
-async def test_setup_is_off_without_a_token(container):
-    assert setup(container).status == "off (TELEGRAM_BOT_TOKEN not set)"
+async def test_telegram_is_off_without_a_token(container, clock):
+    settings = dataclasses.replace(container.settings, telegram_bot_token=None)
+    off = bootstrap.build(settings, TocsinConfig(), clock, parts=bootstrap.Parts(telegram=True))
+    try:
+        assert [s.status for s in off.surfaces] == ["off (TELEGRAM_BOT_TOKEN not set)"]
+        assert off.telegram is None and "telegram" not in off.senders and not off.bus.observed
+    finally:
+        await off.close()
 
 
-async def test_a_refused_token_turns_telegram_off_without_stopping_the_process(container, tg):
-    container = telegram_container(container, tg)
-    container.settings = dataclasses.replace(container.settings, telegram_bot_token="999:WRONG-token")
-    runtime = TelegramRuntime(container, limits=FAST)
+async def test_a_refused_token_turns_telegram_off_without_stopping_the_process(process, tg):
+    runtime = process(token="999:WRONG-token").telegram
     await runtime.start()
     assert runtime.surface().status == "off (Telegram refused TELEGRAM_BOT_TOKEN)"
-    await runtime.stop()
 
 
-async def test_an_unreachable_api_at_start_is_retried_in_the_background(container, tg):
+async def test_an_unreachable_api_at_start_is_retried_in_the_background(process, tg):
     tg.fail("getMe", status=502, retry_after=None, description="Bad Gateway")
-    runtime = TelegramRuntime(telegram_container(container, tg), limits=FAST)
+    runtime = process().telegram
     runtime.retry_first = 0.05
     await runtime.start()
     assert runtime.surface().status == "on (waiting for Telegram)"
     async with asyncio.timeout(5):
         await runtime.until_connected()
     assert tg.calls_to("setWebhook") and runtime.surface().status == "on (webhook)"
-    await runtime.stop()
 
 
 async def test_a_press_whose_handler_fails_is_still_answered(bot, people):

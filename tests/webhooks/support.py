@@ -13,9 +13,10 @@ from typing import Any
 import httpx
 import uvicorn
 
-from bot.app import SIDECAR, create_app
+from bot.app import create_app
 from bot.config_file import parse
 from bot.container import Container
+from tests.asgi import client, with_state
 
 #: Payloads captured from a real Alertmanager 0.25 (copied unchanged from the shared capture).
 FIXTURES = Path(__file__).parent / "fixtures" / "alertmanager"
@@ -57,11 +58,13 @@ def configure(container: Container, **overrides: Any) -> None:
 
 
 def sidecar_app(container: Container):
-    return create_app(container, SIDECAR, migrate=False)
+    """The HTTP app of ``container`` (built with ``bootstrap.SIDECAR`` parts)."""
+    return create_app(container, migrate=False)
 
 
-def client_for(app) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://tocsin.test")
+def client_for(app, container: Container) -> httpx.AsyncClient:
+    """A client of ``app`` without its lifespan: requests see ``container``."""
+    return client(app, container)
 
 
 def fixture(name: str) -> dict[str, Any]:
@@ -80,13 +83,14 @@ AM = bearer(AM_TOKEN)
 
 
 @contextlib.asynccontextmanager
-async def serving(app) -> AsyncIterator[str]:
-    """Serve ``app`` with a real uvicorn on a free loopback port, in this event loop; yields its base URL."""
+async def serving(app, container: Container) -> AsyncIterator[str]:
+    """Serve ``app`` with a real uvicorn on a free loopback port, in this event loop, without its lifespan
+    (requests see ``container``); yields its base URL."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_level="warning", log_config=None))
+    server = uvicorn.Server(uvicorn.Config(with_state(app, {"tocsin": container}), lifespan="off", log_level="warning", log_config=None))
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
         for _ in range(200):

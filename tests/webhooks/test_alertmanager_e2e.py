@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
+from bot import bootstrap
 from bot.container import Container
 from bot.settings import Settings
 from storage import migrations
@@ -65,7 +66,7 @@ def alertmanager_binary() -> str:
 @pytest.fixture
 async def sidecar(tmp_path: Path, wall_clock_container) -> AsyncIterator[tuple[str, Container]]:
     container = wall_clock_container
-    async with serving(sidecar_app(container)) as url:
+    async with serving(sidecar_app(container), container) as url:
         yield url, container
 
 
@@ -74,7 +75,7 @@ async def wall_clock_container(tmp_path: Path) -> AsyncIterator[Container]:
     """A container on the wall clock (Alertmanager's times are real), on a fresh SQLite file."""
     url = f"sqlite:///{tmp_path / 'e2e.db'}"
     migrations.upgrade(url)
-    container = Container.build(Settings(database_url=url, scheduler=False))
+    container = bootstrap.build(Settings(database_url=url, scheduler=False), parts=bootstrap.SIDECAR)
     configure(container)
     from bot.config_file import apply
 

@@ -12,7 +12,7 @@ import contextlib
 import httpx
 import pytest
 
-from bot.container import Container
+from bot import bootstrap
 from bot.settings import Settings
 from storage.ports import RecordingObserver
 from storage.queries import IncidentFilter
@@ -26,20 +26,19 @@ def db_url(pg_url: str) -> str:
 
 
 @pytest.fixture
-async def two_sidecars(container, people, clock):
+async def two_sidecars(container, people, clock, recorder):
     """Base URLs of two sidecars on the same database, and every change either of them published."""
-    other = Container.build(Settings(database_url=container.settings.database_url, scheduler=False),
-                            clock=clock)
-    other.bus.subscribe(recorder := RecordingObserver())
+    other = bootstrap.build(Settings(database_url=container.settings.database_url, scheduler=False),
+                            clock=clock, parts=bootstrap.SIDECAR, observers=[theirs := RecordingObserver()])
     for c in (container, other):
         configure(c)
     async with contextlib.AsyncExitStack() as stack:
-        urls = [await stack.enter_async_context(serving(sidecar_app(c))) for c in (container, other)]
+        urls = [await stack.enter_async_context(serving(sidecar_app(c), c)) for c in (container, other)]
 
         async def published():
             for c in (container, other):
                 await c.bus.drain()
-            return container.extras["recorder"].changes + recorder.changes
+            return recorder.changes + theirs.changes
 
         yield urls, published
     await other.close()

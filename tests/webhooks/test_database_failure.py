@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import create_engine, text
 
+from bot import bootstrap
 from bot.config_file import TocsinConfig
-from bot.container import Container
 from bot.settings import Settings
 from storage.db import sync_url
 from storage.queries import IncidentFilter
@@ -17,10 +17,10 @@ FIRING = fixture("005_firing_HighLatency.json")  # two alerts: the failure strik
 
 @pytest.mark.parametrize("url", ["sqlite:////nonexistent/dir/tocsin.db", "postgresql://postgres@127.0.0.1:1/test"])
 async def test_an_unreachable_database_gets_503(url):
-    container = Container.build(Settings(database_url=url, scheduler=False), TocsinConfig())
+    container = bootstrap.build(Settings(database_url=url, scheduler=False), TocsinConfig(), parts=bootstrap.SIDECAR)
     configure(container)
     try:
-        async with client_for(sidecar_app(container)) as http:
+        async with client_for(sidecar_app(container), container) as http:
             response = await http.post("/webhooks/alertmanager", json=FIRING, headers=AM)
             assert response.status_code == 503
             assert response.json()["error"] == "unavailable" and response.headers["retry-after"]

@@ -23,8 +23,8 @@ import httpx
 import pytest
 import yaml
 
+from bot import bootstrap
 from bot.config_file import TocsinConfig
-from bot.container import Container
 from bot.settings import Settings
 from storage import migrations
 from tests.netproxy import NetProxy, proxy_to
@@ -43,10 +43,10 @@ OBSERVER = bearer(API_TOKENS["observer"])
 async def app_on(url: str) -> AsyncIterator[httpx.AsyncClient]:
     """The sidecar app on ``url``, with a short database timeout."""
     settings = Settings(database_url=url, scheduler=False, database_timeout=TIMEOUT, database_connect_timeout=2)
-    container = Container.build(settings, TocsinConfig())
+    container = bootstrap.build(settings, TocsinConfig(), parts=bootstrap.SIDECAR)
     configure(container)
     try:
-        async with client_for(sidecar_app(container)) as http:
+        async with client_for(sidecar_app(container), container) as http:
             yield http
     finally:
         await asyncio.wait_for(container.close(), 10)

@@ -120,7 +120,7 @@ async def test_the_body_limit_comes_from_settings(container, people):
 
     container.settings = replace(container.settings, max_body_bytes=200)
     configure(container)
-    async with client_for(sidecar_app(container)) as http:
+    async with client_for(sidecar_app(container), container) as http:
         response = await http.post("/webhooks/alertmanager", json=FIRING, headers=AM)
     assert response.status_code == 413
 

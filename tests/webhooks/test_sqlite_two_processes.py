@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from bot.container import Container
+from bot import bootstrap
 from storage.ports import RecordingObserver
 from storage.queries import IncidentFilter
 from tests.webhooks.support import AM, client_for, configure, fixture, sidecar_app
@@ -21,13 +21,13 @@ def db_url(tmp_path) -> str:
     return url
 
 
-async def test_parallel_copies_through_two_sqlite_connections_make_one_incident(container, people, clock):
-    other = Container.build(container.settings, clock=clock)
-    other.bus.subscribe(recorder := RecordingObserver())
+async def test_parallel_copies_through_two_sqlite_connections_make_one_incident(container, people, clock, recorder):
+    other = bootstrap.build(container.settings, clock=clock, parts=bootstrap.SIDECAR,
+                            observers=[theirs := RecordingObserver()])
     for c in (container, other):
         configure(c)
     try:
-        async with client_for(sidecar_app(container)) as one, client_for(sidecar_app(other)) as two:
+        async with client_for(sidecar_app(container), container) as one, client_for(sidecar_app(other), other) as two:
             for name in ("005_firing_HighLatency.json", "006_firing_HighLatency.json", "007_resolved_HighLatency.json"):
                 responses = await asyncio.gather(*(
                     (one, two)[i % 2].post("/webhooks/alertmanager", json=fixture(name), headers=AM)
@@ -37,7 +37,7 @@ async def test_parallel_copies_through_two_sqlite_connections_make_one_incident(
             await c.bus.drain()
     finally:
         await other.close()
-    changes = container.extras["recorder"].changes + recorder.changes
+    changes = recorder.changes + theirs.changes
     assert sorted(c.kind for c in changes) == ["alert_resolved", "declared", "resolved"]
     views, total = await container.queries.list(IncidentFilter())
     assert total == 1 and views[0].status == "resolved"

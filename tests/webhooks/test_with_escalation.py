@@ -1,6 +1,6 @@
 """Alert-born incidents go through the escalation engine's transaction hook like any other.
 
-The sidecar app installs the hook itself (``paging.setup_ledger_only``), as ``serve`` does.
+The sidecar process has the hook (``bootstrap.SIDECAR``), as ``serve`` does.
 """
 
 from __future__ import annotations

@@ -6,29 +6,28 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
-from bot.commands.execute import execute
+from bot.chat import buttons
 from bot.commands.grammar import Command, parse_duration
 from bot.commands.reply import Reply
-from bot.slack import ids, receipts
 from bot.slack.identity import request_team
 from bot.slack.listeners.commands import FOREIGN, ack_at_once
 from bot.slack.runtime import SlackRuntime
 
 
 def _command(action: dict[str, Any]) -> Command | None:
-    """The subcommand a press means; None for a payload we did not render."""
+    """The subcommand a press means (``bot.chat.buttons``); None for a payload we did not render."""
     try:
-        if action["action_id"] == ids.SNOOZE:
+        verb = buttons.SLACK[action["action_id"]]
+        if verb == buttons.SNOOZE:  # a menu: "<number>:<duration>"
             number, _, choice = action["selected_option"]["value"].partition(":")
-            return Command("snooze", number=int(number), duration=parse_duration(choice))
-        return Command(ids.BUTTON_COMMANDS[action["action_id"]], number=int(action["value"]))
+            return buttons.command(verb, int(number), parse_duration(choice))
+        return buttons.command(verb, int(action["value"]))
     except (KeyError, TypeError, ValueError):
         return None
 
 
 #: Presses whose repeat the core answers itself ("#1 was already acknowledged by Ann at ..."), as Telegram does.
-IDEMPOTENT = frozenset({"ack", "resolve"})
-LABELS = {"escalate": "Escalate", "snooze": "Snooze"}
+IDEMPOTENT = frozenset({buttons.ACK, buttons.RESOLVE})
 
 
 async def handle_card_action(body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond,
@@ -50,22 +49,22 @@ async def _press(body: dict[str, Any], action: dict[str, Any], runtime: SlackRun
     user = body["user"]["id"]  # verified by the request signature; body["user"]["name"] decides nothing
     # The block id carries the card's version: a double click, or a retried delivery, is the same key.
     key = f"press:{user}:{action['action_id']}:{action.get('block_id', '')}:{command.duration or ''}"
-    container = runtime.container
-    first = await receipts.claim(container.db, key, container.clock.now())
+    first = await runtime.receipts.first(key)
     if not first and command.name not in IDEMPOTENT:
         return await _repeated(runtime, key, command)
     actor = await runtime.identity.actor(user, body["user"].get("name", ""))
-    reply = await execute(container, actor, command, runtime.identity.mention)
+    reply = await buttons.press(runtime.container, actor, command.name, command.number, command.duration,
+                                runtime.identity.mention)
     if reply.error and first:
-        await receipts.release(container.db, key)
+        await runtime.receipts.forget(key)
     return reply
 
 
 async def _repeated(runtime: SlackRuntime, key: str, command: Command) -> Reply:
     """A repeat of a press that is not idempotent (escalate, snooze): say so, do nothing."""
-    when = await receipts.claimed_at(runtime.container.db, key)
+    when = await runtime.receipts.seen_at(key)
     at = when.strftime("at %Y-%m-%d %H:%M UTC") if when else "a moment ago"
-    return Reply(f"You already pressed {LABELS[command.name]} on this card of #{command.number} {at}; "
+    return Reply(f"You already pressed {buttons.LABELS[command.name]} on this card of #{command.number} {at}; "
                  "nothing was done twice.")
 
 
@@ -76,5 +75,5 @@ def register(app: AsyncApp, runtime: SlackRuntime) -> None:
     async def card_action(body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond) -> None:
         await handle_card_action(body, action, respond, runtime)
 
-    for action_id in (*ids.BUTTON_COMMANDS, ids.SNOOZE):
+    for action_id in buttons.SLACK:
         app.action(action_id)(ack=acknowledge, lazy=[card_action])

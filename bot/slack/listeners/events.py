@@ -14,7 +14,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.commands.execute import run_text
 from bot.commands.reply import Reply
-from bot.slack import receipts, scopes
+from bot.slack import scopes
 from bot.slack.identity import request_team
 from bot.slack.listeners.commands import FOREIGN
 from bot.slack.outbound import FAILED
@@ -29,7 +29,7 @@ async def handle_app_mention(body: dict[str, Any], event: dict[str, Any], runtim
     """Bolt acks events itself; the work happens here, after the ack, once per event id."""
     container = runtime.container
     async with runtime.after_ack():
-        if not await receipts.claim(container.db, f"event:{body.get('event_id')}", container.clock.now()):
+        if not await runtime.receipts.first(f"event:{body.get('event_id')}"):
             return
         if runtime.foreign(request_team(body)):
             reply = Reply.fail(FOREIGN)

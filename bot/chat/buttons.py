@@ -1,0 +1,57 @@
+"""A card's buttons, for every platform: one table from each platform's wire ids to the core verbs, and one
+way from a press to the core (the shared executor, as the typed command would go).
+
+The wire ids are what cards already posted carry: never change a key here (Slack action ids, Telegram
+callback data actions); a new rendering gets a new id that maps to the same verb. A terminal platform maps
+``ack 3`` to ``press(container, actor, ACK, 3)`` the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+from types import MappingProxyType
+
+from bot.commands.execute import MentionResolver, execute
+from bot.commands.grammar import Command
+from bot.commands.reply import Reply
+from bot.container import Container
+from storage.actors import Actor
+
+#: The core verbs a card's buttons run: the shared grammar's subcommands.
+ACK, RESOLVE, ESCALATE, SNOOZE = "ack", "resolve", "escalate", "snooze"
+VERBS = (ACK, RESOLVE, ESCALATE, SNOOZE)  # in the order a card shows them
+LABELS: Mapping[str, str] = MappingProxyType({ACK: "Acknowledge", RESOLVE: "Resolve", ESCALATE: "Escalate",
+                                              SNOOZE: "Snooze"})
+#: A snooze button that carries no duration of its own (Telegram's "Snooze 1h").
+SNOOZE_FOR = timedelta(hours=1)
+
+#: Wire id -> verb, per platform.
+SLACK: Mapping[str, str] = MappingProxyType({
+    "incident.acknowledge.v1": ACK,
+    "incident.resolve.v1": RESOLVE,
+    "incident.escalate.v1": ESCALATE,
+    "incident.snooze.v1": SNOOZE,  # a menu: the chosen duration comes with the press
+})
+TELEGRAM: Mapping[str, str] = MappingProxyType({"ack": ACK, "res": RESOLVE, "esc": ESCALATE, "snz": SNOOZE})
+
+
+def wire_id(table: Mapping[str, str], verb: str) -> str:
+    """The wire id ``table`` renders ``verb`` with (its first, the current one)."""
+    return next(wire for wire, v in table.items() if v == verb)
+
+
+def command(verb: str, number: int, duration: timedelta | None = None) -> Command:
+    """The command a press of ``verb`` on incident ``number``'s card means."""
+    if verb not in VERBS:
+        raise ValueError(f"not a button verb: {verb!r}")
+    if verb == SNOOZE:
+        duration = duration or SNOOZE_FOR
+    return Command(verb, number=number, duration=duration)
+
+
+async def press(container: Container, actor: Actor, verb: str, number: int, duration: timedelta | None = None,
+                mentions: MentionResolver | None = None) -> Reply:
+    """Run a press through the core, exactly as ``/incident <verb> <number>`` would; a refusal is a failed
+    ``Reply`` (``unlinked`` when the presser is no Tocsin person), never raised."""
+    return await execute(container, actor, command(verb, number, duration), mentions)

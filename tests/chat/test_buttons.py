@@ -1,0 +1,32 @@
+"""The one button map: the wire ids cards already carry still mean what they meant, on every platform."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from bot.chat import buttons
+from bot.slack import ids
+from bot.telegram import callback
+
+
+def test_wire_ids_already_posted_keep_their_verbs():
+    assert dict(buttons.SLACK) == {"incident.acknowledge.v1": "ack", "incident.resolve.v1": "resolve",
+                                   "incident.escalate.v1": "escalate", "incident.snooze.v1": "snooze"}
+    assert dict(buttons.TELEGRAM) == {"ack": "ack", "res": "resolve", "esc": "escalate", "snz": "snooze"}
+    assert (ids.ACKNOWLEDGE, ids.RESOLVE, ids.ESCALATE, ids.SNOOZE) == tuple(buttons.SLACK)
+    assert (callback.ACK, callback.RESOLVE, callback.ESCALATE, callback.SNOOZE) == tuple(buttons.TELEGRAM)
+
+
+@pytest.mark.parametrize("verb", buttons.VERBS)
+def test_every_platform_s_button_for_a_verb_means_the_same_command(verb):
+    slack, telegram = (buttons.command(table[buttons.wire_id(table, verb)], 3)
+                       for table in (buttons.SLACK, buttons.TELEGRAM))
+    assert slack == telegram and (slack.name, slack.number) == (verb, 3)
+    assert slack.duration == (timedelta(hours=1) if verb == buttons.SNOOZE else None)
+
+
+def test_a_verb_no_button_has_is_refused():
+    with pytest.raises(ValueError):
+        buttons.command("cancel", 3)
