@@ -42,13 +42,16 @@ async def find_person(session: AsyncSession, actor: Actor) -> Person | None:
     return await identity.find(session, actor.source, ident)
 
 
+def not_linked(actor: Actor) -> UnknownActor:
+    """The refusal when ``actor``'s account is no Tocsin person's (each surface says how to link)."""
+    return UnknownActor(f"your {actor.source} account ({actor.external_id}) is not linked to a Tocsin person")
+
+
 async def resolve(session: AsyncSession, actor: Actor) -> Principal:
     """Resolve ``actor`` to a principal; trusted system actors need no person, others must be linked."""
     person = await find_person(session, actor)
     if person is None and actor.granted_role is None:
-        raise UnknownActor(
-            f"your {actor.source} account ({actor.external_id}) is not linked to a Tocsin person"
-        )
+        raise not_linked(actor)
     return Principal(actor, person)
 
 

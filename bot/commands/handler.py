@@ -8,7 +8,6 @@ from bot.commands.grammar import Command
 from bot.commands.reply import Reply
 from bot.container import Container
 from storage.actors import Actor
-from storage.errors import UnknownActor
 from storage.views import ActionResult
 
 #: Turns the "@user" of "assign 42 @user" into an actor on the same platform (None: not understood).
@@ -19,11 +18,6 @@ Handler = Callable[[Container, Actor, Command, MentionResolver | None], Awaitabl
 def sentence(text: str) -> str:
     """``text`` with a capital first letter and a final full stop."""
     return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
-
-
-def not_linked(actor: Actor) -> UnknownActor:
-    """The refusal when ``actor``'s chat account is no Tocsin person's (each surface says how to link)."""
-    return UnknownActor(f"your {actor.source} account is not linked to a Tocsin person")
 
 
 def result_reply(result: ActionResult) -> Reply:

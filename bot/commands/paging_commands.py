@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.commands.grammar import Command, UsageError
-from bot.commands.handler import MentionResolver, not_linked
+from bot.commands.handler import MentionResolver
 from bot.commands.reply import Reply
 from bot.container import Container
 from bot.platforms import CHANNELS, DEFAULT_POLICY
@@ -114,7 +114,7 @@ async def paging_prefs(container: Container, actor: Actor, command: Command,
     async with container.db.transaction() as session:
         person = await directory.find_person(session, actor)
         if person is None:
-            raise not_linked(actor)
+            raise directory.not_linked(actor)
         if words:
             accepted = await prefs.set_channel(session, person.id, words[0], words[1] == "on", container.clock.now(),
                                                 CHANNELS)

@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from bot.commands.grammar import Command
-from bot.commands.handler import MentionResolver, not_linked
+from bot.commands.handler import MentionResolver
 from bot.commands.reply import Reply
 from bot.container import Container
 from bot.platforms import DEFAULT_POLICY
@@ -71,7 +71,7 @@ async def list_incidents(container: Container, actor: Actor, command: Command,
         async with container.db.sessions() as session:
             person = await directory.find_person(session, actor)
         if person is None:
-            raise not_linked(actor)
+            raise directory.not_linked(actor)
         query = IncidentFilter.open(assignee_id=person.id, limit=20)
     else:
         query = IncidentFilter.open(team=command.team, limit=20)

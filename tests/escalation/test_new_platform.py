@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 
+from bot.bootstrap import CORE, Parts
 from bot.platforms import CHATS
 from escalation.dispatcher import Dispatcher
 from escalation.engine import Escalation
@@ -19,6 +20,12 @@ from tests.escalation.conftest import notifications, steps, use_policy
 from tests.escalation.fakes import RecordingSender
 
 PLATFORM = "pager"
+
+
+@pytest.fixture
+def parts() -> Parts:
+    """No ledger hook from the composition root: the test installs one that knows the new platform."""
+    return CORE
 
 
 @pytest.fixture
@@ -57,8 +64,9 @@ async def test_a_new_platform_pages_its_reachable_accounts_and_team_chats(contai
     await escalation.run_due()
     [step] = await steps(container, 2)
     assert f"{PLATFORM} Tocsin may not write to them there now" in step.note
-    paged = [n.address for n in await notifications(container) if n.incident_id != 1]
-    assert paged == ["room-payments"]
+    paged = sorted((n.channel, n.address) for n in await notifications(container) if n.incident_id != 1)
+    assert paged == [(PLATFORM, "room-payments"), ("slack", "UTEAM_LEAD")]  # the lead: their next channel
+    assert "fell back to slack" in step.note
 
 
 async def test_an_unlinked_account_of_a_new_platform_is_nobody(container, people, clock, pager):
