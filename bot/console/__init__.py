@@ -41,4 +41,5 @@ def make_console(container: Container, sweep_interval: float = INTERVAL) -> Cons
         Route("/console/console.css", assets.handle_console_css, methods=["GET"]),
     ]
     sweeper = CardSweeper(feed, container.db, sweep_interval, name="console card")
-    return Console(feed, Surface("console", routes=paths, components=[sweeper]))
+    status = f"on ({container.settings.console_url.rstrip('/')}/; `tocsin login-link EMAIL` prints a sign-in link)"
+    return Console(feed, Surface("console", status, routes=paths, components=[sweeper]))

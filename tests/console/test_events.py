@@ -39,8 +39,8 @@ class Events:
     def __init__(self, lines: AsyncIterator[str]) -> None:
         self.lines = lines
 
-    async def card(self, timeout: float = 2.0) -> str:
-        """The next card sent, within ``timeout`` seconds."""
+    async def card(self, within: float = 2.0) -> str:
+        """The next card sent, within ``within`` seconds."""
         async def read() -> str:
             event, data = None, []
             async for line in self.lines:
@@ -52,7 +52,7 @@ class Events:
                     assert event == "card"
                     return "\n".join(data)
             raise AssertionError("the stream ended")
-        return await asyncio.wait_for(read(), timeout)
+        return await asyncio.wait_for(read(), within)
 
 
 @contextlib.asynccontextmanager
@@ -108,10 +108,10 @@ async def test_a_change_in_another_process_arrives_within_the_catch_up_sweep(con
             await sweeper.start()
         try:
             await other.incidents.declare(people.slack("responder"), "Disk full", team="payments")
-            card = await board.card(timeout=SWEEP + 2)
+            card = await board.card(within=SWEEP + 2)
             assert _number(card) == 1 and "Disk full" in card
             await other.incidents.acknowledge(1, people.slack("team_lead"))
-            assert "Acknowledged by Team Lead at" in await board.card(timeout=SWEEP + 2)
+            assert "Acknowledged by Team Lead at" in await board.card(within=SWEEP + 2)
         finally:
             for sweeper in sweepers:
                 await sweeper.stop()
