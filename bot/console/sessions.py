@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import Database
 from storage.models import ConsoleLogin, ConsoleSession
@@ -42,9 +43,16 @@ async def issue_link(db: Database, person_id: int, now: datetime) -> str:
     """A new one-time sign-in token for the person (the link's last part)."""
     token = secrets.token_urlsafe(32)
     async with db.transaction() as session:
+        await _forget_expired(session, now)
         session.add(ConsoleLogin(token_hash=digest(token), person_id=person_id, created_at=now,
                                  expires_at=now + LINK_TTL))
     return token
+
+
+async def _forget_expired(session: AsyncSession, now: datetime) -> None:
+    """Links and sessions past their time are of no use to anyone: each new link clears them away."""
+    await session.execute(delete(ConsoleLogin).where(ConsoleLogin.expires_at <= now))
+    await session.execute(delete(ConsoleSession).where(ConsoleSession.expires_at <= now))
 
 
 async def redeem(db: Database, token: str, now: datetime) -> tuple[str, SignedIn] | None:

@@ -112,3 +112,13 @@ async def test_an_observer_sees_the_card_but_cannot_act(browser, http, container
     pressed = await observer.post("/incidents/1/ack", data={"csrf": csrf_of(board.text)})
     assert pressed.status_code == 200 and 'class="reply error"' in pressed.text
     assert (await container.queries.get(1)).status.value == "open"
+
+
+async def test_expired_links_and_sessions_are_cleared_by_the_next_link(browser, container, clock):
+    await browser("responder@example.com")
+    await signin.login_link(container, "observer@example.com")
+    clock.advance(hours=12, seconds=1)
+    await signin.login_link(container, "observer@example.com")
+    async with container.db.sessions() as session:
+        assert (await session.scalars(select(ConsoleSession))).all() == []
+        assert len((await session.scalars(select(ConsoleLogin))).all()) == 1
