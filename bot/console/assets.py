@@ -5,12 +5,15 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-#: Swaps each card the event stream sends into the board; a closed one leaves it.
+#: Swaps each card the event stream sends into the board; a closed one leaves it; after a reconnection
+#: (or when the server says the browser fell behind) the board is loaded again.
 BOARD_JS = """\
 (function () {
   var board = document.getElementById("board");
   if (!board || !window.EventSource) return;
-  var events = new EventSource(board.dataset.events);
+  var events = new EventSource(board.dataset.events), opened = false;
+  // The browser reconnects by itself after a drop; what changed meanwhile was not sent: read the board anew.
+  events.addEventListener("open", function () { if (opened) window.location.reload(); opened = true; });
   events.addEventListener("card", function (e) {
     var box = document.createElement("div");
     box.innerHTML = e.data;
