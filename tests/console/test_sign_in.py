@@ -6,11 +6,11 @@ import hashlib
 from dataclasses import replace
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from bot.console import signin
 from bot.console.routes import COOKIE
-from storage.models import ChatIdentity, ConsoleLogin, ConsoleSession
+from storage.models import ChatIdentity, ConsoleLogin, ConsoleSession, Membership
 from tests.console.conftest import csrf_of, follow, post_alerts
 
 
@@ -122,3 +122,11 @@ async def test_expired_links_and_sessions_are_cleared_by_the_next_link(browser, 
     async with container.db.sessions() as session:
         assert (await session.scalars(select(ConsoleSession))).all() == []
         assert len((await session.scalars(select(ConsoleLogin))).all()) == 1
+
+
+async def test_someone_no_longer_allowed_is_signed_out_at_their_next_request(browser, container, people):
+    responder = await browser("responder@example.com")
+    assert (await responder.get("/")).status_code == 200
+    async with container.db.transaction() as session:
+        await session.execute(delete(Membership).where(Membership.person_id == people.ids["responder"]))
+    assert (await responder.get("/")).headers["location"] == "/signin"
