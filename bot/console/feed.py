@@ -58,9 +58,10 @@ class Feed:
     async def sweep(self, since: datetime | None) -> datetime | None:
         """Push the incidents other processes changed since ``since``; the new mark."""
         rows = await changed_since(self.db, since)
-        if self._streams:
-            for number, _ in rows:
-                self.publish(await self.queries.get(number))
+        if not self._streams:
+            self._sent.clear()  # no board open: a board opened later reads every card afresh
+        for number, _ in rows if self._streams else ():
+            self.publish(await self.queries.get(number))
         return rows[-1][1] if rows else since
 
     def publish(self, view: IncidentView) -> None:
