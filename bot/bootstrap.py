@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal
 
-from bot import api, health, housekeeping, notify, paging, slack, telegram, webhooks
+from bot import api, console, health, housekeeping, notify, paging, slack, sweep, telegram, webhooks
 from bot.chat.contract import Platform
 from bot.config_file import TocsinConfig
 from bot.container import Container
@@ -40,11 +40,12 @@ class Parts:
     telegram: bool = False
     escalation: Literal["scheduler", "ledger"] | None = None  # "scheduler": timer, dispatcher and the ledger hook
     housekeeping: bool = False
+    console: bool = False  # the web console at / (needs http)
 
 
 CORE = Parts()
 #: ``tocsin serve``: everything.
-SERVE = Parts(http=True, slack=True, telegram=True, escalation="scheduler", housekeeping=True)
+SERVE = Parts(http=True, slack=True, telegram=True, escalation="scheduler", housekeeping=True, console=True)
 #: ``tocsin sidecar``: receives monitoring webhooks and serves the API, without chat platforms or the
 #: scheduler, but with the escalation ledger hook, so incidents it opens or acknowledges are escalated by serve.
 SIDECAR = Parts(http=True, escalation="ledger")
@@ -52,7 +53,8 @@ SIDECAR = Parts(http=True, escalation="ledger")
 
 def build(settings: Settings, config: TocsinConfig | None = None, clock: Clock | None = None, *,
           parts: Parts = CORE, observers: Iterable[ChangeObserver] = (), senders: Mapping[str, Sender] | None = None,
-          telegram_limits: Sequence[Limit] | None = None, telegram_poll_timeout: float = 10.0) -> Container:
+          telegram_limits: Sequence[Limit] | None = None, telegram_poll_timeout: float = 10.0,
+          console_sweep: float = sweep.INTERVAL) -> Container:
     """The process: the core, then each part ``parts`` names, wired as they are built.
 
     ``observers``: told of every committed change, before any platform's card sync (tests record them).
@@ -96,6 +98,12 @@ def build(settings: Settings, config: TocsinConfig | None = None, clock: Clock |
             bus.subscribe(chat.cards)
             c.senders[chat.name] = chat.sender
         surfaces.append(chat if isinstance(chat, Surface) else chat.surface)
+
+    # -- the web console: its live cards on the bus --------------------------------------------------------
+    if parts.console:
+        board = console.make_console(c, console_sweep)
+        bus.subscribe(board.feed)
+        surfaces.append(board.surface)
 
     # -- escalation: the ledger hook; with the scheduler, the timer and dispatcher ----------------------
     if parts.escalation is not None:

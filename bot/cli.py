@@ -49,6 +49,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--config", type=Path, help="config file to apply at start (TOCSIN_CONFIG)")
     link = sub.add_parser("link-code", help="issue a one-time code that links a Telegram account to a person")
     link.add_argument("email")
+    login = sub.add_parser("login-link", help="print a one-time link that signs a person in to the web console")
+    login.add_argument("email")
     inbound_cli.add_parser(sub)
     return parser
 

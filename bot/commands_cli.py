@@ -40,6 +40,9 @@ def run(args: argparse.Namespace, settings: Settings, config) -> int:
     if args.command == "link-code":
         migrations.require_current(settings.database_url, settings.database_connect_timeout)
         return asyncio.run(_link_code(args, settings))
+    if args.command == "login-link":
+        migrations.require_current(settings.database_url, settings.database_connect_timeout)
+        return asyncio.run(_login_link(args, settings))
     if args.command == "inbound":
         migrations.require_current(settings.database_url, settings.database_connect_timeout)
         return inbound_cli.run(args, settings)
@@ -195,3 +198,18 @@ async def _link_code(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     finally:
         await container.close()
+
+
+async def _login_link(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.console.signin import SignInRefused, login_link
+
+    container = bootstrap.build(settings)
+    try:
+        link = await login_link(container, args.email)
+    except SignInRefused as exc:
+        print(f"tocsin: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        await container.close()
+    print(f"Open this link within 15 minutes to sign in to the Tocsin console (it works once):\n{link}")
+    return 0

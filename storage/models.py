@@ -280,6 +280,30 @@ class LinkCode(Base):
     used_at: Mapped[datetime | None]
 
 
+class ConsoleLogin(Base):
+    """A one-time sign-in link to the web console (``tocsin login-link``); only its hash is kept."""
+
+    __tablename__ = "console_login"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class ConsoleSession(Base):
+    """A signed-in browser: the hash of its cookie's random id, its CSRF token, until when it holds."""
+
+    __tablename__ = "console_session"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+
+
 class ConfigState(Base):
     """The applied config file's integrations, API tokens and routing (one row, id 1), which running
     processes reload when ``generation`` moves; teams, people and policies have tables of their own."""

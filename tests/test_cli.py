@@ -99,7 +99,7 @@ def test_config_check_apply_and_incidents_commands(tmp_path):
 
 def test_help_lists_every_command(tmp_path):
     result = _run(["--help"], tmp_path)
-    for command in ("serve", "sidecar", "migrate", "config", "incidents", "shell"):
+    for command in ("serve", "sidecar", "migrate", "config", "incidents", "shell", "login-link"):
         assert command in result.stdout
 
 

@@ -34,6 +34,7 @@ SLACK: Mapping[str, str] = MappingProxyType({
     "incident.snooze.v1": SNOOZE,  # a menu: the chosen duration comes with the press
 })
 TELEGRAM: Mapping[str, str] = MappingProxyType({"ack": ACK, "res": RESOLVE, "esc": ESCALATE, "snz": SNOOZE})
+CONSOLE: Mapping[str, str] = MappingProxyType({"ack": ACK, "resolve": RESOLVE, "escalate": ESCALATE})  # form paths
 
 
 def wire_id(table: Mapping[str, str], verb: str) -> str:

@@ -17,6 +17,7 @@ def test_wire_ids_already_posted_keep_their_verbs():
     assert dict(buttons.TELEGRAM) == {"ack": "ack", "res": "resolve", "esc": "escalate", "snz": "snooze"}
     assert (ids.ACKNOWLEDGE, ids.RESOLVE, ids.ESCALATE, ids.SNOOZE) == tuple(buttons.SLACK)
     assert (callback.ACK, callback.RESOLVE, callback.ESCALATE, callback.SNOOZE) == tuple(buttons.TELEGRAM)
+    assert dict(buttons.CONSOLE) == {"ack": "ack", "resolve": "resolve", "escalate": "escalate"}  # open boards' forms
 
 
 @pytest.mark.parametrize("verb", buttons.VERBS)

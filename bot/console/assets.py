@@ -1,0 +1,52 @@
+"""The console's script and style, served by Tocsin itself (no CDN, no build step)."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+#: Swaps each card the event stream sends into the board; a closed one leaves it; after a reconnection
+#: (or when the server says the browser fell behind) the board is loaded again.
+BOARD_JS = """\
+(function () {
+  var board = document.getElementById("board");
+  if (!board || !window.EventSource) return;
+  var events = new EventSource(board.dataset.events), opened = false;
+  // The browser reconnects by itself after a drop; what changed meanwhile was not sent: read the board anew.
+  events.addEventListener("open", function () { if (opened) window.location.reload(); opened = true; });
+  events.addEventListener("card", function (e) {
+    var box = document.createElement("div");
+    box.innerHTML = e.data;
+    var card = box.firstElementChild, old = document.getElementById(card.id);
+    var empty = board.querySelector(".empty");
+    if (card.classList.contains("closed")) { if (old) old.remove(); return; }
+    if (empty) empty.remove();
+    if (old) old.replaceWith(card); else board.prepend(card);
+  });
+  events.addEventListener("reload", function () { window.location.reload(); });
+})();
+"""
+
+CONSOLE_CSS = """\
+body { font-family: system-ui, sans-serif; margin: 0; background: #f4f5f7; color: #172b4d; }
+header { display: flex; gap: 1em; align-items: center; padding: .5em 1em; background: #172b4d; color: #fff; }
+header h1 { font-size: 1.2em; margin: 0; } header form { margin-left: auto; }
+main { padding: 1em; display: grid; gap: 1em; grid-template-columns: repeat(auto-fill, minmax(22em, 1fr)); }
+.card { background: #fff; border-radius: 6px; padding: .8em 1em; border-left: 6px solid #888; }
+.sev-critical { border-color: #bf2600; } .sev-high { border-color: #ff8b00; }
+.sev-medium { border-color: #ffc400; } .sev-low { border-color: #6b778c; }
+.card h2 { font-size: 1.05em; margin: 0 0 .4em; }
+dl { display: grid; grid-template-columns: auto 1fr; gap: .1em .8em; margin: 0; } dt { font-weight: 600; }
+.who, .links { margin: .3em 0; font-size: .9em; } .alerts { margin: .3em 0; padding-left: 1.2em; }
+.actions { display: flex; gap: .5em; margin-top: .5em; } .actions form { margin: 0; }
+.reply { margin: 1em; padding: .5em 1em; border-radius: 4px; background: #e3fcef; }
+.reply.error { background: #ffebe6; }
+"""
+
+
+async def handle_board_js(request: Request) -> Response:
+    return Response(BOARD_JS, media_type="text/javascript", headers={"Cache-Control": "no-cache"})
+
+
+async def handle_console_css(request: Request) -> Response:
+    return Response(CONSOLE_CSS, media_type="text/css", headers={"Cache-Control": "no-cache"})

@@ -1,0 +1,137 @@
+"""Pure renderers: incident views and replies -> the console's HTML (escaped; no database, no request).
+
+A card is one ``<article id="incident-N">``; its buttons are POST forms carrying the session's CSRF token,
+to ``/incidents/N/<wire id>`` (``bot.chat.buttons.CONSOLE``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from html import escape
+
+from bot.chat import buttons
+from bot.commands.reply import Reply
+from storage.states import Status
+from storage.views import IncidentView, version
+
+MAX_ALERTS = 5
+
+
+def _when(at: datetime) -> str:
+    return f'<time datetime="{at.isoformat()}">{at.strftime("%Y-%m-%d %H:%M UTC")}</time>'
+
+
+def age(since: datetime, now: datetime) -> str:
+    """How long ago, roughly: "3 min", "2 h 5 min", "4 d"."""
+    minutes = max(0, int((now - since).total_seconds() // 60))
+    if minutes < 60:
+        return f"{minutes} min"
+    if minutes < 24 * 60:
+        return f"{minutes // 60} h {minutes % 60} min"
+    return f"{minutes // (24 * 60)} d"
+
+
+def card_verbs(view: IncidentView) -> tuple[str, ...]:
+    """The actions that fit the status, as the chat cards offer them (none once closed)."""
+    if view.status.is_final:
+        return ()
+    if view.status is Status.ACKNOWLEDGED:
+        return (buttons.RESOLVE,)
+    return (buttons.ACK, buttons.RESOLVE, buttons.ESCALATE)
+
+
+def _fields(view: IncidentView) -> str:
+    pairs = [("Severity", view.severity.value),
+             ("Status", view.status.value + (f" (level {view.escalation_level})" if view.escalation_level else "")),
+             ("Service", view.service or "-"), ("Team", view.team.name if view.team else "-")]
+    if view.alerts_firing or view.alerts_resolved or view.truncated_alerts:
+        pairs.append(("Alerts", f"{view.alerts_firing} firing, {view.alerts_resolved} resolved"))
+    if view.assignee:
+        pairs.append(("Assignee", view.assignee.name))
+    return "<dl>" + "".join(f"<dt>{k}</dt><dd>{escape(v)}</dd>" for k, v in pairs) + "</dl>"
+
+
+def _alerts(view: IncidentView) -> str:
+    shown = view.alerts[:MAX_ALERTS]
+    items = [f"<li>{escape(a.name)} ({escape(a.status)})" + (f": {escape(a.summary[:200])}" if a.summary else "")
+             + "</li>" for a in shown]
+    hidden = view.alerts_firing + view.alerts_resolved + view.truncated_alerts - len(shown)
+    if hidden > 0:
+        items.append(f'<li class="more">+{hidden} more</li>')
+    return f'<ul class="alerts">{"".join(items)}</ul>' if items else ""
+
+
+def _who(view: IncidentView, now: datetime) -> str:
+    by = view.created_by.name if view.created_by else view.source
+    lines = [f"Declared by {escape(by)}, open for {age(view.created_at, now)}"]
+    if view.acknowledged_by and view.acknowledged_at:
+        lines.append(f"Acknowledged by {escape(view.acknowledged_by.name)} at {_when(view.acknowledged_at)}")
+    if view.status.is_final and view.resolved_at:
+        who = view.resolved_by.name if view.resolved_by else "the system"
+        lines.append(f"{view.status.value.capitalize()} by {escape(who)} at {_when(view.resolved_at)}")
+    if view.is_open and view.snoozed_until:
+        lines.append(f"Snoozed until {_when(view.snoozed_until)}")
+    return "".join(f'<p class="who">{line}</p>' for line in lines)
+
+
+def _links(view: IncidentView) -> str:
+    links = [f'<a href="{escape(link.url)}" rel="noopener noreferrer">{escape(link.label)}</a>' for link in view.links
+             if link.url.startswith(("http://", "https://"))]
+    return f'<p class="links">{" | ".join(links)}</p>' if links else ""
+
+
+def _actions(view: IncidentView, csrf: str) -> str:
+    forms = [f'<form method="post" action="/incidents/{view.number}/{buttons.wire_id(buttons.CONSOLE, verb)}">'
+             f'<input type="hidden" name="csrf" value="{escape(csrf)}">'
+             f'<button type="submit" class="{verb}">{buttons.LABELS[verb]}</button></form>'
+             for verb in card_verbs(view)]
+    return f'<div class="actions">{"".join(forms)}</div>' if forms else ""
+
+
+def render_card_html(view: IncidentView, csrf: str, now: datetime) -> str:
+    """The incident card: what it is, where it stands, who did what, where to look, what to press."""
+    state = "closed" if view.status.is_final else "open"
+    return (f'<article class="card {state} sev-{view.severity.value}" id="incident-{view.number}" '
+            f'data-version="{version(view)}"><h2>{view.ref} {escape(view.title)}</h2>{_fields(view)}'
+            f'{_alerts(view)}{_who(view, now)}{_links(view)}{_actions(view, csrf)}</article>')
+
+
+def render_reply_html(reply: Reply) -> str:
+    """A command's answer above the board (a refusal reads as one)."""
+    kind = "error" if reply.error else "ok"
+    return f'<p class="reply {kind}" role="status">{escape(reply.text)}</p>'
+
+
+PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title><link rel="stylesheet" href="/console/console.css"></head>
+<body>{body}</body></html>"""
+
+
+def render_board_html(name: str, views: list[IncidentView], csrf: str, now: datetime, reply: Reply | None = None) -> str:
+    """The board: who is signed in, the reply to what they did, every open incident they may read."""
+    cards = "".join(render_card_html(v, csrf, now) for v in views)
+    empty = "" if views else '<p class="empty">No open incidents.</p>'
+    body = (f'<header><h1>Tocsin</h1><span>Signed in as {escape(name)}</span>'
+            f'<form method="post" action="/signout"><input type="hidden" name="csrf" value="{escape(csrf)}">'
+            f'<button type="submit">Sign out</button></form></header>'
+            f'{render_reply_html(reply) if reply else ""}<main id="board" data-events="/events">{empty}{cards}</main>'
+            '<script src="/console/board.js"></script>')
+    return PAGE.format(title="Tocsin: open incidents", body=body)
+
+
+def render_sign_in_html(problem: str | None = None) -> str:
+    """The page a browser without a session sees: how to get a sign-in link."""
+    said = f'<p class="reply error">{escape(problem)}</p>' if problem else ""
+    body = (f"<main><h1>Tocsin</h1>{said}<p>Sign in with a one-time link. On the Tocsin host, run</p>"
+            "<pre>tocsin login-link EMAIL</pre><p>with your email as the config file names you, and open the link "
+            "it prints within 15 minutes.</p></main>")
+    return PAGE.format(title="Tocsin: sign in", body=body)
+
+
+def render_login_html(token: str) -> str:
+    """The page a sign-in link opens: one button, which uses the link."""
+    body = ('<main><h1>Tocsin</h1><form method="post" action="/login">'
+            f'<input type="hidden" name="token" value="{escape(token)}">'
+            '<button type="submit">Sign in to the Tocsin console</button></form></main>')
+    return PAGE.format(title="Tocsin: sign in", body=body)

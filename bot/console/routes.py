@@ -1,0 +1,158 @@
+"""The console's HTTP handlers: sign-in, the board, its buttons, the event stream, sign-out.
+
+No page is served without a session (a redirect to the sign-in page); every POST but the sign-in itself
+carries the session's CSRF token (form field ``csrf`` or header ``X-CSRF-Token``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from urllib.parse import parse_qsl
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response, StreamingResponse
+
+from bot.chat import buttons
+from bot.console import render, sessions, signin
+from bot.console.feed import Feed, Stream
+from bot.console.signin import Visitor
+from bot.container import Container
+from storage.queries import IncidentFilter
+
+COOKIE = "tocsin_console"
+#: Seconds between two keep-alive comments on an idle event stream (proxies close silent connections).
+KEEP_ALIVE = 15.0
+BOARD_SIZE = 100
+#: The console's forms carry a token or two; anything longer is no form of ours.
+MAX_FORM_BYTES = 4096
+
+
+def _container(request: Request) -> Container:
+    return request.state.tocsin
+
+
+async def _visitor(request: Request) -> Visitor | None:
+    return await signin.visitor(_container(request), request.cookies.get(COOKIE))
+
+
+def _to_sign_in() -> Response:
+    return RedirectResponse("/signin", status_code=303)
+
+
+async def _field(request: Request, name: str) -> str:
+    """One field of a url-encoded form ("" when absent or the body is no form of ours)."""
+    if request.headers.get("content-type", "").split(";")[0].strip() != "application/x-www-form-urlencoded":
+        return ""
+    body = await request.body()
+    if len(body) > MAX_FORM_BYTES:
+        return ""
+    return dict(parse_qsl(body.decode("utf-8", "replace"))).get(name, "")
+
+
+async def _csrf_ok(request: Request, visitor: Visitor) -> bool:
+    sent = request.headers.get("x-csrf-token")
+    if sent is None:
+        sent = await _field(request, "csrf")
+    return sessions.same(sent, visitor.csrf)
+
+
+def _refused() -> Response:
+    return PlainTextResponse("Refused: this form's CSRF token is missing or out of date; reload the page.", 403)
+
+
+async def handle_sign_in_page(request: Request) -> Response:
+    return HTMLResponse(render.render_sign_in_html())
+
+
+async def handle_login_page(request: Request) -> Response:
+    """The link's page: one button that signs in (a link preview fetching the URL does not use it up)."""
+    token = request.path_params["token"]
+    return HTMLResponse(render.render_login_html(token))
+
+
+async def handle_login(request: Request) -> Response:
+    container = _container(request)
+    sid = await signin.sign_in(container, await _field(request, "token"))
+    if sid is None:
+        return HTMLResponse(render.render_sign_in_html(
+            "That sign-in link was used already or has expired; ask for a new one."), 400)
+    response = RedirectResponse("/", status_code=303)
+    response.set_cookie(COOKIE, sid, max_age=int(sessions.SESSION_TTL.total_seconds()), path="/", httponly=True,
+                        samesite="lax", secure=container.settings.console_url.startswith("https://"))
+    return response
+
+
+async def handle_sign_out(request: Request) -> Response:
+    visitor = await _visitor(request)
+    if visitor is None:
+        return _to_sign_in()
+    if not await _csrf_ok(request, visitor):
+        return _refused()
+    await sessions.end(_container(request).db, request.cookies[COOKIE])
+    response = _to_sign_in()
+    response.delete_cookie(COOKIE, path="/")
+    return response
+
+
+async def _board(request: Request, visitor: Visitor, reply=None) -> Response:
+    container = _container(request)
+    views, _ = await container.queries.list(IncidentFilter.open(limit=BOARD_SIZE), visitor.readable)
+    full = [await container.queries.get(v.number) for v in views]  # with their alerts, as a chat card shows
+    page = render.render_board_html(visitor.actor.display_name, full, visitor.csrf, container.clock.now(), reply)
+    return HTMLResponse(page, headers={"Cache-Control": "no-store"})
+
+
+async def handle_board(request: Request) -> Response:
+    visitor = await _visitor(request)
+    return _to_sign_in() if visitor is None else await _board(request, visitor)
+
+
+async def handle_press(request: Request) -> Response:
+    """A card's button: through the shared button map, as the person, then the board with the reply."""
+    visitor = await _visitor(request)
+    if visitor is None:
+        return _to_sign_in()
+    if not await _csrf_ok(request, visitor):
+        return _refused()
+    verb = buttons.CONSOLE.get(request.path_params["action"])
+    if verb is None:
+        return PlainTextResponse("No such action.", 404)
+    reply = await buttons.press(_container(request), visitor.actor, verb, request.path_params["number"])
+    await _container(request).bus.drain()  # the cards this changed are pushed before the answer
+    return await _board(request, visitor, reply)
+
+
+def _event(card: str) -> str:
+    return "event: card\n" + "".join(f"data: {line}\n" for line in card.splitlines()) + "\n"
+
+
+async def _events(stream: Stream) -> AsyncIterator[str]:
+    yield ": open\n\n"
+    while True:
+        try:
+            card = await asyncio.wait_for(stream.cards.get(), KEEP_ALIVE)
+        except TimeoutError:
+            yield ": keep-alive\n\n"
+            continue
+        if card is None:
+            yield "event: reload\ndata: behind\n\n"
+            return
+        yield _event(card)
+
+
+def handle_events(feed: Feed):
+    async def handle(request: Request) -> Response:
+        """Server-Sent Events: the card of each incident the person may read, whenever it changes."""
+        visitor = await _visitor(request)
+        if visitor is None:
+            return _to_sign_in()
+
+        async def body() -> AsyncIterator[str]:
+            with feed.open(visitor.readable, visitor.csrf) as stream:
+                async for chunk in _events(stream):
+                    yield chunk
+
+        return StreamingResponse(body(), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+    return handle
