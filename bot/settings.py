@@ -98,7 +98,7 @@ class Settings:
             port=parse_port(get("TOCSIN_PORT") or 8080, "TOCSIN_PORT"),
             log_level=(get("TOCSIN_LOG_LEVEL") or "INFO").upper(),
             public_url=get("TOCSIN_PUBLIC_URL"),
-            console_url=get("TOCSIN_CONSOLE_URL") or "http://127.0.0.1:8080",
+            console_url=get("TOCSIN_CONSOLE_URL") or get("TOCSIN_PUBLIC_URL") or "http://127.0.0.1:8080",
             max_body_bytes=int(get("TOCSIN_MAX_BODY_BYTES") or 1024 * 1024),
             scheduler=_flag(get("TOCSIN_SCHEDULER"), True),
             receipt_retention_hours=int(get("TOCSIN_RECEIPT_RETENTION_HOURS") or 24),
