@@ -6,8 +6,7 @@ action of the card printed last, typing the command itself runs it on any incide
 
 from __future__ import annotations
 
-from datetime import datetime
-
+from bot.chat.facts import card_facts, when
 from bot.commands.reply import Reply
 from storage.ports import Page
 from storage.states import Status
@@ -18,8 +17,7 @@ ACTIVE_ACTIONS = ("ack {n}", "resolve {n}", "escalate {n}", "snooze {n} 1h")
 ACKNOWLEDGED_ACTIONS = ("resolve {n}", "snooze {n} 1h")
 
 
-def _when(at: datetime | None) -> str:
-    return at.strftime("%H:%M UTC %d %b") if at else ""
+_when = when
 
 
 def card_actions(view: IncidentView) -> tuple[str, ...]:
@@ -40,26 +38,7 @@ def render_incident_line(view: IncidentView) -> str:
 
 
 def _details(view: IncidentView) -> list[str]:
-    lines = [f"Status: {view.status.value} \u00b7 Severity: {view.severity.value}"]
-    where = [f"Team: {view.team.name}" if view.team else "", f"Service: {view.service}" if view.service else ""]
-    if any(where):
-        lines.append(" \u00b7 ".join(w for w in where if w))
-    if view.description:
-        lines.append(view.description[:500])
-    if view.assignee:
-        lines.append(f"Assignee: {view.assignee.name}")
-    if view.acknowledged_by:
-        lines.append(f"Acknowledged by {view.acknowledged_by.name} at {_when(view.acknowledged_at)}")
-    if view.resolved_by and view.status is Status.RESOLVED:
-        lines.append(f"Resolved by {view.resolved_by.name} at {_when(view.resolved_at)}")
-    elif view.status is Status.CANCELLED:
-        lines.append(f"Cancelled at {_when(view.resolved_at)}")
-    if view.snoozed_until and view.is_open:
-        lines.append(f"Snoozed until {_when(view.snoozed_until)}")
-    if view.alerts_firing or view.alerts_resolved:
-        lines.append(f"Alerts: {view.alerts_firing} firing, {view.alerts_resolved} resolved")
-    lines += [f"{link.label}: {link.url}" for link in view.links]
-    return lines
+    return [*card_facts(view), *(f"{link.label}: {link.url}" for link in view.links)]
 
 
 def render_actions_line(view: IncidentView) -> str:

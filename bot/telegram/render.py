@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import html
-from datetime import datetime
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.chat.facts import card_facts, when
 from bot.commands.reply import Reply
 from bot.telegram.callback import ACK, ESCALATE, RESOLVE, SNOOZE, CallbackCodec
 from storage.ports import Page
@@ -29,8 +29,7 @@ def escape(text: str) -> str:
     return html.escape(text, quote=False)
 
 
-def _when(at: datetime | None) -> str:
-    return at.strftime("%H:%M UTC %d %b") if at else ""
+_when = when
 
 
 def _clip(text: str) -> str:
@@ -47,26 +46,8 @@ def render_card_html(view: IncidentView) -> str:
     """The incident card: what happened, its state, and who did what."""
     lines = [
         f"{STATUS_ICON[view.status]} <b>Incident {escape(view.ref)}: {escape(view.title)}</b>",
-        f"Status: <b>{view.status.value}</b> \u00b7 Severity: <b>{view.severity.value}</b>",
+        *card_facts(view, escape, lambda text: f"<b>{text}</b>"),
     ]
-    where = [f"Team: {escape(view.team.name)}" if view.team else "", f"Service: {escape(view.service)}"
-             if view.service else ""]
-    if any(where):
-        lines.append(" \u00b7 ".join(w for w in where if w))
-    if view.description:
-        lines.append(escape(view.description[:500]))
-    if view.assignee:
-        lines.append(f"Assignee: {escape(view.assignee.name)}")
-    if view.acknowledged_by:
-        lines.append(f"Acknowledged by {escape(view.acknowledged_by.name)} at {_when(view.acknowledged_at)}")
-    if view.resolved_by and view.status is Status.RESOLVED:
-        lines.append(f"Resolved by {escape(view.resolved_by.name)} at {_when(view.resolved_at)}")
-    elif view.status is Status.CANCELLED:
-        lines.append(f"Cancelled at {_when(view.resolved_at)}")
-    if view.snoozed_until and view.is_open:
-        lines.append(f"Snoozed until {_when(view.snoozed_until)}")
-    if view.alerts_firing or view.alerts_resolved:
-        lines.append(f"Alerts: {view.alerts_firing} firing, {view.alerts_resolved} resolved")
     for link in view.links:
         lines.append(f'<a href="{html.escape(link.url, quote=True)}">{escape(link.label)}</a>')
     return _clip("\n".join(lines))

@@ -1,0 +1,46 @@
+"""The facts of an incident card as lines of text, the same on every platform that renders text (Telegram's
+HTML, the terminal): its state, where it belongs, who did what. Each platform adds its heading, its links
+and its buttons, and says how its markup escapes text and marks it strong."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from storage.states import Status
+from storage.views import IncidentView
+
+Markup = Callable[[str], str]
+
+
+def when(at: datetime | None) -> str:
+    return at.strftime("%H:%M UTC %d %b") if at else ""
+
+
+def _plain(text: str) -> str:
+    return text
+
+
+def card_facts(view: IncidentView, escape: Markup = _plain, strong: Markup = _plain) -> list[str]:
+    """Status and severity, team and service, description, assignee, who acknowledged or closed it and when,
+    snooze, and the alert counts: one line each, those that apply."""
+    lines = [f"Status: {strong(view.status.value)} \u00b7 Severity: {strong(view.severity.value)}"]
+    where = [f"Team: {escape(view.team.name)}" if view.team else "",
+             f"Service: {escape(view.service)}" if view.service else ""]
+    if any(where):
+        lines.append(" \u00b7 ".join(w for w in where if w))
+    if view.description:
+        lines.append(escape(view.description[:500]))
+    if view.assignee:
+        lines.append(f"Assignee: {escape(view.assignee.name)}")
+    if view.acknowledged_by:
+        lines.append(f"Acknowledged by {escape(view.acknowledged_by.name)} at {when(view.acknowledged_at)}")
+    if view.resolved_by and view.status is Status.RESOLVED:
+        lines.append(f"Resolved by {escape(view.resolved_by.name)} at {when(view.resolved_at)}")
+    elif view.status is Status.CANCELLED:
+        lines.append(f"Cancelled at {when(view.resolved_at)}")
+    if view.snoozed_until and view.is_open:
+        lines.append(f"Snoozed until {when(view.snoozed_until)}")
+    if view.alerts_firing or view.alerts_resolved:
+        lines.append(f"Alerts: {view.alerts_firing} firing, {view.alerts_resolved} resolved")
+    return lines
