@@ -129,9 +129,10 @@ def render_sign_in_html(problem: str | None = None) -> str:
     return PAGE.format(title="Tocsin: sign in", body=body)
 
 
-def render_login_html(token: str) -> str:
+def render_login_html(token: str, nonce: str) -> str:
     """The page a sign-in link opens: one button, which uses the link."""
     body = ('<main><h1>Tocsin</h1><form method="post" action="/login">'
             f'<input type="hidden" name="token" value="{escape(token)}">'
+            f'<input type="hidden" name="nonce" value="{escape(nonce)}">'
             '<button type="submit">Sign in to the Tocsin console</button></form></main>')
     return PAGE.format(title="Tocsin: sign in", body=body)

@@ -1,12 +1,14 @@
 """The console's HTTP handlers: sign-in, the board, its buttons, the event stream, sign-out.
 
-No page is served without a session (a redirect to the sign-in page); every POST but the sign-in itself
-carries the session's CSRF token (form field ``csrf`` or header ``X-CSRF-Token``).
+No page is served without a session (a redirect to the sign-in page); every POST carries the session's
+CSRF token (form field ``csrf`` or header ``X-CSRF-Token``), and the sign-in POST the nonce its page set
+in a cookie.
 """
 
 from __future__ import annotations
 
 import asyncio
+import secrets
 from collections.abc import AsyncIterator
 from urllib.parse import parse_qsl
 
@@ -21,6 +23,10 @@ from bot.container import Container
 from storage.queries import IncidentFilter
 
 COOKIE = "tocsin_console"
+#: Set by the link's page and required by its button: a sign-in POST from another site (login CSRF, which
+#: would sign the victim's browser in as the sender of the link) carries no such cookie.
+LOGIN_COOKIE = "tocsin_login"
+LOGIN_COOKIE_TTL = 15 * 60
 #: Seconds between two keep-alive comments on an idle event stream (proxies close silent connections).
 KEEP_ALIVE = 15.0
 BOARD_SIZE = 100
@@ -68,11 +74,19 @@ async def handle_sign_in_page(request: Request) -> Response:
 async def handle_login_page(request: Request) -> Response:
     """The link's page: one button that signs in (a link preview fetching the URL does not use it up)."""
     token = request.path_params["token"]
-    return HTMLResponse(render.render_login_html(token))
+    nonce = secrets.token_urlsafe(32)
+    response = HTMLResponse(render.render_login_html(token, nonce))
+    response.set_cookie(LOGIN_COOKIE, nonce, max_age=LOGIN_COOKIE_TTL, path="/login", httponly=True,
+                        samesite="strict", secure=_container(request).settings.console_url.startswith("https://"))
+    return response
 
 
 async def handle_login(request: Request) -> Response:
     container = _container(request)
+    nonce = request.cookies.get(LOGIN_COOKIE, "")
+    if not nonce or not sessions.same(await _field(request, "nonce"), nonce):
+        return HTMLResponse(render.render_sign_in_html(
+            "Sign in from the page your link opens, in this browser: open the link again."), 403)
     sid = await signin.sign_in(container, await _field(request, "token"))
     if sid is None:
         return HTMLResponse(render.render_sign_in_html(
@@ -80,6 +94,7 @@ async def handle_login(request: Request) -> Response:
     response = RedirectResponse("/", status_code=303)
     response.set_cookie(COOKIE, sid, max_age=int(sessions.SESSION_TTL.total_seconds()), path="/", httponly=True,
                         samesite="lax", secure=container.settings.console_url.startswith("https://"))
+    response.delete_cookie(LOGIN_COOKIE, path="/login")
     return response
 
 

@@ -58,8 +58,12 @@ async def follow(c: httpx.AsyncClient, link: str) -> httpx.Response:
     """Open a sign-in link and press its button, as a person would; the answer to the press."""
     page = await c.get(urlsplit(link).path)
     assert page.status_code == 200
-    token = re.search(r'name="token" value="([^"]+)"', page.text).group(1)
-    return await c.post("/login", data={"token": token})
+    return await c.post("/login", data=login_form(page.text))
+
+
+def login_form(page: str) -> dict[str, str]:
+    """The hidden fields of a sign-in link's page (its token, and the nonce its cookie must match)."""
+    return {name: re.search(rf'name="{name}" value="([^"]+)"', page).group(1) for name in ("token", "nonce")}
 
 
 def csrf_of(page: str) -> str:

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from tests.console.conftest import login_form
 from tests.test_cli import ROOT, TOCSIN, _env, _free_port, _run
 
 
@@ -42,8 +43,7 @@ def test_serve_shows_the_board_to_whoever_follows_a_login_link(tmp_path):
             assert printed.returncode == 0, printed.stderr
             link = re.search(rf"{re.escape(url)}/login/\S+", printed.stdout).group(0)
             page = browser.get(urlsplit(link).path)
-            token = re.search(r'name="token" value="([^"]+)"', page.text).group(1)
-            assert browser.post("/login", data={"token": token}).headers["location"] == "/"
+            assert browser.post("/login", data=login_form(page.text)).headers["location"] == "/"
             board = browser.get("/")
             assert board.status_code == 200 and "Signed in as Ana Lima" in board.text
             assert "No open incidents." in board.text

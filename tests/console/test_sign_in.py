@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import replace
+from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import delete, select
@@ -11,7 +12,8 @@ from sqlalchemy import delete, select
 from bot.console import signin
 from bot.console.routes import COOKIE
 from storage.models import ChatIdentity, ConsoleLogin, ConsoleSession, Membership
-from tests.console.conftest import csrf_of, follow, post_alerts
+from tests.asgi import client
+from tests.console.conftest import csrf_of, follow, login_form, post_alerts
 
 
 async def test_no_console_page_is_served_without_a_session(http):
@@ -38,8 +40,24 @@ async def test_a_link_signs_in_once_and_is_kept_only_as_a_hash(container, http, 
     assert login.token_hash == hashlib.sha256(token.encode()).hexdigest() and login.used_at is not None
     assert kept.id_hash == hashlib.sha256(http.cookies[COOKIE].encode()).hexdigest()
 
-    again = await http.post("/login", data={"token": token})
+    again = await follow(http, link)
     assert again.status_code == 400 and "used already or has expired" in again.text
+
+
+async def test_a_sign_in_post_without_the_cookie_its_page_set_is_refused_and_leaves_the_link_usable(
+        container, http, app):
+    """Login CSRF: another site posting its sender's own link would sign the victim in as that sender."""
+    link = await signin.login_link(container, "responder@example.com")
+    page = await http.get(urlsplit(link).path)
+    form = login_form(page.text)
+    async with client(app, container) as elsewhere:  # a browser that never opened the link's page
+        forged = await elsewhere.post("/login", data=form)
+    assert forged.status_code == 403 and COOKIE not in forged.cookies
+    assert "open the link again" in forged.text
+    stale = await http.post("/login", data={**form, "nonce": "not-the-cookie"})
+    assert stale.status_code == 403
+    signed_in = await http.post("/login", data=form)
+    assert (signed_in.status_code, signed_in.headers["location"]) == (303, "/")
 
 
 async def test_a_link_expires_after_15_minutes(container, http, clock):
@@ -55,10 +73,16 @@ async def test_no_link_for_someone_who_may_read_nothing(container):
 
 
 @pytest.mark.parametrize("base, secure", [("http://127.0.0.1:8080", False), ("https://tocsin.example", True)])
-async def test_the_session_cookie_is_httponly_lax_and_secure_over_https(container, http, base, secure):
+async def test_the_session_cookie_is_httponly_lax_and_secure_over_https(container, app, base, secure):
     container.settings = replace(container.settings, console_url=base)
-    signed_in = await follow(http, await signin.login_link(container, "responder@example.com"))
-    cookie = signed_in.headers["set-cookie"].lower()
+    link = await signin.login_link(container, "responder@example.com")
+    async with client(app, container, base_url=base) as browser:
+        page = await browser.get(urlsplit(link).path)
+        signed_in = await browser.post("/login", data=login_form(page.text))
+    [login] = [h.lower() for h in page.headers.get_list("set-cookie") if h.startswith("tocsin_login=")]
+    assert "httponly" in login and "samesite=strict" in login and "path=/login" in login
+    assert ("secure" in login.split("; ")) is secure
+    [cookie] = [h.lower() for h in signed_in.headers.get_list("set-cookie") if h.startswith(f"{COOKIE}=")]
     assert "httponly" in cookie and "samesite=lax" in cookie and "path=/" in cookie and "max-age=" in cookie
     assert ("secure" in cookie.split("; ")) is secure
 

@@ -1,0 +1,183 @@
+"""The console in a real browser: Debian's Chromium driven by Playwright against a real `tocsin serve` on
+SQLite with the example config (plus one observer, which the example has none of), signed in through
+`tocsin login-link`, fed by Alertmanager's captured webhook.
+
+Screenshots go to $TOCSIN_SCREENSHOTS when set (`TOCSIN_SCREENSHOTS=docs/images` refreshes the ones
+docs/console.md shows), else to the test's temporary directory.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+import os
+import re
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.console.test_console_process import _up
+from tests.test_cli import ROOT, TOCSIN, _env, _free_port, _run
+
+CHROMIUM = "/usr/bin/chromium"
+FIXTURE = ROOT / "tests" / "webhooks" / "fixtures" / "alertmanager" / "001_firing_DBPrimaryDown.json"
+OBSERVER = """\
+  - name: Olu Observer
+    email: olu@example.com
+    teams: {payments: observer}
+"""
+_groups = itertools.count(1)
+
+
+class Console:
+    def __init__(self, url: str, cwd: Path, env: dict[str, str]) -> None:
+        self.url, self.cwd, self.env = url, cwd, env
+
+    def link(self, email: str) -> str:
+        printed = _run(["login-link", email], self.cwd, **self.env)
+        assert printed.returncode == 0, printed.stderr
+        return re.search(rf"{re.escape(self.url)}/login/\S+", printed.stdout).group(0)
+
+    def fire(self) -> int:
+        """Post Alertmanager's captured DBPrimaryDown notification as a new group; the incident's number."""
+        payload = json.loads(FIXTURE.read_text())
+        group = next(_groups)
+        alert = copy.deepcopy(payload["alerts"][0])
+        alert["fingerprint"], alert["labels"]["instance"] = f"{group:016x}", f"db{group}:5432"
+        payload["alerts"], payload["groupKey"] = [alert], f'{{}}:{{group="{group}"}}'
+        answer = httpx.post(f"{self.url}/webhooks/alertmanager", json=payload, timeout=10,
+                            headers={"Authorization": "Bearer example-alertmanager-token"})
+        assert answer.status_code == 200, answer.text
+        [number] = answer.json()["incidents"]
+        return number
+
+
+@pytest.fixture(scope="module")
+def console(tmp_path_factory) -> Iterator[Console]:
+    home = tmp_path_factory.mktemp("console")
+    config = (ROOT / "tocsin.example.yml").read_text().replace("  - name: Eli Admin\n", OBSERVER + "  - name: Eli Admin\n")
+    assert "olu@example.com" in config
+    (home / "tocsin.yml").write_text(config)
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {"TOCSIN_CONSOLE_URL": url, "NO_PROXY": "127.0.0.1,localhost"}
+    proc = subprocess.Popen([*TOCSIN, "serve", "--port", str(port), "--config", str(home / "tocsin.yml")],
+                            cwd=home, env=_env(home, **env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
+    try:
+        _up(proc, url)
+        yield Console(url, home, env)
+    finally:
+        proc.terminate()
+        output = proc.communicate(timeout=20)[0]
+    assert "Traceback" not in output, output
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Browser]:
+    """Debian's Chromium (Playwright cannot download its own here); root needs --no-sandbox."""
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def shots(tmp_path) -> Path:
+    folder = Path(os.environ.get("TOCSIN_SCREENSHOTS") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture
+def person(chromium: Browser, console: Console) -> Iterator:
+    """``person(email)``: a new browser context signed in as that person by clicking their link's button."""
+    contexts = []
+
+    def sign_in(email: str) -> Page:
+        context = chromium.new_context(viewport={"width": 1100, "height": 560})
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        page = context.new_page()
+        page.goto(console.link(email))
+        page.get_by_role("button", name="Sign in to the Tocsin console").click()
+        expect(page).to_have_url(f"{console.url}/")
+        return page
+
+    yield sign_in
+    for context in contexts:
+        context.close()
+
+
+def _card(page: Page, number: int):
+    return page.locator(f"#incident-{number}")
+
+
+def _mark(page: Page) -> None:
+    """Tag the loaded document: a reload would lose the tag."""
+    page.evaluate("window.sameDocument = true")
+
+
+def _not_reloaded(page: Page) -> bool:
+    return page.evaluate("window.sameDocument === true")
+
+
+def test_no_board_without_a_session(chromium: Browser, console: Console):
+    context = chromium.new_context()
+    try:
+        page = context.new_page()
+        page.goto(f"{console.url}/")
+        expect(page).to_have_url(f"{console.url}/signin")
+        expect(page.locator("pre")).to_have_text("tocsin login-link EMAIL")
+        expect(page.locator("#board")).to_have_count(0)
+    finally:
+        context.close()
+
+
+def test_a_link_signs_in_by_its_button(person):
+    page = person("ana@example.com")
+    expect(page.locator("header")).to_contain_text("Signed in as Ana Lima")
+    expect(page.locator("#board")).to_be_visible()
+
+
+def test_a_card_appears_without_reload_when_alertmanager_posts(person, console: Console, shots: Path):
+    page = person("ana@example.com")
+    _mark(page)
+    number = console.fire()
+    card = _card(page, number)
+    expect(card).to_contain_text(f"#{number} Primary Postgres is down")
+    expect(card.locator("dd").nth(1)).to_have_text("open")
+    expect(card.get_by_role("button")).to_have_text(["Acknowledge", "Resolve", "Escalate"])
+    assert _not_reloaded(page)
+    page.screenshot(path=shots / "console-board.png")
+    assert (shots / "console-board.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_acknowledge_in_one_browser_changes_the_card_in_another_without_reload(person, console: Console,
+                                                                                shots: Path):
+    number = console.fire()
+    ana, ben = person("ana@example.com"), person("ben@example.com")
+    expect(_card(ben, number).get_by_role("button")).to_have_text(["Acknowledge", "Resolve", "Escalate"])
+    _mark(ben)
+    _card(ana, number).get_by_role("button", name="Acknowledge").click()
+    expect(ana.locator(".reply.ok")).to_contain_text(f"#{number}")
+    card = _card(ben, number)
+    expect(card).to_contain_text("Acknowledged by Ana Lima at")
+    expect(card.locator("dd").nth(1)).to_have_text("acknowledged")
+    expect(card.get_by_role("button")).to_have_text(["Resolve"])
+    assert _not_reloaded(ben)
+    ben.screenshot(path=shots / "console-acknowledged.png")
+
+
+def test_an_observers_press_is_refused_with_the_reason(person, console: Console):
+    number = console.fire()
+    olu = person("olu@example.com")
+    _card(olu, number).get_by_role("button", name="Acknowledge").click()
+    expect(olu.locator(".reply.error")).to_contain_text("Olu Observer (observer) may not")
+    expect(_card(olu, number).locator("dd").nth(1)).to_have_text("open")
+    expect(_card(olu, number).get_by_role("button")).to_have_text(["Acknowledge", "Resolve", "Escalate"])
