@@ -112,9 +112,8 @@ async def handle_sign_out(request: Request) -> Response:
 
 async def _board(request: Request, visitor: Visitor, reply=None) -> Response:
     container = _container(request)
-    views, _ = await container.queries.list(IncidentFilter.open(limit=BOARD_SIZE), visitor.readable)
-    full = [await container.queries.get(v.number) for v in views]  # with their alerts, as a chat card shows
-    page = render.render_board_html(visitor.actor.display_name, full, visitor.csrf, container.clock.now(), reply)
+    views, _ = await container.queries.list(IncidentFilter.open(limit=BOARD_SIZE), visitor.readable, alerts=True)
+    page = render.render_board_html(visitor.actor.display_name, views, visitor.csrf, container.clock.now(), reply)
     return HTMLResponse(page, headers={"Cache-Control": "no-store"})
 
 
