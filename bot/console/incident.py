@@ -170,8 +170,14 @@ def render_notes_html(entries: list[TimelineEntry]) -> str:
 
 def render_alerts_html(alerts: list[AlertView]) -> str:
     rows = [(escape(a.name), escape(a.status), escape(a.summary[:300]), _when(a.starts_at), _when(a.ends_at),
-             str(a.occurrence_count)) for a in sorted(alerts, key=lambda a: (a.status != "firing", a.starts_at))]
-    return _table("Alerts", ("Alert", "Status", "Summary", "Started", "Ended", "Seen"), rows, "No alerts.")
+             str(a.occurrence_count), escape(_labels(a)))
+            for a in sorted(alerts, key=lambda a: (a.status != "firing", a.starts_at))]
+    return _table("Alerts", ("Alert", "Status", "Summary", "Started", "Ended", "Seen", "Labels"), rows, "No alerts.")
+
+
+def _labels(alert: AlertView) -> str:
+    """What tells an alert from its siblings of the same name (the instance, mostly)."""
+    return ", ".join(f"{k}={v}" for k, v in sorted(alert.labels.items()) if k != "alertname")[:300]
 
 
 def _paged(step: dict[str, Any]) -> str:
@@ -212,7 +218,9 @@ def _said(reply: Reply | None) -> str:
 def render_incident_html(visitor: Visitor, view: IncidentView, timeline: list[TimelineEntry], alerts: list[AlertView],
                          ledger: dict[str, Any], now: datetime, reply: Reply | None = None) -> str:
     """The incident's page: its card with its actions, the reply, timeline, alerts, ledger, notes, commands."""
-    body = (f'{_header(visitor)}{_said(reply)}<main class="incident">{render.render_card_html(view, visitor.csrf, now, PAGE)}'
+    card = render.render_card_html(view, visitor.csrf, now, PAGE)
+    # one column: the board's grid (the shared style sheet's <main>) is for cards side by side
+    body = (f'{_header(visitor)}{_said(reply)}<main class="incident" style="display: block">{card}'
             f'{render_command_box_html(view.number, visitor.csrf)}{render_timeline_html(timeline)}'
             f'{render_alerts_html(alerts)}{render_ledger_html(ledger)}{render_notes_html(timeline)}</main>')
     return render.PAGE.format(title=f"Tocsin: {view.ref} {escape(view.title)}", body=body)

@@ -90,6 +90,7 @@ async def test_the_page_shows_the_card_timeline_alerts_and_escalation_ledger(bro
     alerts = _rows(_section(page.text, "Alerts"))
     assert [(row[0], row[1]) for row in alerts] == [("DBPrimaryDown", "firing"), ("DBPrimaryDown", "resolved")]
     assert alerts[1][4] == "2026-11-22 11:20:00 UTC" and alerts[0][4] == "-"
+    assert "instance=db1:5432" in alerts[0][6] and "instance=db0:5432" in alerts[1][6]
     ledger = _section(page.text, "Escalation")
     assert "Policy: default, level 1" in ledger
     steps = _rows(ledger)
@@ -203,3 +204,15 @@ async def test_an_observers_press_is_refused_with_the_reason(browser, http, cont
         assert _reply(refused.text)[0] == "error", path
     view = await container.queries.get(1)
     assert (view.snoozed_until, view.assignee, view.severity.value) == (None, None, "critical")
+
+
+async def test_a_closed_incidents_page_has_no_actions_but_keeps_its_story(browser, http):
+    await post_alerts(http)
+    commander = await browser("incident_commander@example.com")
+    page = (await commander.get("/incidents/1")).text
+    resolved = await commander.post("/incidents/1/command", data={"csrf": csrf_of(page), "text": "resolve 1 failed over"})
+    assert _reply(resolved.text)[0] == "ok"
+    again = (await commander.get("/incidents/1")).text
+    assert '<article class="card closed' in again and '<div class="actions">' not in again
+    assert [row[2] for row in _rows(_section(again, "Timeline"))][-1] == "resolved"
+    assert 'action="/incidents/1/command"' in again  # a note for the postmortem still goes in
