@@ -13,7 +13,7 @@ from storage.directory import Readable
 from storage.errors import InvalidInput, NotFound
 from storage.models import Alert, Incident, IncidentEvent, Person, Team
 from storage.states import ACTIVE, Severity, Status
-from storage.viewbuild import alert_counts, alert_view, full_view, incident_view, timeline_entry
+from storage.viewbuild import alert_counts, alert_view, full_view, full_views, incident_view, timeline_entry
 from storage.views import AlertView, IncidentView, TimelineEntry
 
 MAX_PAGE = 200
@@ -82,9 +82,11 @@ class IncidentQueries:
             reader.check(incident.team_id, number, view.team.name if view.team else None)
         return view
 
-    async def list(self, f: IncidentFilter, reader: Readable | None = None) -> tuple[list[IncidentView], int]:
+    async def list(self, f: IncidentFilter, reader: Readable | None = None, *,
+                   alerts: bool = False) -> tuple[list[IncidentView], int]:
         """Incidents matching ``f``, newest first, and how many match in all; with ``reader``, only those
-        they may read (asking for a team they may not read is refused)."""
+        they may read (asking for a team they may not read is refused). With ``alerts``, each view has its
+        first alerts and links, as ``get`` gives (a board of cards), in the same few queries."""
         if not 1 <= f.limit <= MAX_PAGE or f.offset < 0:
             raise InvalidInput(f"limit must be 1..{MAX_PAGE} and offset >= 0")
         async with self.db.sessions() as session:
@@ -97,6 +99,8 @@ class IncidentQueries:
                     _filtered(select(Incident), f).order_by(Incident.number.desc()).limit(f.limit).offset(f.offset)
                 )
             ).unique().all()
+            if alerts:
+                return await full_views(session, rows), int(total or 0)
             counts = await alert_counts(session, [i.id for i in rows])
             return [incident_view(i, counts[i.id]) for i in rows], int(total or 0)
 

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from storage.models import Alert, Incident, IncidentEvent, Person, Team
 from storage.states import Severity, Status
@@ -122,6 +123,23 @@ async def full_view(session: AsyncSession, incident: Incident) -> IncidentView:
     else:
         counts = (await alert_counts(session, [incident.id]))[incident.id]
     return incident_view(incident, counts, alerts[:MAX_ALERTS_IN_VIEW])
+
+
+async def full_views(session: AsyncSession, incidents: Sequence[Incident]) -> list[IncidentView]:
+    """``full_view`` of each incident (loaded with their people and team), in two queries for them all: the
+    alert counts, and each incident's first alerts (ranked as ``full_view`` orders them)."""
+    ids = [i.id for i in incidents]
+    counts = await alert_counts(session, ids)
+    first: dict[int, list[Alert]] = {i: [] for i in ids}
+    if ids:
+        rank = func.row_number().over(partition_by=Alert.incident_id,
+                                      order_by=(Alert.status, Alert.starts_at, Alert.id)).label("rank")
+        ranked = select(Alert, rank).where(Alert.incident_id.in_(ids)).subquery()
+        alert = aliased(Alert, ranked)
+        for row in await session.scalars(select(alert).where(ranked.c.rank <= MAX_ALERTS_IN_VIEW)
+                                         .order_by(ranked.c.incident_id, ranked.c.rank)):
+            first[row.incident_id].append(row)
+    return [incident_view(i, counts[i.id], first[i.id]) for i in incidents]
 
 
 def timeline_entry(event: IncidentEvent) -> TimelineEntry:

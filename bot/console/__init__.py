@@ -1,8 +1,8 @@
 """The web console: open incidents as live cards in a browser, with no tokens, at ``/``.
 
 ``sessions`` (one-time links, sessions, CSRF), ``signin`` (who the browser is), ``render`` (pure: views
--> HTML), ``feed`` (changed cards to the open event streams), ``routes`` (the handlers), ``assets``
-(its script and style, served here).
+-> HTML), ``feed`` (changed cards to the open event streams), ``routes`` (the handlers), ``incident``
+(an incident's page, the card's actions, the command box), ``assets`` (its script and style, served here).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from starlette.routing import Route
 
-from bot.console import assets, routes
+from bot.console import assets, incident, routes
 from bot.console.feed import Feed
 from bot.container import Container
 from bot.surface import Surface
@@ -35,7 +35,9 @@ def make_console(container: Container, sweep_interval: float = INTERVAL) -> Cons
         Route("/login/{token}", routes.handle_login_page, methods=["GET"]),
         Route("/login", routes.handle_login, methods=["POST"]),
         Route("/signout", routes.handle_sign_out, methods=["POST"]),
-        Route("/incidents/{number:int}/{action}", routes.handle_press, methods=["POST"]),
+        Route("/incidents/{number:int}", incident.handle_page, methods=["GET"]),
+        Route("/incidents/{number:int}/command", incident.handle_command, methods=["POST"]),
+        Route("/incidents/{number:int}/{action}", incident.handle_action, methods=["POST"]),
         Route("/events", routes.handle_events(feed), methods=["GET"]),
         Route("/console/board.js", assets.handle_board_js, methods=["GET"]),
         Route("/console/console.css", assets.handle_console_css, methods=["GET"]),

@@ -1,7 +1,7 @@
 """Pure renderers: incident views and replies -> the console's HTML (escaped; no database, no request).
 
-A card is one ``<article id="incident-N">``; its buttons are POST forms carrying the session's CSRF token,
-to ``/incidents/N/<wire id>`` (``bot.chat.buttons.CONSOLE``).
+A card is one ``<article id="incident-N">``, its title a link to the incident's page; its actions are
+POST forms carrying the session's CSRF token, to ``/incidents/N/<path>`` (``ACTIONS``).
 """
 
 from __future__ import annotations
@@ -11,10 +11,15 @@ from html import escape
 
 from bot.chat import buttons
 from bot.commands.reply import Reply
-from storage.states import Status
+from storage.states import Severity, Status
 from storage.views import IncidentView, version
 
 MAX_ALERTS = 5
+#: The card's actions beyond the shared buttons (``bot.chat.buttons.CONSOLE``): form paths, not on any chat wire.
+SNOOZE, ASSIGN, SEVERITY = "snooze", "assign", "severity"
+ACTIONS = (*buttons.CONSOLE, SNOOZE, ASSIGN, SEVERITY)
+LABELS = {buttons.wire_id(buttons.CONSOLE, verb): label for verb, label in buttons.LABELS.items()
+          if verb in buttons.CONSOLE.values()} | {SNOOZE: "Snooze 1h", ASSIGN: "Assign to me", SEVERITY: "Set severity"}
 
 
 def _when(at: datetime) -> str:
@@ -36,8 +41,12 @@ def card_verbs(view: IncidentView) -> tuple[str, ...]:
     if view.status.is_final:
         return ()
     if view.status is Status.ACKNOWLEDGED:
-        return (buttons.RESOLVE,)
-    return (buttons.ACK, buttons.RESOLVE, buttons.ESCALATE)
+        return (buttons.RESOLVE, SNOOZE, ASSIGN, SEVERITY)
+    return (buttons.ACK, buttons.RESOLVE, buttons.ESCALATE, SNOOZE, ASSIGN, SEVERITY)
+
+
+def _path(verb: str) -> str:
+    return verb if verb in (SNOOZE, ASSIGN, SEVERITY) else buttons.wire_id(buttons.CONSOLE, verb)
 
 
 def _fields(view: IncidentView) -> str:
@@ -80,20 +89,34 @@ def _links(view: IncidentView) -> str:
     return f'<p class="links">{" | ".join(links)}</p>' if links else ""
 
 
-def _actions(view: IncidentView, csrf: str) -> str:
-    forms = [f'<form method="post" action="/incidents/{view.number}/{buttons.wire_id(buttons.CONSOLE, verb)}">'
-             f'<input type="hidden" name="csrf" value="{escape(csrf)}">'
-             f'<button type="submit" class="{verb}">{buttons.LABELS[verb]}</button></form>'
-             for verb in card_verbs(view)]
+def _severity_select(view: IncidentView) -> str:
+    options = "".join(f'<option value="{s.value}"{" selected" if s is view.severity else ""}>{s.value}</option>'
+                      for s in Severity)
+    return f'<select name="severity" aria-label="Severity">{options}</select>'
+
+
+def _action(view: IncidentView, verb: str, hidden: str) -> str:
+    path = _path(verb)
+    extra = _severity_select(view) if verb == SEVERITY else ""
+    return (f'<form method="post" action="/incidents/{view.number}/{path}">{hidden}{extra}'
+            f'<button type="submit" class="{path}">{LABELS[path]}</button></form>')
+
+
+def _actions(view: IncidentView, csrf: str, back: str | None) -> str:
+    hidden = f'<input type="hidden" name="csrf" value="{escape(csrf)}">' + (
+        f'<input type="hidden" name="back" value="{escape(back)}">' if back else "")
+    forms = [_action(view, verb, hidden) for verb in card_verbs(view)]
     return f'<div class="actions">{"".join(forms)}</div>' if forms else ""
 
 
-def render_card_html(view: IncidentView, csrf: str, now: datetime) -> str:
-    """The incident card: what it is, where it stands, who did what, where to look, what to press."""
+def render_card_html(view: IncidentView, csrf: str, now: datetime, back: str | None = None) -> str:
+    """The incident card: what it is, where it stands, who did what, where to look, what to press (a press
+    answers with the board, or with the incident's page when ``back`` is "page")."""
     state = "closed" if view.status.is_final else "open"
     return (f'<article class="card {state} sev-{view.severity.value}" id="incident-{view.number}" '
-            f'data-version="{version(view)}"><h2>{view.ref} {escape(view.title)}</h2>{_fields(view)}'
-            f'{_alerts(view)}{_who(view, now)}{_links(view)}{_actions(view, csrf)}</article>')
+            f'data-version="{version(view)}"><h2><a href="/incidents/{view.number}">{view.ref} '
+            f'{escape(view.title)}</a></h2>{_fields(view)}'
+            f'{_alerts(view)}{_who(view, now)}{_links(view)}{_actions(view, csrf, back)}</article>')
 
 
 def render_reply_html(reply: Reply) -> str:

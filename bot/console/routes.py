@@ -1,4 +1,5 @@
-"""The console's HTTP handlers: sign-in, the board, its buttons, the event stream, sign-out.
+"""The console's HTTP handlers: sign-in, the board, the event stream, sign-out (a card's actions and the
+incident page are ``bot.console.incident``'s).
 
 No page is served without a session (a redirect to the sign-in page); every POST carries the session's
 CSRF token (form field ``csrf`` or header ``X-CSRF-Token``), and the sign-in POST the nonce its page set
@@ -15,7 +16,6 @@ from urllib.parse import parse_qsl
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response, StreamingResponse
 
-from bot.chat import buttons
 from bot.console import render, sessions, signin
 from bot.console.feed import Feed, Stream
 from bot.console.signin import Visitor
@@ -112,30 +112,14 @@ async def handle_sign_out(request: Request) -> Response:
 
 async def _board(request: Request, visitor: Visitor, reply=None) -> Response:
     container = _container(request)
-    views, _ = await container.queries.list(IncidentFilter.open(limit=BOARD_SIZE), visitor.readable)
-    full = [await container.queries.get(v.number) for v in views]  # with their alerts, as a chat card shows
-    page = render.render_board_html(visitor.actor.display_name, full, visitor.csrf, container.clock.now(), reply)
+    views, _ = await container.queries.list(IncidentFilter.open(limit=BOARD_SIZE), visitor.readable, alerts=True)
+    page = render.render_board_html(visitor.actor.display_name, views, visitor.csrf, container.clock.now(), reply)
     return HTMLResponse(page, headers={"Cache-Control": "no-store"})
 
 
 async def handle_board(request: Request) -> Response:
     visitor = await _visitor(request)
     return _to_sign_in() if visitor is None else await _board(request, visitor)
-
-
-async def handle_press(request: Request) -> Response:
-    """A card's button: through the shared button map, as the person, then the board with the reply."""
-    visitor = await _visitor(request)
-    if visitor is None:
-        return _to_sign_in()
-    if not await _csrf_ok(request, visitor):
-        return _refused()
-    verb = buttons.CONSOLE.get(request.path_params["action"])
-    if verb is None:
-        return PlainTextResponse("No such action.", 404)
-    reply = await buttons.press(_container(request), visitor.actor, verb, request.path_params["number"])
-    await _container(request).bus.drain()  # the cards this changed are pushed before the answer
-    return await _board(request, visitor, reply)
 
 
 def _event(card: str) -> str:

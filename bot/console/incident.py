@@ -1,0 +1,231 @@
+"""The incident page ``/incidents/N``, the card's actions, and the page's command box.
+
+The page shows the card, the timeline, every alert, the escalation ledger (as ``GET
+/api/incidents/N/escalations`` has it) and the notes, and takes the chat's ``/incident`` grammar in a box.
+Every action and command runs through the shared executor as the signed-in person; an incident they may
+not read is not found.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from html import escape
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, PlainTextResponse, Response
+
+from bot.chat import buttons
+from bot.commands.execute import execute, run_text
+from bot.commands.grammar import Command, parse_severity
+from bot.commands.reply import Reply
+from bot.console import render, routes
+from bot.console.signin import Visitor
+from bot.container import Container
+from bot.platforms import DEFAULT_POLICY
+from escalation import queries as paging_queries
+from storage.actors import Actor
+from storage.errors import NotFound, PermissionDenied
+from storage.views import AlertView, IncidentView, TimelineEntry
+
+#: A card's form sends ``back=page`` when it is drawn on the incident's page: answer with that page.
+PAGE = "page"
+ALERTS_SHOWN = 100
+#: What ``@me`` (or ``me``) means in the command box: the signed-in person.
+ME = ("me", "@me")
+
+
+def _me(actor: Actor):
+    async def resolve(mention: str) -> Actor | None:
+        return actor if mention.strip().lower() in ME else None
+    return resolve
+
+
+async def _act(container: Container, visitor: Visitor, number: int, path: str, severity: str) -> Reply:
+    """The card's action at ``path`` on incident ``number``, as the person."""
+    if path in buttons.CONSOLE:
+        return await buttons.press(container, visitor.actor, buttons.CONSOLE[path], number)
+    if path == render.SNOOZE:
+        return await buttons.press(container, visitor.actor, buttons.SNOOZE, number)
+    if path == render.ASSIGN:
+        return await execute(container, visitor.actor, Command("assign", number=number, target="me"),
+                             _me(visitor.actor))
+    try:
+        level = parse_severity(severity)
+    except ValueError:
+        return Reply.fail(f"Unknown severity {severity!r}; use critical, high, medium or low.")
+    return await execute(container, visitor.actor, Command("severity", number=number, severity=level))
+
+
+async def _signed_in(request: Request) -> Visitor | Response:
+    """The visitor of a POST with a good CSRF token on an incident they may read, or the response that
+    refuses it (nothing runs on an incident whose page would not be found)."""
+    visitor = await routes._visitor(request)
+    if visitor is None:
+        return routes._to_sign_in()
+    if not await routes._csrf_ok(request, visitor):
+        return routes._refused()
+    number = request.path_params["number"]
+    try:
+        await routes._container(request).queries.get(number, visitor.readable)
+    except (NotFound, PermissionDenied):
+        return _missing(visitor, number)
+    return visitor
+
+
+async def handle_action(request: Request) -> Response:
+    """A card's action (board or page): through the shared executor as the person, then where it was pressed."""
+    visitor = await _signed_in(request)
+    if isinstance(visitor, Response):
+        return visitor
+    path, number = request.path_params["action"], request.path_params["number"]
+    if path not in render.ACTIONS:
+        return PlainTextResponse("No such action.", 404)
+    container = routes._container(request)
+    reply = await _act(container, visitor, number, path, await routes._field(request, "severity"))
+    await container.bus.drain()  # the cards this changed are pushed before the answer
+    if await routes._field(request, "back") == PAGE:
+        return await _page(request, visitor, number, reply)
+    return await routes._board(request, visitor, reply)
+
+
+async def handle_command(request: Request) -> Response:
+    """The page's command box: the text after ``/incident``, run as the person; the page with the answer."""
+    visitor = await _signed_in(request)
+    if isinstance(visitor, Response):
+        return visitor
+    container = routes._container(request)
+    text = await routes._field(request, "text")
+    reply = await run_text(container, visitor.actor, _command_text(text), _me(visitor.actor))
+    await container.bus.drain()
+    return await _page(request, visitor, request.path_params["number"], reply)
+
+
+def _command_text(text: str) -> str:
+    """The text after ``/incident`` (the box shows that prefix; one typed anyway is dropped, as the shell does)."""
+    first, _, rest = text.strip().partition(" ")
+    return rest if first.lstrip("/") == "incident" else text
+
+
+async def handle_page(request: Request) -> Response:
+    visitor = await routes._visitor(request)
+    if visitor is None:
+        return routes._to_sign_in()
+    return await _page(request, visitor, request.path_params["number"])
+
+
+async def _page(request: Request, visitor: Visitor, number: int, reply: Reply | None = None) -> Response:
+    container = routes._container(request)
+    try:
+        view = await container.queries.get(number, visitor.readable)
+    except (NotFound, PermissionDenied):
+        return _missing(visitor, number)
+    timeline = await container.queries.timeline(number)
+    alerts = await container.queries.alerts(number, limit=ALERTS_SHOWN)
+    ledger = await paging_queries.escalations(container.db, number, DEFAULT_POLICY)
+    page = render_incident_html(visitor, view, timeline, alerts, ledger, container.clock.now(), reply)
+    return HTMLResponse(page, headers={"Cache-Control": "no-store"})
+
+
+def _missing(visitor: Visitor, number: int) -> Response:
+    """One answer for a missing incident and one the person may not read: a number reveals nothing."""
+    return HTMLResponse(render_missing_html(visitor, number), 404, headers={"Cache-Control": "no-store"})
+
+
+def _header(visitor: Visitor) -> str:
+    return (f'<header><h1><a href="/">Tocsin</a></h1><span>Signed in as {escape(visitor.actor.display_name)}</span>'
+            f'<form method="post" action="/signout"><input type="hidden" name="csrf" value="{escape(visitor.csrf)}">'
+            f'<button type="submit">Sign out</button></form></header>')
+
+
+def _when(at: Any) -> str:
+    if at is None:
+        return "-"
+    at = datetime.fromisoformat(at) if isinstance(at, str) else at
+    return f'<time datetime="{at.isoformat()}">{at.strftime("%Y-%m-%d %H:%M:%S UTC")}</time>'
+
+
+def _table(caption: str, head: tuple[str, ...], rows: list[tuple[str, ...]], empty: str) -> str:
+    """A section's table; cells are HTML already escaped."""
+    if not rows:
+        return f'<section><h2>{caption}</h2><p class="empty">{empty}</p></section>'
+    th = "".join(f"<th>{h}</th>" for h in head)
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
+    return f'<section><h2>{caption}</h2><table class="{caption.lower()}"><tr>{th}</tr>{body}</table></section>'
+
+
+def _who(entry: TimelineEntry) -> str:
+    return escape(entry.actor_name or entry.actor_source)
+
+
+def render_timeline_html(entries: list[TimelineEntry]) -> str:
+    rows = [(_when(e.at), _who(e), escape(e.kind), escape(e.text or "")) for e in entries]
+    return _table("Timeline", ("When", "Who", "What", "Detail"), rows, "Nothing happened yet.")
+
+
+def render_notes_html(entries: list[TimelineEntry]) -> str:
+    rows = [(_when(e.at), _who(e), escape(e.text or "")) for e in entries if e.kind == "note"]
+    return _table("Notes", ("When", "Who", "Note"), rows, "No notes yet: add one with note N text.")
+
+
+def render_alerts_html(alerts: list[AlertView]) -> str:
+    rows = [(escape(a.name), escape(a.status), escape(a.summary[:300]), _when(a.starts_at), _when(a.ends_at),
+             str(a.occurrence_count), escape(_labels(a)))
+            for a in sorted(alerts, key=lambda a: (a.status != "firing", a.starts_at))]
+    return _table("Alerts", ("Alert", "Status", "Summary", "Started", "Ended", "Seen", "Labels"), rows, "No alerts.")
+
+
+def _labels(alert: AlertView) -> str:
+    """What tells an alert from its siblings of the same name (the instance, mostly)."""
+    return ", ".join(f"{k}={v}" for k, v in sorted(alert.labels.items()) if k != "alertname")[:300]
+
+
+def _paged(step: dict[str, Any]) -> str:
+    sent = [f'{escape(n["target"] or "-")} on {escape(n["channel"] or "-")} ({escape(n["address"] or "-")}): '
+            f'{escape(str(n["status"]).lower())}' + (f' ({escape(n["last_error"])})' if n["last_error"] else "")
+            for n in step["notifications"]]
+    return "<br>".join(sent) or "-"
+
+
+def render_ledger_html(ledger: dict[str, Any]) -> str:
+    """The escalation ledger: every step run and planned, whom it names, who was paged where, the outcome."""
+    rows = [(f'{s["level"]}' + (f' (repeat {s["repeat"]})' if s["repeat"] else ""), escape(s["status"].lower()),
+             _when(s["due_at"]), _when(s["executed_at"]), escape(", ".join(s["targets"]) or "-"),
+             escape(", ".join(s["channels"]) or "-"), _paged(s), escape(s["note"] or ""))
+            for s in ledger["steps"]]
+    policy = f'<p>Policy: {escape(ledger["policy"] or "none")}, level {ledger["level"]}</p>'
+    table = _table("Escalation", ("Level", "Status", "Due", "Run", "Names", "Channels", "Paged", "Note"), rows,
+                   "No escalation steps.")
+    return table.replace("</h2>", "</h2>" + policy, 1)
+
+
+def render_command_box_html(number: int, csrf: str) -> str:
+    return (f'<section><h2>Command</h2><form method="post" action="/incidents/{number}/command" class="command">'
+            f'<input type="hidden" name="csrf" value="{escape(csrf)}">'
+            f'<label>/incident <input type="text" name="text" size="50" placeholder="note {number} checked the '
+            f'replica" autocomplete="off"></label><button type="submit">Run</button></form>'
+            '<p class="hint">The same commands as in chat (help lists them); @me is you.</p></section>')
+
+
+def _said(reply: Reply | None) -> str:
+    """A command's answer, its lines kept (``show``, ``timeline`` and ``help`` answer in several)."""
+    if reply is None:
+        return ""
+    kind = "error" if reply.error else "ok"
+    return f'<pre class="reply {kind}" role="status">{escape(reply.text)}</pre>'
+
+
+def render_incident_html(visitor: Visitor, view: IncidentView, timeline: list[TimelineEntry], alerts: list[AlertView],
+                         ledger: dict[str, Any], now: datetime, reply: Reply | None = None) -> str:
+    """The incident's page: its card with its actions, the reply, timeline, alerts, ledger, notes, commands."""
+    card = render.render_card_html(view, visitor.csrf, now, PAGE)
+    # one column: the board's grid (the shared style sheet's <main>) is for cards side by side
+    body = (f'{_header(visitor)}{_said(reply)}<main class="incident" style="display: block">{card}'
+            f'{render_command_box_html(view.number, visitor.csrf)}{render_timeline_html(timeline)}'
+            f'{render_alerts_html(alerts)}{render_ledger_html(ledger)}{render_notes_html(timeline)}</main>')
+    return render.PAGE.format(title=f"Tocsin: {view.ref} {escape(view.title)}", body=body)
+
+
+def render_missing_html(visitor: Visitor, number: int) -> str:
+    body = f'{_header(visitor)}<main><p class="empty">There is no incident #{number} you may read.</p></main>'
+    return render.PAGE.format(title="Tocsin: no such incident", body=body)
