@@ -74,6 +74,8 @@ def build(settings: Settings, config: TocsinConfig | None = None, clock: Clock |
     # -- outbound senders that are not chat platforms (the scheduler's) --------------------------------
     if parts.escalation == "scheduler":
         c.senders.update(notify.senders(settings))
+    elif parts.escalation == "ledger":  # steps run here (by hand) plan pages on serve's channels; serve sends
+        c.senders.update(notify.sent_by_serve(settings))
     c.senders.update(senders or {})
 
     # -- HTTP: health, monitoring webhooks and /metrics, the REST API, the config reloader ---------------

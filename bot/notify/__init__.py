@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.settings import Settings
-from storage.ports import Sender
+from storage.ports import Delivery, DeliveryError, Destination, Page, Sender
 
 
 def senders(settings: Settings) -> dict[str, Sender]:
@@ -21,3 +21,25 @@ def senders(settings: Settings) -> dict[str, Sender]:
 
         found["webhook"] = WebhookSender(url, secret=settings.notify_webhook_secret)
     return found
+
+
+class SentByServe:
+    """A channel that ``tocsin serve`` sends on, named in a process that runs no dispatcher (the sidecar, the
+    shell), so that a step run there (a hand escalation runs the next step at once) plans its pages as serve
+    would; serve's dispatcher sends what the outbox holds, and nothing ever calls this."""
+
+    def __init__(self, channel: str) -> None:
+        self.channel = channel
+
+    async def send(self, destination: Destination, page: Page) -> Delivery:
+        raise DeliveryError(f"{self.channel} pages are sent by tocsin serve")
+
+
+def sent_by_serve(settings: Settings) -> dict[str, Sender]:
+    """The channels a ``tocsin serve`` with these settings sends on, as stand-ins (the shell's is real: its
+    sender only marks the outbox row, which the shells read)."""
+    from bot.shell.sender import ShellSender
+
+    configured = {"slack": settings.slack_bot_token, "telegram": settings.telegram_bot_token,
+                  "email": settings.smtp_host, "webhook": settings.notify_webhook_url}
+    return {ShellSender.channel: ShellSender(), **{name: SentByServe(name) for name, on in configured.items() if on}}

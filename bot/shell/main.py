@@ -17,7 +17,6 @@ from bot.container import Container
 from bot.settings import Settings
 from bot.shell.channel import forget_stale
 from bot.shell.platform import NAME
-from bot.shell.sender import senders_of_serve
 from bot.shell.session import Session, SignedIn, words
 from bot.shell.terminal import Terminal, TerminalLog
 from storage import identity, migrations
@@ -57,8 +56,7 @@ async def _run(settings: Settings, config: TocsinConfig, email: str, terminal: T
     _stop_on_hang_up(hung_up)
     # What is done here schedules and cancels escalation as anywhere else (the ledger hook), planning pages on
     # the channels serve sends on; serve's dispatcher sends them.
-    container = bootstrap.build(settings, config, parts=bootstrap.Parts(escalation="ledger"),
-                                senders=senders_of_serve(settings))
+    container = bootstrap.build(settings, config, parts=bootstrap.Parts(escalation="ledger"))
     try:
         if settings.config_file is not None:
             await prepare(container, migrate=False)

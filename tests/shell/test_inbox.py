@@ -12,7 +12,6 @@ from bot import notify
 from bot.bootstrap import Parts
 from bot.platforms import CHATS
 from bot.shell.main import sign_in
-from bot.shell.sender import senders_of_serve
 from bot.shell.session import Session
 from escalation import outbox
 from escalation.dispatcher import Dispatcher
@@ -90,7 +89,7 @@ async def test_a_shell_prints_only_its_persons_pages_sent_since_it_began(contain
 
 async def test_escalate_typed_in_a_shell_pages_on_the_channels_serve_sends_on(container, people):
     """``escalate 1`` runs the next step in the shell's own process, which sends nothing itself."""
-    container.senders.update(senders_of_serve(replace(container.settings, slack_bot_token="xoxb-x")))
+    container.senders.update(notify.sent_by_serve(replace(container.settings, slack_bot_token="xoxb-x")))
     await use_policy(container, "fast", [300], channels=("slack", "telegram"), notify=("role:team_lead",))
     lead = Session(container, await sign_in(container, "team_lead@example.com"), terminal := FakeTerminal())
     try:
