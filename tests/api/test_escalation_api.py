@@ -7,10 +7,8 @@ from collections.abc import Callable
 
 import pytest
 
-from bot.platforms import CHATS
-from escalation.dispatcher import Dispatcher
-from escalation.engine import Escalation
 from storage.ports import DeliveryError
+from tests.escalation.conftest import ticker
 from tests.escalation.fakes import RecordingSender
 
 
@@ -28,18 +26,7 @@ def senders(container, fake_senders) -> dict[str, RecordingSender]:
 def tick(container, clock, http, senders) -> Callable:
     """Move the clock, run the due steps and deliver the outbox, as ``tocsin serve`` does beside the sidecar
     (whose app keeps the ledger through its hook only)."""
-    escalation = Escalation(container.incidents, container.senders, CHATS)
-    dispatcher = Dispatcher(container.db, container.clock, container.senders)
-    dispatcher.limits = {}
-
-    async def run(**delta: float) -> int:
-        clock.advance(**delta)
-        ran = await escalation.run_due()
-        await container.bus.drain()
-        await dispatcher.drain()
-        return ran
-
-    return run
+    return ticker(container, clock)
 
 
 @pytest.fixture

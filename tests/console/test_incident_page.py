@@ -12,10 +12,8 @@ from collections.abc import Callable
 import pytest
 
 from bot.bootstrap import Parts
-from bot.platforms import CHATS
-from escalation.dispatcher import Dispatcher
-from escalation.engine import Escalation
 from tests.console.conftest import csrf_of, post_alerts
+from tests.escalation.conftest import ticker
 from tests.escalation.fakes import RecordingSender
 from tests.webhooks.support import AM_TOKEN, FIXTURES
 
@@ -33,18 +31,7 @@ def fake_senders() -> dict[str, RecordingSender]:
 @pytest.fixture
 def tick(container, clock) -> Callable:
     """Move the clock, run the due escalation steps and deliver the outbox, as ``tocsin serve`` does."""
-    escalation = Escalation(container.incidents, container.senders, CHATS)
-    dispatcher = Dispatcher(container.db, container.clock, container.senders)
-    dispatcher.limits = {}
-
-    async def run(**delta: float) -> int:
-        clock.advance(**delta)
-        ran = await escalation.run_due()
-        await container.bus.drain()
-        await dispatcher.drain()
-        return ran
-
-    return run
+    return ticker(container, clock)
 
 
 async def _resolve_first_alert(http) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import pytest
 from sqlalchemy import select, update
@@ -91,3 +91,24 @@ async def use_policy(container: Container, name: str, after_seconds: list[int], 
                                      steps={"steps": [{"after": s, "notify": list(notify), "channels": list(channels)}
                                                       for s in after_seconds]}))
         await session.execute(update(Team).where(Team.name == team).values(escalation_policy=name))
+
+
+def ticker(container: Container, clock: FakeClock) -> Callable[..., Awaitable[int]]:
+    """``await tick(minutes=5)``: move the clock, run the due escalation steps and deliver the outbox
+    unpaced, as ``tocsin serve`` does beside a process that keeps only the ledger; the steps run."""
+    from bot.platforms import CHATS
+    from escalation.dispatcher import Dispatcher
+    from escalation.engine import Escalation
+
+    escalation = Escalation(container.incidents, container.senders, CHATS)
+    dispatcher = Dispatcher(container.db, container.clock, container.senders)
+    dispatcher.limits = {}
+
+    async def run(**delta: float) -> int:
+        clock.advance(**delta)
+        ran = await escalation.run_due()
+        await container.bus.drain()
+        await dispatcher.drain()
+        return ran
+
+    return run
