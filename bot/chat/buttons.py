@@ -9,7 +9,7 @@ callback data actions); a new rendering gets a new id that maps to the same verb
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from types import MappingProxyType
 
 from bot.commands.execute import MentionResolver, execute
@@ -25,6 +25,15 @@ LABELS: Mapping[str, str] = MappingProxyType({ACK: "Acknowledge", RESOLVE: "Reso
                                               SNOOZE: "Snooze"})
 #: A snooze button that carries no duration of its own (Telegram's "Snooze 1h").
 SNOOZE_FOR = timedelta(hours=1)
+#: Verbs whose repeat the core answers itself ("already acknowledged by ..."). A repeat of the others on the
+#: same rendering of a card (a double tap, a redelivered press) must not escalate or snooze twice.
+IDEMPOTENT = frozenset({ACK, RESOLVE})
+
+
+def repeated(verb: str, number: int, when: datetime | None) -> Reply:
+    """The answer to a repeat of a press that is not idempotent: nothing was done twice."""
+    at = when.strftime("at %Y-%m-%d %H:%M UTC") if when else "a moment ago"
+    return Reply(f"You already pressed {LABELS[verb]} on this card of #{number} {at}; nothing was done twice.")
 
 #: Wire id -> verb, per platform.
 SLACK: Mapping[str, str] = MappingProxyType({

@@ -18,6 +18,7 @@ from telegram import Update
 from telegram.error import InvalidToken, TelegramError
 from telegram.ext import Application, ApplicationHandlerStop, ContextTypes, TypeHandler
 
+from bot.chat.receipts import Receipts
 from bot.container import Container
 from bot.logs import RedactingFilter
 from bot.surface import Surface
@@ -28,6 +29,7 @@ from bot.telegram.cards import card_sync
 from bot.telegram.handlers import Commands
 from bot.telegram.inbound import TelegramInbound
 from bot.telegram.outbox import TELEGRAM_LIMITS, Outbox
+from bot.telegram.platform import NAME
 from bot.telegram.sender import TelegramSender
 from escalation.pacing import Limit
 from storage import inbound
@@ -95,7 +97,8 @@ class TelegramRuntime:
         app = self.application
         app.add_handler(TypeHandler(Update, self.handle_update_once), group=-1)
         Commands(self.container, self.outbox, self.cards).register(app)
-        Buttons(self.container, self.outbox, self.codec).register(app)
+        receipts = Receipts(NAME, self.container.db, self.container.clock)  # a double tap escalates once
+        Buttons(self.container, self.outbox, self.codec, receipts).register(app)
         app.add_handler(TypeHandler(Update, self.handle_update_done), group=1000)
         app.add_error_handler(self.handle_error)
 

@@ -11,6 +11,7 @@ from telegram.error import BadRequest, Forbidden
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes
 
 from bot.chat import buttons as shared
+from bot.chat.receipts import Receipts
 from bot.container import Container
 from bot.telegram import store
 from bot.telegram.callback import BadCallback, CallbackCodec, Press
@@ -42,18 +43,25 @@ class Outcome:
 class Buttons:
     """Answers every press: a short notice on success, an alert when refused or not genuine."""
 
-    def __init__(self, container: Container, outbox: Outbox, codec: CallbackCodec) -> None:
-        self.container, self.outbox, self.codec = container, outbox, codec
+    def __init__(self, container: Container, outbox: Outbox, codec: CallbackCodec, receipts: Receipts) -> None:
+        self.container, self.outbox, self.codec, self.receipts = container, outbox, codec, receipts
 
     def register(self, app: Application) -> None:
         app.add_handler(CallbackQueryHandler(self.handle_button_press))
 
-    async def apply(self, press: Press, actor: Actor, chat_id: int, message_id: int) -> Outcome:
+    async def apply(self, press: Press, actor: Actor, chat_id: int, message_id: int, version: str = "") -> Outcome:
         """Run the press through the core (``bot.chat.buttons``), if the pressed message is a copy of that
-        incident's card."""
+        incident's card; a repeat of an escalate or snooze on the same ``version`` of it does nothing."""
         if not await store.is_card_copy(self.container.db, press.number, chat_id, message_id):
             return Outcome(NOT_THIS_CARD, True)
-        reply = await shared.press(self.container, actor, shared.TELEGRAM[press.action], press.number)
+        verb = shared.TELEGRAM[press.action]
+        key = f"press:{actor.external_id}:{press.action}:{chat_id}:{message_id}:{version}"
+        first = await self.receipts.first(key)
+        if not first and verb not in shared.IDEMPOTENT:
+            return Outcome(shared.repeated(verb, press.number, await self.receipts.seen_at(key)).text, False)
+        reply = await shared.press(self.container, actor, verb, press.number)
+        if reply.error and first:
+            await self.receipts.forget(key)
         if reply.unlinked:
             return Outcome(LINK_ALERT, True, unlinked=True)
         return Outcome(reply.text, reply.error)
@@ -70,7 +78,11 @@ class Buttons:
             log.warning("refused button data from telegram user %s: %s", query.from_user.id, exc)
             await self._answer(query, str(exc), alert=True)
             return
-        work = asyncio.ensure_future(self.apply(press, actor_of(query.from_user), message.chat.id, message.message_id))
+        # When the message was sent and last edited (Telegram's seconds) stand for the card's version: both
+        # taps of a double tap carry the same, a press on the card as it was edited since does not.
+        version = ":".join(str(int(at.timestamp())) if at else "" for at in (message.date, message.edit_date))
+        work = asyncio.ensure_future(self.apply(press, actor_of(query.from_user), message.chat.id,
+                                                message.message_id, version))
         done, _ = await asyncio.wait({work}, timeout=ANSWER_WITHIN)
         if work in done:
             outcome = work.result()

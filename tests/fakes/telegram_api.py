@@ -58,6 +58,8 @@ class FakeMessage:
     reply_markup: dict[str, Any] | None = None
     thread_id: int | None = None
     edits: int = 0
+    date: int = field(default_factory=lambda: int(time.time()))  # when it was sent, as Telegram counts (s)
+    edit_date: int | None = None  # its last edit
 
     @property
     def text(self) -> str:
@@ -295,6 +297,7 @@ class FakeTelegram:
                                "markup are exactly the same as a current content and reply markup of the message")
         message.html, message.reply_markup = params["text"], markup
         message.edits += 1
+        message.edit_date = int(time.time())
         return _ok(self._message_json(message))
 
     async def _api_getUpdates(self, params: dict[str, Any]) -> web.Response:
@@ -312,10 +315,12 @@ class FakeTelegram:
 
     def _message_json(self, message: FakeMessage) -> dict[str, Any]:
         data: dict[str, Any] = {
-            "message_id": message.message_id, "date": int(time.time()), "chat": self.chat(message.chat_id),
+            "message_id": message.message_id, "date": message.date, "chat": self.chat(message.chat_id),
             "from": {"id": BOT_ID, "is_bot": True, "first_name": "Tocsin", "username": self.username},
             "text": message.text,
         }
+        if message.edit_date is not None:
+            data["edit_date"] = message.edit_date
         if message.reply_markup:
             data["reply_markup"] = message.reply_markup
         if message.thread_id is not None:

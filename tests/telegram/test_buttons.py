@@ -77,6 +77,27 @@ async def test_escalate_and_snooze_buttons(bot, people):
     assert "Snoozed until" in card.text
 
 
+async def test_a_double_tap_on_escalate_escalates_once_and_says_so(bot, people):
+    """Both taps carry the card as it was (they left before it was edited): one escalation, not two levels."""
+    card = await declare(bot, people)
+    escalate = card.button("Escalate")["callback_data"]
+    first, second = (bot.tg.press(card, RESPONDER, escalate) for _ in range(2))
+    for update in (first, second):
+        assert (await bot.post(update)).status_code == 200
+    answers = [c["text"] for c in bot.tg.calls_to("answerCallbackQuery")]
+    assert "#1 escalated" in answers[0]
+    assert answers[1].startswith("You already pressed Escalate on this card of #1 at ")
+    assert "nothing was done twice" in answers[1]
+    kinds = [e.kind for e in await bot.runtime.container.queries.timeline(1)]
+    assert kinds.count("escalated") == 1
+
+    await bot.runtime.drain()  # the card now shows the escalation: a press on it is a new one
+    assert card.edit_date is not None
+    assert "#1 escalated" in (await press(bot, card, RESPONDER, escalate))["text"]
+    kinds = [e.kind for e in await bot.runtime.container.queries.timeline(1)]
+    assert kinds.count("escalated") == 2
+
+
 @pytest.mark.parametrize("role", ["observer", "stakeholder", "outsider"])
 async def test_unauthorised_press_is_refused_with_an_alert_and_changes_nothing(bot, people, role):
     card = await declare(bot, people)

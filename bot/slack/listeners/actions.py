@@ -27,7 +27,6 @@ def _command(action: dict[str, Any]) -> Command | None:
 
 
 #: Presses whose repeat the core answers itself ("#1 was already acknowledged by Ann at ..."), as Telegram does.
-IDEMPOTENT = frozenset({buttons.ACK, buttons.RESOLVE})
 
 
 async def handle_card_action(body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond,
@@ -50,22 +49,14 @@ async def _press(body: dict[str, Any], action: dict[str, Any], runtime: SlackRun
     # The block id carries the card's version: a double click, or a retried delivery, is the same key.
     key = f"press:{user}:{action['action_id']}:{action.get('block_id', '')}:{command.duration or ''}"
     first = await runtime.receipts.first(key)
-    if not first and command.name not in IDEMPOTENT:
-        return await _repeated(runtime, key, command)
+    if not first and command.name not in buttons.IDEMPOTENT:
+        return buttons.repeated(command.name, command.number, await runtime.receipts.seen_at(key))
     actor = await runtime.identity.actor(user, body["user"].get("name", ""))
     reply = await buttons.press(runtime.container, actor, command.name, command.number, command.duration,
                                 runtime.identity.mention)
     if reply.error and first:
         await runtime.receipts.forget(key)
     return reply
-
-
-async def _repeated(runtime: SlackRuntime, key: str, command: Command) -> Reply:
-    """A repeat of a press that is not idempotent (escalate, snooze): say so, do nothing."""
-    when = await runtime.receipts.seen_at(key)
-    at = when.strftime("at %Y-%m-%d %H:%M UTC") if when else "a moment ago"
-    return Reply(f"You already pressed {buttons.LABELS[command.name]} on this card of #{command.number} {at}; "
-                 "nothing was done twice.")
 
 
 def register(app: AsyncApp, runtime: SlackRuntime) -> None:
