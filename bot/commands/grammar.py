@@ -1,4 +1,4 @@
-"""The ``/incident`` grammar, shared by Slack, Telegram and (later) ``tocsin shell``.
+"""The ``/incident`` grammar, shared by Slack, Telegram, ``tocsin shell`` and the web console.
 
 ``parse(text)`` turns the text after ``/incident`` into a ``Command`` or raises ``UsageError`` with a
 message that says what was wrong and the usage of the subcommand.
@@ -99,6 +99,13 @@ def _split(text: str) -> list[str]:
         return shlex.split(text)
     except ValueError:  # unbalanced quotes: fall back to plain words rather than refuse
         return text.split()
+
+
+def after_command(text: str) -> str:
+    """What a line typed in a box of our own (the terminal, the console) says after ``/incident``: a leading
+    "/" and "incident" are optional there."""
+    first, _, rest = text.strip().removeprefix("/").partition(" ")
+    return rest.strip() if first == "incident" else text.strip().removeprefix("/")
 
 
 def parse(text: str) -> Command:

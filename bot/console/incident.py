@@ -17,7 +17,7 @@ from starlette.responses import HTMLResponse, PlainTextResponse, Response
 
 from bot.chat import buttons
 from bot.commands.execute import execute, run_text
-from bot.commands.grammar import Command, parse_severity
+from bot.commands.grammar import Command, after_command, parse_severity
 from bot.commands.reply import Reply
 from bot.console import render, routes
 from bot.console.signin import Visitor
@@ -60,14 +60,12 @@ async def _act(container: Container, visitor: Visitor, number: int, path: str, s
 async def _signed_in(request: Request) -> Visitor | Response:
     """The visitor of a POST with a good CSRF token on an incident they may read, or the response that
     refuses it (nothing runs on an incident whose page would not be found)."""
-    visitor = await routes._visitor(request)
-    if visitor is None:
-        return routes._to_sign_in()
-    if not await routes._csrf_ok(request, visitor):
-        return routes._refused()
+    visitor = await routes.poster_of(request)
+    if isinstance(visitor, Response):
+        return visitor
     number = request.path_params["number"]
     try:
-        await routes._container(request).queries.get(number, visitor.readable)
+        await routes.container_of(request).queries.get(number, visitor.readable)
     except (NotFound, PermissionDenied):
         return _missing(visitor, number)
     return visitor
@@ -81,12 +79,12 @@ async def handle_action(request: Request) -> Response:
     path, number = request.path_params["action"], request.path_params["number"]
     if path not in render.ACTIONS:
         return PlainTextResponse("No such action.", 404)
-    container = routes._container(request)
-    reply = await _act(container, visitor, number, path, await routes._field(request, "severity"))
+    container = routes.container_of(request)
+    reply = await _act(container, visitor, number, path, await routes.form_field(request, "severity"))
     await container.bus.drain()  # the cards this changed are pushed before the answer
-    if await routes._field(request, "back") == PAGE:
+    if await routes.form_field(request, "back") == PAGE:
         return await _page(request, visitor, number, reply)
-    return await routes._board(request, visitor, reply)
+    return await routes.board(request, visitor, reply)
 
 
 async def handle_command(request: Request) -> Response:
@@ -94,28 +92,22 @@ async def handle_command(request: Request) -> Response:
     visitor = await _signed_in(request)
     if isinstance(visitor, Response):
         return visitor
-    container = routes._container(request)
-    text = await routes._field(request, "text")
-    reply = await run_text(container, visitor.actor, _command_text(text), _me(visitor.actor))
+    container = routes.container_of(request)
+    text = await routes.form_field(request, "text")
+    reply = await run_text(container, visitor.actor, after_command(text), _me(visitor.actor))
     await container.bus.drain()
     return await _page(request, visitor, request.path_params["number"], reply)
 
 
-def _command_text(text: str) -> str:
-    """The text after ``/incident`` (the box shows that prefix; one typed anyway is dropped, as the shell does)."""
-    first, _, rest = text.strip().partition(" ")
-    return rest if first.lstrip("/") == "incident" else text
-
-
 async def handle_page(request: Request) -> Response:
-    visitor = await routes._visitor(request)
+    visitor = await routes.visitor_of(request)
     if visitor is None:
-        return routes._to_sign_in()
+        return routes.to_sign_in()
     return await _page(request, visitor, request.path_params["number"])
 
 
 async def _page(request: Request, visitor: Visitor, number: int, reply: Reply | None = None) -> Response:
-    container = routes._container(request)
+    container = routes.container_of(request)
     try:
         view = await container.queries.get(number, visitor.readable)
     except (NotFound, PermissionDenied):

@@ -34,19 +34,19 @@ BOARD_SIZE = 100
 MAX_FORM_BYTES = 4096
 
 
-def _container(request: Request) -> Container:
+def container_of(request: Request) -> Container:
     return request.state.tocsin
 
 
-async def _visitor(request: Request) -> Visitor | None:
-    return await signin.visitor(_container(request), request.cookies.get(COOKIE))
+async def visitor_of(request: Request) -> Visitor | None:
+    return await signin.visitor(container_of(request), request.cookies.get(COOKIE))
 
 
-def _to_sign_in() -> Response:
+def to_sign_in() -> Response:
     return RedirectResponse("/signin", status_code=303)
 
 
-async def _field(request: Request, name: str) -> str:
+async def form_field(request: Request, name: str) -> str:
     """One field of a url-encoded form ("" when absent or the body is no form of ours)."""
     if request.headers.get("content-type", "").split(";")[0].strip() != "application/x-www-form-urlencoded":
         return ""
@@ -59,12 +59,25 @@ async def _field(request: Request, name: str) -> str:
 async def _csrf_ok(request: Request, visitor: Visitor) -> bool:
     sent = request.headers.get("x-csrf-token")
     if sent is None:
-        sent = await _field(request, "csrf")
+        sent = await form_field(request, "csrf")
     return sessions.same(sent, visitor.csrf)
 
 
-def _refused() -> Response:
+def refused() -> Response:
     return PlainTextResponse("Refused: this form's CSRF token is missing or out of date; reload the page.", 403)
+
+
+async def poster_of(request: Request) -> Visitor | Response:
+    """The signed-in visitor of a POST that carries their CSRF token, or the response that refuses it."""
+    visitor = await visitor_of(request)
+    if visitor is None:
+        return to_sign_in()
+    return visitor if await _csrf_ok(request, visitor) else refused()
+
+
+def _secure(request: Request) -> bool:
+    """Cookies are ``Secure`` when browsers reach the console over https."""
+    return container_of(request).settings.console_url.startswith("https://")
 
 
 async def handle_sign_in_page(request: Request) -> Response:
@@ -77,49 +90,47 @@ async def handle_login_page(request: Request) -> Response:
     nonce = secrets.token_urlsafe(32)
     response = HTMLResponse(render.render_login_html(token, nonce))
     response.set_cookie(LOGIN_COOKIE, nonce, max_age=LOGIN_COOKIE_TTL, path="/login", httponly=True,
-                        samesite="strict", secure=_container(request).settings.console_url.startswith("https://"))
+                        samesite="strict", secure=_secure(request))
     return response
 
 
 async def handle_login(request: Request) -> Response:
-    container = _container(request)
+    container = container_of(request)
     nonce = request.cookies.get(LOGIN_COOKIE, "")
-    if not nonce or not sessions.same(await _field(request, "nonce"), nonce):
+    if not nonce or not sessions.same(await form_field(request, "nonce"), nonce):
         return HTMLResponse(render.render_sign_in_html(
             "Sign in from the page your link opens, in this browser: open the link again."), 403)
-    sid = await signin.sign_in(container, await _field(request, "token"))
+    sid = await signin.sign_in(container, await form_field(request, "token"))
     if sid is None:
         return HTMLResponse(render.render_sign_in_html(
             "That sign-in link was used already or has expired; ask for a new one."), 400)
     response = RedirectResponse("/", status_code=303)
     response.set_cookie(COOKIE, sid, max_age=int(sessions.SESSION_TTL.total_seconds()), path="/", httponly=True,
-                        samesite="lax", secure=container.settings.console_url.startswith("https://"))
+                        samesite="lax", secure=_secure(request))
     response.delete_cookie(LOGIN_COOKIE, path="/login")
     return response
 
 
 async def handle_sign_out(request: Request) -> Response:
-    visitor = await _visitor(request)
-    if visitor is None:
-        return _to_sign_in()
-    if not await _csrf_ok(request, visitor):
-        return _refused()
-    await sessions.end(_container(request).db, request.cookies[COOKIE])
-    response = _to_sign_in()
+    visitor = await poster_of(request)
+    if isinstance(visitor, Response):
+        return visitor
+    await sessions.end(container_of(request).db, request.cookies[COOKIE])
+    response = to_sign_in()
     response.delete_cookie(COOKIE, path="/")
     return response
 
 
-async def _board(request: Request, visitor: Visitor, reply=None) -> Response:
-    container = _container(request)
+async def board(request: Request, visitor: Visitor, reply=None) -> Response:
+    container = container_of(request)
     views, _ = await container.queries.list(IncidentFilter.open(limit=BOARD_SIZE), visitor.readable, alerts=True)
     page = render.render_board_html(visitor.actor.display_name, views, visitor.csrf, container.clock.now(), reply)
     return HTMLResponse(page, headers={"Cache-Control": "no-store"})
 
 
 async def handle_board(request: Request) -> Response:
-    visitor = await _visitor(request)
-    return _to_sign_in() if visitor is None else await _board(request, visitor)
+    visitor = await visitor_of(request)
+    return to_sign_in() if visitor is None else await board(request, visitor)
 
 
 def _event(card: str) -> str:
@@ -143,9 +154,9 @@ async def _events(stream: Stream) -> AsyncIterator[str]:
 def handle_events(feed: Feed):
     async def handle(request: Request) -> Response:
         """Server-Sent Events: the card of each incident the person may read, whenever it changes."""
-        visitor = await _visitor(request)
+        visitor = await visitor_of(request)
         if visitor is None:
-            return _to_sign_in()
+            return to_sign_in()
 
         async def body() -> AsyncIterator[str]:
             with feed.open(visitor.readable, visitor.csrf) as stream:

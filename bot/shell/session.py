@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from bot.chat.cards import CardSync
 from bot.chat.contract import Where
 from bot.commands.execute import execute
-from bot.commands.grammar import ALIASES, USAGE, UsageError, help_text, parse
+from bot.commands.grammar import ALIASES, USAGE, UsageError, after_command, help_text, parse
 from bot.commands.reply import Reply
 from bot.container import Container
 from bot.shell.channel import ShellCards, Sink
@@ -105,9 +105,7 @@ class Session:
             actions = self.channel.last_actions
             index = int(text) - 1
             return actions[index] if 0 <= index < len(actions) else None
-        text = text.removeprefix("/")
-        first, _, rest = text.partition(" ")
-        return rest.strip() if first == "incident" else text
+        return after_command(text)
 
     async def _run(self, text: str | None) -> None:
         if text is None:
