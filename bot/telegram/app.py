@@ -98,7 +98,8 @@ class TelegramRuntime:
         app.add_handler(TypeHandler(Update, self.handle_update_once), group=-1)
         Commands(self.container, self.outbox, self.cards).register(app)
         receipts = Receipts(NAME, self.container.db, self.container.clock)  # a double tap escalates once
-        Buttons(self.container, self.outbox, self.codec, receipts).register(app)
+        self.buttons = Buttons(self.container, self.outbox, self.codec, receipts)
+        self.buttons.register(app)
         app.add_handler(TypeHandler(Update, self.handle_update_done), group=1000)
         app.add_error_handler(self.handle_error)
 

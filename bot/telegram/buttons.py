@@ -45,6 +45,7 @@ class Buttons:
 
     def __init__(self, container: Container, outbox: Outbox, codec: CallbackCodec, receipts: Receipts) -> None:
         self.container, self.outbox, self.codec, self.receipts = container, outbox, codec, receipts
+        self.answer_within = ANSWER_WITHIN  # past it the presser is told "Working on it" and the outcome later
 
     def register(self, app: Application) -> None:
         app.add_handler(CallbackQueryHandler(self.handle_button_press))
@@ -56,11 +57,13 @@ class Buttons:
             return Outcome(NOT_THIS_CARD, True)
         verb = shared.TELEGRAM[press.action]
         key = f"press:{actor.external_id}:{press.action}:{chat_id}:{message_id}:{version}"
-        first = await self.receipts.first(key)
-        if not first and verb not in shared.IDEMPOTENT:
+        # A repeated acknowledge or resolve is answered by the core ("already acknowledged"): only the
+        # verbs that would act twice spend a receipt, inside the answer window.
+        guarded = verb not in shared.IDEMPOTENT
+        if guarded and not await self.receipts.first(key):
             return Outcome(shared.repeated(verb, press.number, await self.receipts.seen_at(key)).text, False)
         reply = await shared.press(self.container, actor, verb, press.number)
-        if reply.error and first:
+        if reply.error and guarded:
             await self.receipts.forget(key)
         if reply.unlinked:
             return Outcome(LINK_ALERT, True, unlinked=True)
@@ -83,7 +86,7 @@ class Buttons:
         version = ":".join(str(int(at.timestamp())) if at else "" for at in (message.date, message.edit_date))
         work = asyncio.ensure_future(self.apply(press, actor_of(query.from_user), message.chat.id,
                                                 message.message_id, version))
-        done, _ = await asyncio.wait({work}, timeout=ANSWER_WITHIN)
+        done, _ = await asyncio.wait({work}, timeout=self.answer_within)
         if work in done:
             outcome = work.result()
             await self._answer(query, outcome.text[:MAX_ANSWER], alert=outcome.refused)
