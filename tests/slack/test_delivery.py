@@ -63,12 +63,12 @@ async def test_posts_to_one_channel_are_paced(slack, people, container, clock):
 
 async def test_a_slack_outage_never_blocks_the_core(slack, people, container, clock):
     card = await declared(slack, container, people)
-    slack.fake.delay = 2.0  # every Slack answer now takes 2 seconds...
+    slack.fake.delay = 4.0  # every Slack answer now takes 4 seconds...
     slack.fake.fail("chat.postMessage", *[Fault(500)] * 3)  # ...and posts fail
     started = time.monotonic()
     await container.incidents.acknowledge(1, people.telegram("responder"))
     await container.incidents.add_note(1, people.telegram("responder"), "via telegram")
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 3.0  # waiting on Slack would take 4 s at least; room for a loaded machine
     assert (await container.queries.get(1)).status == "acknowledged"
     slack.fake.delay = 0.0
     await asyncio.wait_for(slack.settle(), 30)
