@@ -66,6 +66,15 @@ def login_form(page: str) -> dict[str, str]:
     return {name: re.search(rf'name="{name}" value="([^"]+)"', page).group(1) for name in ("token", "nonce")}
 
 
+async def press(c: httpx.AsyncClient, path: str, data: dict[str, str] | None = None, back: str = "/",
+                headers: dict[str, str] | None = None) -> httpx.Response:
+    """A press as a browser makes it: the POST, its 303 to the page it came from, and that page (the
+    answer shown on it)."""
+    answer = await c.post(path, data=data, headers=headers)
+    assert (answer.status_code, answer.headers.get("location")) == (303, back), answer.text
+    return await c.get(back)
+
+
 def csrf_of(page: str) -> str:
     return re.search(r'name="csrf" value="([^"]+)"', page).group(1)
 
