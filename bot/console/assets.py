@@ -39,7 +39,7 @@ INCIDENT_JS = """\
   function swap(html) {
     var box = document.createElement("div");
     box.innerHTML = html;
-    Array.prototype.forEach.call(box.children, function (part) {
+    Array.prototype.slice.call(box.children).forEach(function (part) {  // a copy: each swap moves one out
       var old = part.id && document.getElementById(part.id);
       if (old) old.replaceWith(part);
     });
