@@ -39,7 +39,8 @@ def _ids(fragment: str) -> list[str]:
     return re.findall(r'<(?:article|section) [^>]*?id="([^"]+)"', fragment)
 
 
-async def _page_stream(c: httpx.AsyncClient, number: int):
+async def page_stream(c: httpx.AsyncClient, number: int):
+    """The open incident page's event stream, as its script opens it (with the version the page shows)."""
     page = (await c.get(f"/incidents/{number}")).text
     assert f'data-events="/incidents/{number}/events" data-live="/incidents/{number}/live"' in page
     assert '<script src="/console/incident.js"></script>' in page
@@ -50,7 +51,7 @@ async def test_the_page_is_told_of_each_change_of_its_incident_and_reads_the_cha
         container, base_url, people):
     await container.incidents.declare(people.slack("responder"), "Disk full", team="payments")
     await container.bus.drain()
-    async with signed_in(container, base_url, "team_lead@example.com") as lead, await _page_stream(lead, 1) as page:
+    async with signed_in(container, base_url, "team_lead@example.com") as lead, await page_stream(lead, 1) as page:
         await container.incidents.declare(people.slack("responder"), "Queue stuck", team="payments")
         await container.incidents.acknowledge(1, people.slack("responder"))
         assert await page.next() == ("incident", "1")  # #2's change is not this page's
@@ -71,7 +72,7 @@ async def test_a_press_in_another_browser_reaches_the_open_page(container, base_
     await container.incidents.declare(people.slack("responder"), "Disk full", team="payments")
     await container.bus.drain()
     async with signed_in(container, base_url, "team_lead@example.com") as lead, \
-            signed_in(container, base_url, "responder@example.com") as responder, await _page_stream(lead, 1) as page:
+            signed_in(container, base_url, "responder@example.com") as responder, await page_stream(lead, 1) as page:
         await press(responder, "/incidents/1/snooze", {"csrf": csrf_of((await responder.get("/")).text)})
         assert await page.next() == ("incident", "1")
         assert "Snoozed until" in (await lead.get("/incidents/1/live")).text
@@ -94,7 +95,7 @@ async def test_a_change_in_another_process_reaches_the_page_within_the_catch_up_
     await container.bus.drain()
     sweepers = [c for s in container.surfaces if s.name == "console" for c in s.components]
     other = bootstrap.build(settings)  # another process on the same database: its bus is not ours
-    async with signed_in(container, base_url, "team_lead@example.com") as lead, await _page_stream(lead, 1) as page:
+    async with signed_in(container, base_url, "team_lead@example.com") as lead, await page_stream(lead, 1) as page:
         for sweeper in sweepers:
             await sweeper.start()
         try:
