@@ -103,12 +103,10 @@ async def handle_command(request: Request) -> Response:
 
 async def handle_page(request: Request) -> Response:
     """The incident's page, with the answer to the press that led here (once)."""
-    visitor = await routes.visitor_of(request)
-    if visitor is None:
-        return routes.to_sign_in()
-    story = await _story(request, visitor)
-    if isinstance(story, Response):
-        return story
+    read = await _read(request)
+    if isinstance(read, Response):
+        return read
+    visitor, story = read
     page = render_incident_html(visitor, *story, reply=flash.take(request, visitor.csrf))
     return flash.spent(request, HTMLResponse(page, headers={"Cache-Control": "no-store"}))
 
@@ -116,17 +114,19 @@ async def handle_page(request: Request) -> Response:
 async def handle_live(request: Request) -> Response:
     """The parts of the page that change (card, timeline, alerts, ledger, notes): what its script swaps in
     when the page's event stream says the incident changed."""
-    visitor = await routes.visitor_of(request)
-    if visitor is None:
-        return routes.to_sign_in()
-    story = await _story(request, visitor)
-    if isinstance(story, Response):
-        return story
+    read = await _read(request)
+    if isinstance(read, Response):
+        return read
+    visitor, story = read
     return HTMLResponse(render_live_html(visitor, *story), headers={"Cache-Control": "no-store"})
 
 
-async def _story(request: Request, visitor: Visitor) -> Story | Response:
-    """What the page shows of the incident, or the answer for one the person may not read."""
+async def _read(request: Request) -> tuple[Visitor, Story] | Response:
+    """Who reads the page and what it shows of the incident, or the answer for no session, or for an
+    incident the person may not read."""
+    visitor = await routes.visitor_of(request)
+    if visitor is None:
+        return routes.to_sign_in()
     container, number = routes.container_of(request), request.path_params["number"]
     try:
         view = await container.queries.get(number, visitor.readable)
@@ -135,7 +135,7 @@ async def _story(request: Request, visitor: Visitor) -> Story | Response:
     timeline = await container.queries.timeline(number)
     alerts = await container.queries.alerts(number, limit=ALERTS_SHOWN)
     ledger = await paging_queries.escalations(container.db, number, DEFAULT_POLICY)
-    return view, timeline, alerts, ledger, container.clock.now()
+    return visitor, (view, timeline, alerts, ledger, container.clock.now())
 
 
 def _path(number: int) -> str:

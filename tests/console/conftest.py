@@ -15,7 +15,7 @@ from bot.bootstrap import Parts
 from bot.console import signin
 from bot.container import Container
 from tests.asgi import client
-from tests.webhooks.support import AM_TOKEN, FIXTURES, configure, sidecar_app
+from tests.webhooks.support import AM_TOKEN, FIXTURES, configure, serving, sidecar_app
 
 Browser = Callable[[str], Awaitable[httpx.AsyncClient]]
 
@@ -52,6 +52,13 @@ async def browser(app, container: Container) -> AsyncIterator[Browser]:
     yield open_as
     for c in opened:
         await c.aclose()
+
+
+@pytest.fixture
+async def base_url(app, container: Container) -> AsyncIterator[str]:
+    """The app served by a real uvicorn on loopback (without its lifespan): its base URL."""
+    async with serving(app, container) as url:
+        yield url
 
 
 async def follow(c: httpx.AsyncClient, link: str) -> httpx.Response:

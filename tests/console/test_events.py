@@ -17,7 +17,6 @@ from bot import bootstrap
 from bot.console import signin
 from bot.container import Container
 from tests.console.conftest import csrf_of, follow, press
-from tests.webhooks.support import serving
 
 SWEEP = 0.2
 
@@ -25,12 +24,6 @@ SWEEP = 0.2
 @pytest.fixture
 def build_options() -> dict[str, Any]:
     return {"console_sweep": SWEEP}
-
-
-@pytest.fixture
-async def base_url(app, container: Container) -> AsyncIterator[str]:
-    async with serving(app, container) as url:
-        yield url
 
 
 class Events:

@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -13,21 +12,13 @@ import httpx
 import pytest
 
 from bot import bootstrap
-from bot.container import Container
 from tests.console.conftest import csrf_of, press
 from tests.console.test_events import SWEEP, signed_in, stream_of
-from tests.webhooks.support import serving
 
 
 @pytest.fixture
 def build_options() -> dict[str, Any]:
     return {"console_sweep": SWEEP}
-
-
-@pytest.fixture
-async def base_url(app, container: Container) -> AsyncIterator[str]:
-    async with serving(app, container) as url:
-        yield url
 
 
 def _version(page: str) -> str:
