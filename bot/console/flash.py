@@ -22,8 +22,10 @@ from bot.commands.reply import Reply
 COOKIE = "tocsin_flash"
 #: Seconds an answer waits for its page: the browser follows the redirect at once.
 TTL = 60
-#: A cookie holds about 4 KB; a longer answer (a long ``timeline``) is cut, and says so.
+#: A cookie holds about 4 KB: a longer answer is cut to this many characters, or
+#: further until sealed it takes at most ``MAX_SEALED`` bytes, and says so.
 MAX_TEXT = 1500
+MAX_SEALED = 3500
 CUT = "\n… (cut; the page shows the rest)"
 
 
@@ -56,9 +58,14 @@ def spent(request: Request, response: Response) -> Response:
 
 
 def _seal(target: str, reply: Reply, key: str) -> str:
-    text = reply.text if len(reply.text) <= MAX_TEXT else reply.text[:MAX_TEXT] + CUT
-    payload = base64.urlsafe_b64encode(zlib.compress(json.dumps([target, reply.error, text]).encode())).decode()
-    return f"{payload}.{_mac(payload, key)}"
+    keep = MAX_TEXT
+    while True:
+        text = reply.text if len(reply.text) <= keep else reply.text[:keep] + CUT
+        data = json.dumps([target, reply.error, text], ensure_ascii=False).encode()
+        payload = base64.urlsafe_b64encode(zlib.compress(data)).decode()
+        if len(payload) <= MAX_SEALED or keep == 0:
+            return f"{payload}.{_mac(payload, key)}"
+        keep //= 2  # text that compresses badly (most scripts but Latin): cut until it fits
 
 
 def _mac(payload: str, key: str) -> str:

@@ -3,9 +3,14 @@ from a short-lived cookie sealed with the session's CSRF token; a reload reads t
 
 from __future__ import annotations
 
+import random
 import re
 
-from bot.console.flash import COOKIE
+from starlette.requests import Request
+
+from bot.commands.reply import Reply
+from bot.console import flash
+from bot.console.flash import COOKIE, CUT
 from tests.console.conftest import csrf_of, post_alerts, press
 
 REPLY = re.compile(r'<(?:p|pre) class="reply (ok|error)" role="status">(.*?)</(?:p|pre)>', re.S)
@@ -88,3 +93,19 @@ async def test_an_answer_waits_for_the_page_it_was_meant_for(browser, http):
     assert pressed.headers["location"] == "/incidents/1"
     assert _replies((await responder.get("/")).text) == []  # not the board's: gone, not shown there
     assert _replies((await responder.get("/incidents/1")).text) == []
+
+
+
+def test_a_long_answer_is_cut_to_fit_a_cookie_and_says_so():
+    """No console answer is this long today (a timeline answers with the page's own table): the limit
+    keeps a future one from being dropped by the browser, answer and all."""
+    scribbles = random.Random(14)
+    for text in ("x" * 5000, "".join(chr(scribbles.randrange(0x4E00, 0x9FFF)) for _ in range(3000))):
+        sealed = flash.answer("/incidents/1", Reply(text), "the-session-csrf", secure=False)
+        [cookie] = sealed.headers.getlist("set-cookie")
+        assert len(cookie) < 4000  # what browsers keep of one cookie, with its name and attributes
+        value = cookie.split(";")[0].split("=", 1)[1].strip('"')
+        request = Request({"type": "http", "path": "/incidents/1", "headers": [(b"cookie", f"{COOKIE}={value}".encode())]})
+        shown = flash.take(request, "the-session-csrf")
+        assert shown.text.endswith(CUT) and text.startswith(shown.text.removesuffix(CUT))
+        assert flash.take(request, "another-session-csrf") is None
