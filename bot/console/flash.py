@@ -71,4 +71,3 @@ def _seal(target: str, reply: Reply, key: str) -> str:
 def _mac(payload: str, key: str) -> str:
     digest = hmac.new(key.encode(), payload.encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest).decode().rstrip("=")
-
