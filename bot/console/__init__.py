@@ -1,8 +1,9 @@
 """The web console: open incidents as live cards in a browser, with no tokens, at ``/``.
 
 ``sessions`` (one-time links, sessions, CSRF), ``signin`` (who the browser is), ``render`` (pure: views
--> HTML), ``feed`` (changed cards to the open event streams), ``routes`` (the handlers), ``incident``
-(an incident's page, the card's actions, the command box), ``assets`` (its script and style, served here).
+-> HTML), ``feed`` (changes to the open event streams), ``routes`` (the handlers), ``flash`` (a press's
+answer shown once on the page it leads back to), ``incident`` (an incident's live page, the card's actions,
+the command box), ``assets`` (its scripts and style, served here).
 """
 
 from __future__ import annotations
@@ -36,10 +37,13 @@ def make_console(container: Container, sweep_interval: float = INTERVAL) -> Cons
         Route("/login", routes.handle_login, methods=["POST"]),
         Route("/signout", routes.handle_sign_out, methods=["POST"]),
         Route("/incidents/{number:int}", incident.handle_page, methods=["GET"]),
+        Route("/incidents/{number:int}/live", incident.handle_live, methods=["GET"]),
+        Route("/incidents/{number:int}/events", routes.handle_events(feed), methods=["GET"]),
         Route("/incidents/{number:int}/command", incident.handle_command, methods=["POST"]),
         Route("/incidents/{number:int}/{action}", incident.handle_action, methods=["POST"]),
         Route("/events", routes.handle_events(feed), methods=["GET"]),
         Route("/console/board.js", assets.handle_board_js, methods=["GET"]),
+        Route("/console/incident.js", assets.handle_incident_js, methods=["GET"]),
         Route("/console/console.css", assets.handle_console_css, methods=["GET"]),
     ]
     sweeper = CardSweeper(feed, container.db, sweep_interval, name="console card")

@@ -27,6 +27,40 @@ BOARD_JS = """\
 })();
 """
 
+#: Keeps an incident's page live: when its event stream says the incident changed (or the browser
+#: reconnected, or fell behind), it reads the page's changing parts (``data-live``) and swaps each in by id;
+#: the command box, which may hold what the person is typing, stays.
+INCIDENT_JS = """\
+(function () {
+  var main = document.querySelector("main[data-live]");
+  if (!main || !window.EventSource || !window.fetch) return;
+  var card = main.querySelector("article.card"), reading = null, again = false;
+  var events = new EventSource(main.dataset.events + "?version=" + encodeURIComponent(card.dataset.version));
+  function swap(html) {
+    var box = document.createElement("div");
+    box.innerHTML = html;
+    Array.prototype.slice.call(box.children).forEach(function (part) {  // a copy: each swap moves one out
+      var old = part.id && document.getElementById(part.id);
+      if (old) old.replaceWith(part);
+    });
+  }
+  function read() {
+    if (reading) { again = true; return; }  // one read at a time; a change during it reads once more
+    reading = fetch(main.dataset.live, {credentials: "same-origin", headers: {"Accept": "text/html"}})
+      .then(function (r) {
+        // signed out, or no longer theirs to read: the page itself says so
+        if (!r.ok || r.redirected) { window.location.reload(); return ""; }
+        return r.text();
+      })
+      .then(function (html) { if (html) swap(html); })
+      .catch(function () {})
+      .then(function () { reading = null; if (again) { again = false; read(); } });
+  }
+  events.addEventListener("incident", read);
+  events.addEventListener("reload", function () { window.location.reload(); });
+})();
+"""
+
 CONSOLE_CSS = """\
 body { font-family: system-ui, sans-serif; margin: 0; background: #f4f5f7; color: #172b4d; }
 header { display: flex; gap: 1em; align-items: center; padding: .5em 1em; background: #172b4d; color: #fff; }
@@ -44,9 +78,12 @@ dl { display: grid; grid-template-columns: auto 1fr; gap: .1em .8em; margin: 0; 
 """
 
 
-async def handle_board_js(request: Request) -> Response:
-    return Response(BOARD_JS, media_type="text/javascript", headers={"Cache-Control": "no-cache"})
+def _asset(text: str, media_type: str):
+    async def handle(request: Request) -> Response:
+        return Response(text, media_type=media_type, headers={"Cache-Control": "no-cache"})
+    return handle
 
 
-async def handle_console_css(request: Request) -> Response:
-    return Response(CONSOLE_CSS, media_type="text/css", headers={"Cache-Control": "no-cache"})
+handle_board_js = _asset(BOARD_JS, "text/javascript")
+handle_incident_js = _asset(INCIDENT_JS, "text/javascript")
+handle_console_css = _asset(CONSOLE_CSS, "text/css")

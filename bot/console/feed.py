@@ -1,5 +1,6 @@
 """Live cards: every change, from this process (the change bus) or another (the shared catch-up sweep),
-goes to each open event stream whose person may read the incident, as the card's HTML."""
+goes to each open event stream whose person may read the incident: a board's stream gets the card's HTML,
+an incident page's stream the incident's number (the page then reads its changed parts itself)."""
 
 from __future__ import annotations
 
@@ -23,11 +24,18 @@ BACKLOG = 200
 
 @dataclass(eq=False)
 class Stream:
-    """One open event stream: whose (what they may read, their forms' CSRF token) and its waiting cards."""
+    """One open event stream: whose (what they may read, their forms' CSRF token), the incident its page
+    shows (``None``: the board's), and its waiting events (cards, or the page's incident number)."""
 
     readable: Readable
     csrf: str
+    incident: int | None = None
     cards: asyncio.Queue[str | None] = field(default_factory=lambda: asyncio.Queue(BACKLOG))
+
+    @property
+    def event(self) -> str:
+        """The name of the events it sends."""
+        return "card" if self.incident is None else "incident"
 
     def sees(self, view: IncidentView) -> bool:
         teams = self.readable.teams
@@ -43,9 +51,10 @@ class Feed:
         self._sent: dict[int, str] = {}  # incident number -> version last pushed
 
     @contextlib.contextmanager
-    def open(self, readable: Readable, csrf: str) -> Iterator[Stream]:
-        """A stream of the cards ``readable`` may see, for as long as the block runs."""
-        stream = Stream(readable, csrf)
+    def open(self, readable: Readable, csrf: str, incident: int | None = None) -> Iterator[Stream]:
+        """A stream of the cards ``readable`` may see (or of the changes of ``incident``, for its page), for
+        as long as the block runs."""
+        stream = Stream(readable, csrf, incident)
         self._streams.add(stream)
         try:
             yield stream
@@ -53,7 +62,7 @@ class Feed:
             self._streams.discard(stream)
 
     async def incident_changed(self, change: IncidentChange) -> None:
-        self.publish(change.incident)
+        self.publish(change.incident, changed=True)
 
     async def sweep(self, since: datetime | None) -> datetime | None:
         """Push the incidents other processes changed since ``since``; the new mark."""
@@ -64,17 +73,21 @@ class Feed:
             self.publish(await self.queries.get(number))
         return rows[-1][1] if rows else since
 
-    def publish(self, view: IncidentView) -> None:
-        """Push the card to every stream that may see it, once per version."""
+    def publish(self, view: IncidentView, changed: bool = False) -> None:
+        """Push the card to every board that may see it, once per version; tell the incident's open pages
+        (also of a change the version does not show, as a note within the same millisecond: ``changed``)."""
         shown = version(view)
-        if self._sent.get(view.number) == shown:
-            return
+        new = self._sent.get(view.number) != shown
         self._sent[view.number] = shown
         if view.status.is_final:
             del self._sent[view.number]  # a closed card leaves the board; nothing more to compare with
         for stream in list(self._streams):
-            if stream.sees(view):
+            if not stream.sees(view):
+                continue
+            if stream.incident is None and new:
                 self._send(stream, render_card_html(view, stream.csrf, self.clock.now()))
+            elif stream.incident == view.number and (new or changed):
+                self._send(stream, str(view.number))
 
     def _send(self, stream: Stream, card: str) -> None:
         try:

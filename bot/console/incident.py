@@ -19,7 +19,7 @@ from bot.chat import buttons
 from bot.commands.execute import execute, run_text
 from bot.commands.grammar import Command, after_command, parse_severity
 from bot.commands.reply import Reply
-from bot.console import render, routes
+from bot.console import flash, render, routes
 from bot.console.signin import Visitor
 from bot.container import Container
 from bot.platforms import DEFAULT_POLICY
@@ -33,6 +33,8 @@ PAGE = "page"
 ALERTS_SHOWN = 100
 #: What ``@me`` (or ``me``) means in the command box: the signed-in person.
 ME = ("me", "@me")
+#: What the page shows of an incident: its view, timeline, alerts, ledger, and the time it was read.
+Story = tuple[IncidentView, list[TimelineEntry], list[AlertView], dict[str, Any], datetime]
 
 
 def _me(actor: Actor):
@@ -72,7 +74,8 @@ async def _signed_in(request: Request) -> Visitor | Response:
 
 
 async def handle_action(request: Request) -> Response:
-    """A card's action (board or page): through the shared executor as the person, then where it was pressed."""
+    """A card's action (board or page): through the shared executor as the person; the page it was pressed
+    on shows the answer."""
     visitor = await _signed_in(request)
     if isinstance(visitor, Response):
         return visitor
@@ -82,13 +85,12 @@ async def handle_action(request: Request) -> Response:
     container = routes.container_of(request)
     reply = await _act(container, visitor, number, path, await routes.form_field(request, "severity"))
     await container.bus.drain()  # the cards this changed are pushed before the answer
-    if await routes.form_field(request, "back") == PAGE:
-        return await _page(request, visitor, number, reply)
-    return await routes.board(request, visitor, reply)
+    target = _path(number) if await routes.form_field(request, "back") == PAGE else "/"
+    return routes.answered(request, visitor, target, reply)
 
 
 async def handle_command(request: Request) -> Response:
-    """The page's command box: the text after ``/incident``, run as the person; the page with the answer."""
+    """The page's command box: the text after ``/incident``, run as the person; the page shows the answer."""
     visitor = await _signed_in(request)
     if isinstance(visitor, Response):
         return visitor
@@ -96,18 +98,36 @@ async def handle_command(request: Request) -> Response:
     text = await routes.form_field(request, "text")
     reply = await run_text(container, visitor.actor, after_command(text), _me(visitor.actor))
     await container.bus.drain()
-    return await _page(request, visitor, request.path_params["number"], reply)
+    return routes.answered(request, visitor, _path(request.path_params["number"]), reply)
 
 
 async def handle_page(request: Request) -> Response:
+    """The incident's page, with the answer to the press that led here (once)."""
+    read = await _read(request)
+    if isinstance(read, Response):
+        return read
+    visitor, story = read
+    page = render_incident_html(visitor, *story, reply=flash.take(request, visitor.csrf))
+    return flash.spent(request, HTMLResponse(page, headers={"Cache-Control": "no-store"}))
+
+
+async def handle_live(request: Request) -> Response:
+    """The parts of the page that change (card, timeline, alerts, ledger, notes): what its script swaps in
+    when the page's event stream says the incident changed."""
+    read = await _read(request)
+    if isinstance(read, Response):
+        return read
+    visitor, story = read
+    return HTMLResponse(render_live_html(visitor, *story), headers={"Cache-Control": "no-store"})
+
+
+async def _read(request: Request) -> tuple[Visitor, Story] | Response:
+    """Who reads the page and what it shows of the incident, or the answer for no session, or for an
+    incident the person may not read."""
     visitor = await routes.visitor_of(request)
     if visitor is None:
         return routes.to_sign_in()
-    return await _page(request, visitor, request.path_params["number"])
-
-
-async def _page(request: Request, visitor: Visitor, number: int, reply: Reply | None = None) -> Response:
-    container = routes.container_of(request)
+    container, number = routes.container_of(request), request.path_params["number"]
     try:
         view = await container.queries.get(number, visitor.readable)
     except (NotFound, PermissionDenied):
@@ -115,8 +135,11 @@ async def _page(request: Request, visitor: Visitor, number: int, reply: Reply | 
     timeline = await container.queries.timeline(number)
     alerts = await container.queries.alerts(number, limit=ALERTS_SHOWN)
     ledger = await paging_queries.escalations(container.db, number, DEFAULT_POLICY)
-    page = render_incident_html(visitor, view, timeline, alerts, ledger, container.clock.now(), reply)
-    return HTMLResponse(page, headers={"Cache-Control": "no-store"})
+    return visitor, (view, timeline, alerts, ledger, container.clock.now())
+
+
+def _path(number: int) -> str:
+    return f"/incidents/{number}"
 
 
 def _missing(visitor: Visitor, number: int) -> Response:
@@ -139,11 +162,12 @@ def _when(at: Any) -> str:
 
 def _table(caption: str, head: tuple[str, ...], rows: list[tuple[str, ...]], empty: str) -> str:
     """A section's table; cells are HTML already escaped."""
+    section = f'<section id="{caption.lower()}"><h2>{caption}</h2>'
     if not rows:
-        return f'<section><h2>{caption}</h2><p class="empty">{empty}</p></section>'
+        return f'{section}<p class="empty">{empty}</p></section>'
     th = "".join(f"<th>{h}</th>" for h in head)
     body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
-    return f'<section><h2>{caption}</h2><table class="{caption.lower()}"><tr>{th}</tr>{body}</table></section>'
+    return f'{section}<table class="{caption.lower()}"><tr>{th}</tr>{body}</table></section>'
 
 
 def _who(entry: TimelineEntry) -> str:
@@ -207,14 +231,27 @@ def _said(reply: Reply | None) -> str:
     return f'<pre class="reply {kind}" role="status">{escape(reply.text)}</pre>'
 
 
+def render_live_html(visitor: Visitor, view: IncidentView, timeline: list[TimelineEntry], alerts: list[AlertView],
+                     ledger: dict[str, Any], now: datetime) -> str:
+    """What changes on the page, each part under its own id (the command box stays: it may hold typing)."""
+    return render.render_card_html(view, visitor.csrf, now, PAGE) + _story_html(timeline, alerts, ledger)
+
+
+def _story_html(timeline: list[TimelineEntry], alerts: list[AlertView], ledger: dict[str, Any]) -> str:
+    return (f'{render_timeline_html(timeline)}{render_alerts_html(alerts)}{render_ledger_html(ledger)}'
+            f'{render_notes_html(timeline)}')
+
+
 def render_incident_html(visitor: Visitor, view: IncidentView, timeline: list[TimelineEntry], alerts: list[AlertView],
                          ledger: dict[str, Any], now: datetime, reply: Reply | None = None) -> str:
-    """The incident's page: its card with its actions, the reply, timeline, alerts, ledger, notes, commands."""
-    card = render.render_card_html(view, visitor.csrf, now, PAGE)
+    """The incident's page: its card with its actions, the reply, commands, timeline, alerts, ledger, notes;
+    its script keeps them live."""
+    path = _path(view.number)
     # one column: the board's grid (the shared style sheet's <main>) is for cards side by side
-    body = (f'{_header(visitor)}{_said(reply)}<main class="incident" style="display: block">{card}'
-            f'{render_command_box_html(view.number, visitor.csrf)}{render_timeline_html(timeline)}'
-            f'{render_alerts_html(alerts)}{render_ledger_html(ledger)}{render_notes_html(timeline)}</main>')
+    body = (f'{_header(visitor)}{_said(reply)}<main class="incident" style="display: block" '
+            f'data-events="{path}/events" data-live="{path}/live">{render.render_card_html(view, visitor.csrf, now, PAGE)}'
+            f'{render_command_box_html(view.number, visitor.csrf)}{_story_html(timeline, alerts, ledger)}</main>'
+            '<script src="/console/incident.js"></script>')
     return render.PAGE.format(title=f"Tocsin: {view.ref} {escape(view.title)}", body=body)
 
 

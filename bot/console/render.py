@@ -111,7 +111,7 @@ def _actions(view: IncidentView, csrf: str, back: str | None) -> str:
 
 def render_card_html(view: IncidentView, csrf: str, now: datetime, back: str | None = None) -> str:
     """The incident card: what it is, where it stands, who did what, where to look, what to press (a press
-    answers with the board, or with the incident's page when ``back`` is "page")."""
+    leads back to the board, or to the incident's page when ``back`` is "page")."""
     state = "closed" if view.status.is_final else "open"
     return (f'<article class="card {state} sev-{view.severity.value}" id="incident-{view.number}" '
             f'data-version="{version(view)}"><h2><a href="/incidents/{view.number}">{view.ref} '

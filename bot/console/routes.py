@@ -16,11 +16,15 @@ from urllib.parse import parse_qsl
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response, StreamingResponse
 
-from bot.console import render, sessions, signin
+from bot.commands.reply import Reply
+from bot.console import flash, render, sessions, signin
 from bot.console.feed import Feed, Stream
 from bot.console.signin import Visitor
 from bot.container import Container
+from storage.directory import Readable
+from storage.errors import NotFound, PermissionDenied
 from storage.queries import IncidentFilter
+from storage.views import IncidentView, version
 
 COOKIE = "tocsin_console"
 #: Set by the link's page and required by its button: a sign-in POST from another site (login CSRF, which
@@ -121,11 +125,18 @@ async def handle_sign_out(request: Request) -> Response:
     return response
 
 
-async def board(request: Request, visitor: Visitor, reply=None) -> Response:
+def answered(request: Request, visitor: Visitor, target: str, reply: Reply) -> Response:
+    """A press's answer: a 303 to the page it came from, which shows ``reply`` once (a reload of that page
+    sends nothing again)."""
+    return flash.answer(target, reply, visitor.csrf, _secure(request))
+
+
+async def board(request: Request, visitor: Visitor) -> Response:
     container = container_of(request)
     views, _ = await container.queries.list(IncidentFilter.open(limit=BOARD_SIZE), visitor.readable, alerts=True)
+    reply = flash.take(request, visitor.csrf)
     page = render.render_board_html(visitor.actor.display_name, views, visitor.csrf, container.clock.now(), reply)
-    return HTMLResponse(page, headers={"Cache-Control": "no-store"})
+    return flash.spent(request, HTMLResponse(page, headers={"Cache-Control": "no-store"}))
 
 
 async def handle_board(request: Request) -> Response:
@@ -133,36 +144,57 @@ async def handle_board(request: Request) -> Response:
     return to_sign_in() if visitor is None else await board(request, visitor)
 
 
-def _event(card: str) -> str:
-    return "event: card\n" + "".join(f"data: {line}\n" for line in card.splitlines()) + "\n"
+def _event(name: str, data: str) -> str:
+    return f"event: {name}\n" + "".join(f"data: {line}\n" for line in data.splitlines()) + "\n"
 
 
 async def _events(stream: Stream) -> AsyncIterator[str]:
     yield ": open\n\n"
     while True:
         try:
-            card = await asyncio.wait_for(stream.cards.get(), KEEP_ALIVE)
+            data = await asyncio.wait_for(stream.cards.get(), KEEP_ALIVE)
         except TimeoutError:
             yield ": keep-alive\n\n"
             continue
-        if card is None:
+        if data is None:
             yield "event: reload\ndata: behind\n\n"
             return
-        yield _event(card)
+        yield _event(stream.event, data)
 
 
 def handle_events(feed: Feed):
     async def handle(request: Request) -> Response:
-        """Server-Sent Events: the card of each incident the person may read, whenever it changes."""
+        """Server-Sent Events: the card of each incident the person may read, whenever it changes; on an
+        incident's page (``/incidents/N/events``), the incident's number whenever it changes."""
         visitor = await visitor_of(request)
         if visitor is None:
             return to_sign_in()
+        number = request.path_params.get("number")
+        if number is not None and await _view(request, visitor.readable, number) is None:
+            return PlainTextResponse(f"There is no incident #{number} you may read.", 404)
 
         async def body() -> AsyncIterator[str]:
-            with feed.open(visitor.readable, visitor.csrf) as stream:
+            with feed.open(visitor.readable, visitor.csrf, number) as stream:
+                if number is not None:
+                    await _catch_up(request, stream, number)
                 async for chunk in _events(stream):
                     yield chunk
 
         return StreamingResponse(body(), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
     return handle
+
+
+async def _view(request: Request, readable: Readable, number: int) -> IncidentView | None:
+    try:
+        return await container_of(request).queries.get(number, readable)
+    except (NotFound, PermissionDenied):
+        return None
+
+
+async def _catch_up(request: Request, stream: Stream, number: int) -> None:
+    """A page whose card is older than the incident (it changed while the page loaded, or while the
+    browser was reconnecting) is told at once: it sends the version it shows as ``?version=``."""
+    view = await _view(request, stream.readable, number)
+    if view is not None and version(view) != request.query_params.get("version"):
+        stream.cards.put_nowait(str(number))

@@ -15,7 +15,7 @@ from bot.bootstrap import Parts
 from bot.console import signin
 from bot.container import Container
 from tests.asgi import client
-from tests.webhooks.support import AM_TOKEN, FIXTURES, configure, sidecar_app
+from tests.webhooks.support import AM_TOKEN, FIXTURES, configure, serving, sidecar_app
 
 Browser = Callable[[str], Awaitable[httpx.AsyncClient]]
 
@@ -54,6 +54,13 @@ async def browser(app, container: Container) -> AsyncIterator[Browser]:
         await c.aclose()
 
 
+@pytest.fixture
+async def base_url(app, container: Container) -> AsyncIterator[str]:
+    """The app served by a real uvicorn on loopback (without its lifespan): its base URL."""
+    async with serving(app, container) as url:
+        yield url
+
+
 async def follow(c: httpx.AsyncClient, link: str) -> httpx.Response:
     """Open a sign-in link and press its button, as a person would; the answer to the press."""
     page = await c.get(urlsplit(link).path)
@@ -64,6 +71,15 @@ async def follow(c: httpx.AsyncClient, link: str) -> httpx.Response:
 def login_form(page: str) -> dict[str, str]:
     """The hidden fields of a sign-in link's page (its token, and the nonce its cookie must match)."""
     return {name: re.search(rf'name="{name}" value="([^"]+)"', page).group(1) for name in ("token", "nonce")}
+
+
+async def press(c: httpx.AsyncClient, path: str, data: dict[str, str] | None = None, back: str = "/",
+                headers: dict[str, str] | None = None) -> httpx.Response:
+    """A press as a browser makes it: the POST, its 303 to the page it came from, and that page (the
+    answer shown on it)."""
+    answer = await c.post(path, data=data, headers=headers)
+    assert (answer.status_code, answer.headers.get("location")) == (303, back), answer.text
+    return await c.get(back)
 
 
 def csrf_of(page: str) -> str:

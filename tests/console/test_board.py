@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from tests.console.conftest import csrf_of, post_alerts
+from tests.console.conftest import csrf_of, post_alerts, press
 
 
 def _card(page: str, number: int) -> str:
@@ -34,19 +34,19 @@ async def test_a_card_shows_what_the_chat_card_shows(browser, http, clock):
 async def test_pressing_acknowledge_then_resolve_changes_the_card_then_takes_it_off(browser, http):
     await post_alerts(http)
     responder = await browser("responder@example.com")
-    acked = await responder.post("/incidents/1/ack", data={"csrf": csrf_of((await responder.get("/")).text)})
+    acked = await press(responder, "/incidents/1/ack", {"csrf": csrf_of((await responder.get("/")).text)})
     assert 'class="reply ok"' in acked.text and "#1" in re.search(r'<p class="reply ok".*?</p>', acked.text).group(0)
     card = _card(acked.text, 1)
     assert "<dd>acknowledged</dd>" in card and "Acknowledged by Responder at" in card
     assert _buttons(card) == ["Resolve", "Snooze 1h", "Assign to me", "Set severity"]
-    resolved = await responder.post("/incidents/1/resolve", data={"csrf": csrf_of(acked.text)})
+    resolved = await press(responder, "/incidents/1/resolve", {"csrf": csrf_of(acked.text)})
     assert 'id="incident-1"' not in resolved.text and "No open incidents." in resolved.text
 
 
 async def test_escalate_goes_through_the_core(browser, http, container):
     await post_alerts(http)
     responder = await browser("responder@example.com")
-    pressed = await responder.post("/incidents/1/escalate", data={"csrf": csrf_of((await responder.get("/")).text)})
+    pressed = await press(responder, "/incidents/1/escalate", {"csrf": csrf_of((await responder.get("/")).text)})
     assert '<p class="reply ok" role="status">#1 escalated by Responder.</p>' in pressed.text
     assert [(e.kind, e.actor_name) for e in await container.queries.timeline(1)][-1] == ("escalated", "Responder")
 

@@ -176,6 +176,32 @@ def test_acknowledge_in_one_browser_changes_the_card_in_another_without_reload(p
     expect(card.get_by_role("button")).to_have_text(ACKNOWLEDGED_BUTTONS)
     assert _not_reloaded(ben)
     ben.screenshot(path=shots / "console-acknowledged.png")
+    ana.reload()  # the press answered with a redirect: a reload reads the board, it sends nothing again
+    expect(_card(ana, number).locator("dd").nth(1)).to_have_text("acknowledged")
+    expect(ana.locator(".reply")).to_have_count(0)
+
+
+def test_an_open_incident_page_follows_an_acknowledge_from_another_person(person, console: Console, shots: Path):
+    number = console.fire()
+    ana, ben = person("ana@example.com"), person("ben@example.com")
+    ben.goto(f"{console.url}/incidents/{number}")
+    expect(_card(ben, number).locator("dd").nth(1)).to_have_text("open")
+    ben.get_by_label("/incident").fill(f"note {number} looking at the replica")  # what Ben is typing stays
+    _mark(ben)
+    _card(ana, number).get_by_role("button", name="Acknowledge").click()
+    expect(ana.locator(".reply.ok")).to_contain_text(f"#{number}")
+    card = _card(ben, number)
+    expect(card.locator("dd").nth(1)).to_have_text("acknowledged")
+    expect(card.get_by_role("button")).to_have_text(ACKNOWLEDGED_BUTTONS)
+    timeline = ben.locator("#timeline tr").last
+    expect(timeline).to_contain_text("Ana Lima")
+    expect(timeline).to_contain_text("acknowledged")
+    assert _not_reloaded(ben)
+    expect(ben.get_by_label("/incident")).to_have_value(f"note {number} looking at the replica")
+    ben.get_by_role("button", name="Run").click()
+    expect(ben.locator(".reply.ok")).to_have_text(f"Note added to #{number}.")
+    expect(ben.locator("#notes")).to_contain_text("looking at the replica")
+    ben.screenshot(path=shots / "console-incident.png", full_page=True)
 
 
 def test_an_observers_press_is_refused_with_the_reason(person, console: Console):
@@ -183,5 +209,7 @@ def test_an_observers_press_is_refused_with_the_reason(person, console: Console)
     olu = person("olu@example.com")
     _card(olu, number).get_by_role("button", name="Acknowledge").click()
     expect(olu.locator(".reply.error")).to_contain_text("Olu Observer (observer) may not")
+    olu.reload()
+    expect(olu.locator(".reply")).to_have_count(0)
     expect(_card(olu, number).locator("dd").nth(1)).to_have_text("open")
     expect(_card(olu, number).get_by_role("button")).to_have_text(OPEN_BUTTONS)

@@ -16,8 +16,7 @@ import pytest
 from bot import bootstrap
 from bot.console import signin
 from bot.container import Container
-from tests.console.conftest import csrf_of, follow
-from tests.webhooks.support import serving
+from tests.console.conftest import csrf_of, follow, press
 
 SWEEP = 0.2
 
@@ -25,12 +24,6 @@ SWEEP = 0.2
 @pytest.fixture
 def build_options() -> dict[str, Any]:
     return {"console_sweep": SWEEP}
-
-
-@pytest.fixture
-async def base_url(app, container: Container) -> AsyncIterator[str]:
-    async with serving(app, container) as url:
-        yield url
 
 
 class Events:
@@ -41,7 +34,13 @@ class Events:
 
     async def card(self, within: float = 2.0) -> str:
         """The next card sent, within ``within`` seconds."""
-        async def read() -> str:
+        event, data = await self.next(within)
+        assert event == "card"
+        return data
+
+    async def next(self, within: float = 2.0) -> tuple[str, str]:
+        """The next event sent (its name and data), within ``within`` seconds."""
+        async def read() -> tuple[str, str]:
             event, data = None, []
             async for line in self.lines:
                 if line.startswith("event: "):
@@ -49,8 +48,7 @@ class Events:
                 elif line.startswith("data: "):
                     data.append(line[6:])
                 elif line == "" and event:
-                    assert event == "card"
-                    return "\n".join(data)
+                    return event, "\n".join(data)
             raise AssertionError("the stream ended")
         return await asyncio.wait_for(read(), within)
 
@@ -63,8 +61,9 @@ async def signed_in(container: Container, base_url: str, email: str) -> AsyncIte
 
 
 @contextlib.asynccontextmanager
-async def stream_of(c: httpx.AsyncClient) -> AsyncIterator[Events]:
-    async with c.stream("GET", "/events") as response:
+async def stream_of(c: httpx.AsyncClient, path: str = "/events") -> AsyncIterator[Events]:
+    """The event stream at ``path`` (the board's; an incident page's is ``/incidents/N/events``), open."""
+    async with c.stream("GET", path) as response:
         assert response.status_code == 200 and response.headers["content-type"].startswith("text/event-stream")
         lines = response.aiter_lines()
         assert await asyncio.wait_for(anext(lines), 2) == ": open"  # subscribed: changes from now on arrive
@@ -83,7 +82,7 @@ async def test_a_change_here_reaches_every_open_board_at_once(container, base_ur
         assert _number(card) == 1 and "Disk full" in card and ">Acknowledge</button>" in card
         assert csrf_of(card) == csrf_of((await lead.get("/")).text)  # the stream's forms are the lead's own
 
-        pressed = await responder.post("/incidents/1/ack", data={"csrf": csrf_of((await responder.get("/")).text)})
+        pressed = await press(responder, "/incidents/1/ack", {"csrf": csrf_of((await responder.get("/")).text)})
         assert pressed.status_code == 200
         card = await board.card()
         assert "Acknowledged by Responder at" in card and ">Acknowledge</button>" not in card

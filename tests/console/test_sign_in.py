@@ -13,7 +13,7 @@ from bot.console import signin
 from bot.console.routes import COOKIE
 from storage.models import ChatIdentity, ConsoleLogin, ConsoleSession, Membership
 from tests.asgi import client
-from tests.console.conftest import csrf_of, follow, login_form, post_alerts
+from tests.console.conftest import csrf_of, follow, login_form, post_alerts, press
 
 
 async def test_no_console_page_is_served_without_a_session(http):
@@ -101,7 +101,7 @@ async def test_a_post_without_the_csrf_token_is_refused(browser, http, container
         refused = await responder.post("/incidents/1/ack", data=data, headers=headers)
         assert refused.status_code == 403 and "CSRF" in refused.text
     assert (await container.queries.get(1)).status.value == "open"
-    by_header = await responder.post("/incidents/1/ack", headers={"X-CSRF-Token": token})
+    by_header = await press(responder, "/incidents/1/ack", headers={"X-CSRF-Token": token})
     assert by_header.status_code == 200 and (await container.queries.get(1)).status.value == "acknowledged"
 
 
@@ -119,7 +119,7 @@ async def test_sign_out_deletes_the_session(browser, container):
 async def test_console_actions_are_the_person_s_own(browser, http, container, people):
     await post_alerts(http)
     responder = await browser("responder@example.com")
-    pressed = await responder.post("/incidents/1/ack", data={"csrf": csrf_of((await responder.get("/")).text)})
+    pressed = await press(responder, "/incidents/1/ack", {"csrf": csrf_of((await responder.get("/")).text)})
     assert pressed.status_code == 200 and 'class="reply ok"' in pressed.text
     view = await container.queries.get(1)
     assert view.acknowledged_by is not None and view.acknowledged_by.id == people.ids["responder"]
@@ -133,7 +133,7 @@ async def test_an_observer_sees_the_card_but_cannot_act(browser, http, container
     observer = await browser("observer@example.com")
     board = await observer.get("/")
     assert 'id="incident-1"' in board.text
-    pressed = await observer.post("/incidents/1/ack", data={"csrf": csrf_of(board.text)})
+    pressed = await press(observer, "/incidents/1/ack", {"csrf": csrf_of(board.text)})
     assert pressed.status_code == 200 and 'class="reply error"' in pressed.text
     assert (await container.queries.get(1)).status.value == "open"
 

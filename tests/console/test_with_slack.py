@@ -13,7 +13,7 @@ from bot.bootstrap import Parts
 from bot.container import Container
 from bot.slack import ids
 from tests.asgi import served
-from tests.console.conftest import csrf_of
+from tests.console.conftest import csrf_of, press
 from tests.console.test_events import signed_in, stream_of
 from tests.fakes.slack_api import FakeSlack
 from tests.slack.conftest import SlackHarness, slack_settings
@@ -52,7 +52,7 @@ async def test_an_acknowledge_on_the_web_changes_the_slack_card(both, container,
     await slack.settle()
     assert slack.card().current["text"] == "#1 [critical] Checkout is down (open)"
     async with signed_in(container, base_url, "responder@example.com") as responder:
-        pressed = await responder.post("/incidents/1/ack", data={"csrf": csrf_of((await responder.get("/")).text)})
+        pressed = await press(responder, "/incidents/1/ack", {"csrf": csrf_of((await responder.get("/")).text)})
         assert 'class="reply ok"' in pressed.text
     await slack.settle()
     assert slack.card().current["text"] == "#1 [critical] Checkout is down (acknowledged)"
