@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from starlette.routing import Route
 
-from bot.console import assets, incident, routes
+from bot.console import assets, incident, lists, routes, stats
 from bot.console.feed import Feed
 from bot.container import Container
 from bot.surface import Surface
@@ -35,6 +35,8 @@ def make_console(container: Container, sweep_interval: float = INTERVAL) -> Cons
         Route("/login/{token}", routes.handle_login_page, methods=["GET"]),
         Route("/login", routes.handle_login, methods=["POST"]),
         Route("/signout", routes.handle_sign_out, methods=["POST"]),
+        Route("/incidents", lists.handle_list, methods=["GET"]),
+        Route("/stats", stats.handle_stats, methods=["GET"]),
         Route("/incidents/{number:int}", incident.handle_page, methods=["GET"]),
         Route("/incidents/{number:int}/command", incident.handle_command, methods=["POST"]),
         Route("/incidents/{number:int}/{action}", incident.handle_action, methods=["POST"]),
