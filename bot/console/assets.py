@@ -45,7 +45,7 @@ header nav { display: flex; gap: .8em; } header a { color: #fff; }
 header a[aria-current] { font-weight: 700; text-decoration: none; }
 main.wide { display: block; } main.wide h2 { font-size: 1.1em; }
 form.filters { display: flex; flex-wrap: wrap; gap: .6em 1em; align-items: flex-end; margin-bottom: 1em; }
-form.filters fieldset { border: 0; padding: 0; margin: 0; } form.filters label { display: block; }
+form.filters fieldset { border: 0; padding: 0; margin: 0; } form.filters fieldset label { margin-right: .6em; }
 table.list { border-collapse: collapse; background: #fff; width: 100%; font-size: .9em; }
 table.list th, table.list td { padding: .3em .5em; border-bottom: 1px solid #dfe1e6; text-align: left; }
 .pages, .quick { display: flex; gap: 1em; margin: .6em 0; }

@@ -125,6 +125,5 @@ def render_bar_chart_svg(title: str, ident: str, labels: Sequence[str], values: 
 
 
 def render_figure_html(svg: str, caption: str, head: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """A chart with its caption and, under it, a table of the same numbers."""
-    return (f'<figure class="chart">{svg}<figcaption>{escape(caption)}</figcaption>'
-            f'{_table(head, rows, caption)}</figure>')
+    """A chart and, under it, a table of the same numbers (captioned as the chart is titled)."""
+    return f'<figure class="chart">{svg}{_table(head, rows, caption)}</figure>'

@@ -121,7 +121,8 @@ def render_table_html(choice: Choice, views: list[IncidentView], total: int) -> 
         return '<p class="empty">No incidents match these filters.</p>'
     first = (choice.page - 1) * filters.PAGE_SIZE + 1
     shown = f"{first}-{first + len(views) - 1}" if views else "none on this page"
-    summary = f'<p class="summary">{total} incident{"s" if total != 1 else ""} match; showing {shown}.</p>'
+    matches = "1 incident matches" if total == 1 else f"{total} incidents match"
+    summary = f'<p class="summary">{matches}; showing {shown}.</p>'
     head = "".join(f'<th scope="col">{h}</th>' for h in HEAD)
     rows = "".join(_row(v) for v in views)
     return f'{summary}<table class="list incidents"><tr>{head}</tr>{rows}</table>{_pages(choice, total)}'
