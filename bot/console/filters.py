@@ -55,6 +55,12 @@ class Choice:
         return "/incidents" + (f"?{urlencode(pairs)}" if pairs else "")
 
 
+def check_team(team: str | None, teams: list[str]) -> None:
+    """Refuse a team that is not among ``teams`` (those the person may read), naming the ones that are."""
+    if team and team.lower() not in {t.lower() for t in teams}:
+        raise BadFilter("team", f"no team you may read is named {team[:40]!r}; choose one of {', '.join(teams) or 'none'}")
+
+
 def _text(params: Mapping[str, Sequence[str]], name: str) -> str:
     values = params.get(name) or [""]
     value = values[-1].strip()

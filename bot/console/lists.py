@@ -32,9 +32,7 @@ async def handle_list(request: Request) -> Response:
     teams = await container.queries.team_names(visitor.readable)
     try:
         choice, query = filters.parse(params, container.clock.now())
-        if query.team and query.team.lower() not in {t.lower() for t in teams}:
-            raise BadFilter("team", f"no team you may read is named {query.team[:40]!r}; "
-                                    f"choose one of {', '.join(teams) or 'none'}")
+        filters.check_team(query.team, teams)
     except BadFilter as exc:
         page = render_list_html(visitor, Choice(filters.chosen(params)), teams, [], 0, str(exc))
         return HTMLResponse(page, 400, headers={"Cache-Control": "no-store"})

@@ -11,7 +11,7 @@ from starlette.responses import HTMLResponse, Response
 
 from bot.console import render, routes
 from bot.console.charts import duration, render_bar_chart_svg, render_figure_html, render_line_chart_svg
-from bot.console.filters import BadFilter
+from bot.console.filters import BadFilter, check_team
 from bot.console.signin import Visitor
 from storage.stats import Durations, Trend, trend
 
@@ -27,8 +27,7 @@ def _choice(request: Request, teams: list[str]) -> tuple[int, str | None]:
     if raw_days not in {str(d) for d in WINDOWS}:
         raise BadFilter("days", f"{raw_days[:40]!r} is not one of {', '.join(map(str, WINDOWS))}")
     team = request.query_params.get("team", "").strip() or None
-    if team and team.lower() not in {t.lower() for t in teams}:
-        raise BadFilter("team", f"no team you may read is named {team[:40]!r}; choose one of {', '.join(teams) or 'none'}")
+    check_team(team, teams)
     return int(raw_days), team
 
 
