@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import datetime
 
 from sqlalchemy import ColumnElement, Select, false, func, or_, select, true
 
@@ -26,6 +27,9 @@ class IncidentFilter:
     team: str | None = None
     service: str | None = None
     assignee_id: int | None = None
+    title_contains: str | None = None  # case-insensitive, taken literally (% and _ are no wildcards)
+    opened_from: datetime | None = None  # created at or after
+    opened_to: datetime | None = None  # created before
     readable: frozenset[int | None] | None = None  # only incidents of these teams (None: without a team)
     limit: int = 50
     offset: int = 0
@@ -59,6 +63,12 @@ def _filtered(query: Select, f: IncidentFilter) -> Select:
         query = query.where(Incident.service == f.service)
     if f.assignee_id is not None:
         query = query.where(Incident.assignee_id == f.assignee_id)
+    if f.title_contains:
+        query = query.where(Incident.title.icontains(f.title_contains, autoescape=True))
+    if f.opened_from is not None:
+        query = query.where(Incident.created_at >= f.opened_from)
+    if f.opened_to is not None:
+        query = query.where(Incident.created_at < f.opened_to)
     return query
 
 
@@ -103,6 +113,14 @@ class IncidentQueries:
                 return await full_views(session, rows), int(total or 0)
             counts = await alert_counts(session, [i.id for i in rows])
             return [incident_view(i, counts[i.id]) for i in rows], int(total or 0)
+
+    async def team_names(self, reader: Readable | None = None) -> list[str]:
+        """The names of the teams whose incidents ``reader`` may read (every team without one), sorted."""
+        query = select(Team.name).order_by(Team.name)
+        if reader is not None and reader.teams is not None:
+            query = query.where(Team.id.in_(sorted(t for t in reader.teams if t is not None)))
+        async with self.db.sessions() as session:
+            return list((await session.scalars(query)).all())
 
     async def timeline(self, number: int, reader: Readable | None = None) -> list[TimelineEntry]:
         async with self.db.sessions() as session:

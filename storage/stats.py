@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from statistics import mean
 
 from sqlalchemy import func, select
@@ -12,6 +12,7 @@ from storage.db import Database
 from storage.directory import Readable
 from storage.models import Incident, Team
 from storage.queries import of_teams
+from storage.states import Severity
 
 
 @dataclass(frozen=True)
@@ -47,25 +48,35 @@ def _grouped(rows: list[tuple], key_index: int) -> dict[str, Durations]:
     return {key: _durations(group) for key, group in sorted(groups.items())}
 
 
-async def compute(db: Database, now: datetime, window: timedelta, team: str | None = None,
-                  reader: Readable | None = None) -> Stats:
-    """Stats over incidents created in the last ``window`` (optionally for one team; with ``reader``,
-    only over the teams they may read)."""
-    since = now - window
+def _query(since: datetime, team: str | None, reader: Readable | None, until: datetime | None = None):
     query = (
         select(Incident.created_at, Incident.acknowledged_at, Incident.resolved_at, Incident.status,
                Incident.severity, Incident.service, Team.name)
         .outerjoin(Team, Team.id == Incident.team_id)
         .where(Incident.created_at >= since)
     )
+    if until is not None:
+        query = query.where(Incident.created_at < until)
     if team:
         query = query.where(func.lower(Team.name) == team.lower())
     if reader is not None:
         query = query.where(of_teams(reader.teams))
+    return query
+
+
+async def _rows(db: Database, query, team: str | None, reader: Readable | None) -> list[tuple]:
     async with db.sessions() as session:
         if reader is not None:
             await reader.check_team(session, team)
-        rows = [tuple(r) for r in (await session.execute(query)).all()]
+        return [tuple(r) for r in (await session.execute(query)).all()]
+
+
+async def compute(db: Database, now: datetime, window: timedelta, team: str | None = None,
+                  reader: Readable | None = None) -> Stats:
+    """Stats over incidents created in the last ``window`` (optionally for one team; with ``reader``,
+    only over the teams they may read)."""
+    since = now - window
+    rows = await _rows(db, _query(since, team, reader), team, reader)
     by_status: dict[str, int] = {}
     by_severity: dict[str, int] = {}
     for row in rows:
@@ -81,3 +92,52 @@ async def compute(db: Database, now: datetime, window: timedelta, team: str | No
         by_service=_grouped(rows, 5),
         by_severity_durations=_grouped(rows, 4),
     )
+
+
+@dataclass(frozen=True)
+class Trend:
+    """MTTA and MTTR per team per period (a UTC day, or a week for long windows), and counts by severity,
+    over incidents created from ``since`` to ``until``; every team has a ``Durations`` for each period."""
+
+    since: datetime
+    until: datetime
+    step: timedelta
+    team: str | None
+    overall: Durations
+    by_team: dict[str, tuple[Durations, ...]]
+    by_severity: dict[str, int]
+    team_totals: dict[str, Durations]
+
+    @property
+    def starts(self) -> tuple[datetime, ...]:
+        """When each period begins."""
+        count = int((self.until - self.since) / self.step)
+        return tuple(self.since + i * self.step for i in range(count))
+
+
+def periods(now: datetime, days: int) -> tuple[datetime, datetime, timedelta]:
+    """Whole UTC days ending with today, ``days`` of them, in days (up to 31) or else in weeks:
+    (since, until, step)."""
+    step = timedelta(days=1 if days <= 31 else 7)
+    until = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+    count = -(-timedelta(days=days) // step)
+    return until - count * step, until, step
+
+
+async def trend(db: Database, now: datetime, days: int, team: str | None = None,
+                reader: Readable | None = None) -> Trend:
+    """MTTA/MTTR over time per team and counts by severity for the last ``days`` (see ``periods``);
+    with ``reader``, only over the teams they may read."""
+    since, until, step = periods(now, days)
+    rows = await _rows(db, _query(since, team, reader, until), team, reader)
+    count = int((until - since) / step)
+    per_team: dict[str, list[list[tuple]]] = {}
+    for row in rows:
+        slots = per_team.setdefault(row[6] or "none", [[] for _ in range(count)])
+        slots[int((row[0] - since) / step)].append(row[:4])
+    by_severity = {s.value: 0 for s in Severity}
+    for row in rows:
+        by_severity[row[4]] = by_severity.get(row[4], 0) + 1
+    return Trend(since, until, step, team, _durations([r[:4] for r in rows]),
+                 {name: tuple(_durations(slot) for slot in slots) for name, slots in sorted(per_team.items())},
+                 by_severity, _grouped(rows, 6))

@@ -24,6 +24,7 @@ from bot.api.params import (
     severity,
     statuses,
     text_filter,
+    time_filter,
 )
 from bot.api.render import render_alert_json, render_detail_json, render_incident_json, render_stats_json
 from bot.container import Container
@@ -90,14 +91,16 @@ async def _body(request: Request, container: Container) -> dict[str, Any]:
 
 
 async def list_incidents(request: Request, container: Container, actor: Actor) -> Response:
-    """Incidents, newest first, filtered by status, severity, team and service."""
+    """Incidents, newest first, filtered by status, severity, team, service, title and when opened."""
     reader = await _reader(container, actor)
     q = request.query_params
     limit, offset = integer(request, "limit", 50), integer(request, "offset", 0)
     if not 1 <= limit <= MAX_PAGE:
         raise HttpError(400, "invalid_input", f"limit: expected 1..{MAX_PAGE}")
     query = IncidentFilter(statuses=statuses(q.get("status")), severity=severity(q.get("severity")),
-                           team=text_filter(request, "team"), service=text_filter(request, "service"), limit=limit, offset=offset)
+                           team=text_filter(request, "team"), service=text_filter(request, "service"),
+                           title_contains=text_filter(request, "q"), opened_from=time_filter(request, "opened_from"),
+                           opened_to=time_filter(request, "opened_to"), limit=limit, offset=offset)
     views, total = await container.queries.list(query, reader)
     return JSONResponse({"incidents": [render_incident_json(v) for v in views], "total": total})
 

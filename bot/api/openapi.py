@@ -198,10 +198,14 @@ SCHEMAS: Doc = {
 
 OFFSET = _query("offset", {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0}, "Page start")
 INCIDENT = _query("incident", INCIDENT_NUMBER, "Only this incident's")
+TIME_FILTER = {"anyOf": [{"type": "string", "format": "date-time"}, {"enum": [""]}]}
 LIST_PARAMS = [
     _query("status", STATUS_LIST, "Comma-separated statuses; 'active' means open, escalating and acknowledged"),
     _query("severity", {"enum": SEVERITIES}, "Only this severity"),
     _query("team", FILTER, "Team name"), _query("service", FILTER, "Service name"),
+    _query("q", FILTER, "A part of the title, any case (% and _ are plain characters)"),
+    _query("opened_from", TIME_FILTER, "Opened at or after this RFC 3339 time"),
+    _query("opened_to", TIME_FILTER, "Opened before this RFC 3339 time"),
     _query("limit", {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}, "Page size"),
     OFFSET,
 ]

@@ -4,13 +4,13 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from starlette.requests import Request
 
 from bot.webhooks.http import HttpError
-from bot.webhooks.shape import clean
+from bot.webhooks.shape import ShapeError, clean, when
 from storage.errors import NotFound
 from storage.models import NOTIFICATION_STATUSES, Incident
 from storage.states import ACTIVE, Severity, Status
@@ -75,6 +75,15 @@ def text_filter(request: Request, key: str) -> str | None:
     if value is not None and "\x00" in value:
         raise HttpError(400, "invalid_input", f"{key}: must not contain NUL characters")
     return value
+
+
+def time_filter(request: Request, key: str) -> datetime | None:
+    """An RFC 3339 time filter; empty means no filter; anything else is a 400 naming it."""
+    raw = request.query_params.get(key) or None
+    try:
+        return when(raw, key)
+    except ShapeError as exc:
+        raise HttpError(400, "invalid_input", str(exc)) from None
 
 
 def incident_number(request: Request) -> int:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from starlette.routing import Route
 
-from bot.console import assets, incident, routes
+from bot.console import assets, incident, lists, routes, stats
 from bot.console.feed import Feed
 from bot.container import Container
 from bot.surface import Surface
@@ -36,6 +36,8 @@ def make_console(container: Container, sweep_interval: float = INTERVAL) -> Cons
         Route("/login/{token}", routes.handle_login_page, methods=["GET"]),
         Route("/login", routes.handle_login, methods=["POST"]),
         Route("/signout", routes.handle_sign_out, methods=["POST"]),
+        Route("/incidents", lists.handle_list, methods=["GET"]),
+        Route("/stats", stats.handle_stats, methods=["GET"]),
         Route("/incidents/{number:int}", incident.handle_page, methods=["GET"]),
         Route("/incidents/{number:int}/live", incident.handle_live, methods=["GET"]),
         Route("/incidents/{number:int}/events", routes.handle_events(feed), methods=["GET"]),

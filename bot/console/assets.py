@@ -75,6 +75,16 @@ dl { display: grid; grid-template-columns: auto 1fr; gap: .1em .8em; margin: 0; 
 .actions { display: flex; gap: .5em; margin-top: .5em; } .actions form { margin: 0; }
 .reply { margin: 1em; padding: .5em 1em; border-radius: 4px; background: #e3fcef; }
 .reply.error { background: #ffebe6; }
+header nav { display: flex; gap: .8em; } header a { color: #fff; }
+header a[aria-current] { font-weight: 700; text-decoration: none; }
+main.wide { display: block; } main.wide h2 { font-size: 1.1em; }
+form.filters { display: flex; flex-wrap: wrap; gap: .6em 1em; align-items: flex-end; margin-bottom: 1em; }
+form.filters fieldset { border: 0; padding: 0; margin: 0; } form.filters fieldset label { margin-right: .6em; }
+table.list { border-collapse: collapse; background: #fff; width: 100%; font-size: .9em; }
+table.list th, table.list td { padding: .3em .5em; border-bottom: 1px solid #dfe1e6; text-align: left; }
+.pages, .quick { display: flex; gap: 1em; margin: .6em 0; }
+.chart { background: #fff; border-radius: 6px; padding: .5em 1em; margin-bottom: 1em; }
+.chart svg { max-width: 100%; height: auto; } .chart table { font-size: .85em; }
 """
 
 

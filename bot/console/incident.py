@@ -148,9 +148,7 @@ def _missing(visitor: Visitor, number: int) -> Response:
 
 
 def _header(visitor: Visitor) -> str:
-    return (f'<header><h1><a href="/">Tocsin</a></h1><span>Signed in as {escape(visitor.actor.display_name)}</span>'
-            f'<form method="post" action="/signout"><input type="hidden" name="csrf" value="{escape(visitor.csrf)}">'
-            f'<button type="submit">Sign out</button></form></header>')
+    return render.render_header_html(visitor.actor.display_name, visitor.csrf)
 
 
 def _when(at: Any) -> str:

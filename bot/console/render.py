@@ -131,13 +131,25 @@ PAGE = """<!doctype html>
 <body>{body}</body></html>"""
 
 
+#: The pages every signed-in page links to, in the header: (path, label).
+NAV = (("/", "Board"), ("/incidents", "Incidents"), ("/stats", "Stats"))
+
+
+def render_header_html(name: str, csrf: str, here: str = "") -> str:
+    """The signed-in pages' header: who is signed in, the links to the other pages, Sign out."""
+    current = ' aria-current="page"'
+    links = "".join(f'<a href="{path}"{current if path == here else ""}>{label}</a>' for path, label in NAV)
+    return (f'<header><h1><a href="/">Tocsin</a></h1><nav aria-label="Console">{links}</nav>'
+            f'<span>Signed in as {escape(name)}</span>'
+            f'<form method="post" action="/signout"><input type="hidden" name="csrf" value="{escape(csrf)}">'
+            f'<button type="submit">Sign out</button></form></header>')
+
+
 def render_board_html(name: str, views: list[IncidentView], csrf: str, now: datetime, reply: Reply | None = None) -> str:
     """The board: who is signed in, the reply to what they did, every open incident they may read."""
     cards = "".join(render_card_html(v, csrf, now) for v in views)
     empty = "" if views else '<p class="empty">No open incidents.</p>'
-    body = (f'<header><h1>Tocsin</h1><span>Signed in as {escape(name)}</span>'
-            f'<form method="post" action="/signout"><input type="hidden" name="csrf" value="{escape(csrf)}">'
-            f'<button type="submit">Sign out</button></form></header>'
+    body = (f'{render_header_html(name, csrf, "/")}'
             f'{render_reply_html(reply) if reply else ""}<main id="board" data-events="/events">{empty}{cards}</main>'
             '<script src="/console/board.js"></script>')
     return PAGE.format(title="Tocsin: open incidents", body=body)

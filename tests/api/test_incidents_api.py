@@ -159,6 +159,29 @@ async def test_list_filters_and_pages(http, as_token, container):
         assert response.status_code == 400 and response.json()["error"] == "invalid_input", query
 
 
+async def test_list_searches_titles_and_the_time_opened(http, as_token, clock):
+    headers = as_token("responder")
+    await _declare(http, headers, title="Checkout 50% errors")
+    clock.advance(hours=2)
+    await _declare(http, headers, title="checkout_latency")
+    await _declare(http, headers, title="Search down")
+    read = as_token("observer")
+
+    async def numbers(query: str) -> list[int]:
+        response = await http.get(f"/api/incidents?{query}", headers=read)
+        assert response.status_code == 200, response.text
+        return [i["number"] for i in response.json()["incidents"]]
+
+    assert await numbers("q=CHECKOUT") == [2, 1]
+    assert await numbers("q=50%25") == [1] and await numbers("q=t_l") == [2]
+    assert await numbers("opened_from=2026-11-22T04:00:00Z") == [3, 2]
+    assert await numbers("opened_to=2026-11-22T05:00:00%2B01:00&q=checkout") == [1]
+    assert await numbers("opened_from=&opened_to=") == [3, 2, 1]
+    for query in ("opened_from=yesterday", "opened_to=2026-13-01T00:00:00Z", "q=%00"):
+        response = await http.get(f"/api/incidents?{query}", headers=read)
+        assert response.status_code == 400 and response.json()["detail"].startswith(query.split("=")[0]), query
+
+
 async def test_alerts_and_truncation_show_through_the_api(http, as_token):
     payload = fixture("005_firing_HighLatency.json")
     payload["truncatedAlerts"] = 4

@@ -73,7 +73,7 @@ async def test_what_people_typed_is_escaped(browser, container, people):
 
 async def test_every_asset_is_served_by_tocsin(browser, container, people):
     page = (await (await browser("responder@example.com")).get("/")).text
-    assets = re.findall(r'(?:src|href)="([^"]+)"', page)
+    assets = re.findall(r'<(?:script|link)[^>]* (?:src|href)="([^"]+)"', page)
     assert assets == ["/console/console.css", "/console/board.js"]
     for path, kind in zip(assets, ("text/css", "text/javascript"), strict=True):
         served = await (await browser("observer@example.com")).get(path)
