@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal
 
-from bot import api, console, health, housekeeping, notify, paging, slack, sweep, telegram, webhooks
+from bot import api, health, housekeeping, notify, paging, slack, sweep, telegram, webhooks
 from bot.chat.contract import Platform
 from bot.config_file import TocsinConfig
+from bot.console.app import make_console
 from bot.container import Container
 from bot.platforms import CHATS
 from bot.reload import ConfigReloader
@@ -103,7 +104,7 @@ def build(settings: Settings, config: TocsinConfig | None = None, clock: Clock |
 
     # -- the web console: its live cards on the bus --------------------------------------------------------
     if parts.console:
-        board = console.make_console(c, console_sweep)
+        board = make_console(c, console_sweep)
         bus.subscribe(board.feed)
         surfaces.append(board.surface)
 

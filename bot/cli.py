@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -11,7 +12,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from bot import inbound_cli, logs
 from bot.config_file import ConfigError, TocsinConfig, load, secrets
-from bot.settings import Settings, SettingsError, parse_port
+from bot.settings import Settings, SettingsError, local_url, parse_port
 from storage.backup import BackupError
 from storage.db import DatabaseUrlError, async_url, redacted
 from storage.errors import DatabaseUnavailable
@@ -65,6 +66,9 @@ def _settings(args: argparse.Namespace) -> Settings:
         if value is not None:
             overrides["config_file" if key == "config" else key] = parse_port(value, "--port") if key == "port" \
                 else value
+    if ("host" in overrides or "port" in overrides) and not (os.environ.get("TOCSIN_CONSOLE_URL")
+                                                             or os.environ.get("TOCSIN_PUBLIC_URL")):
+        overrides["console_url"] = local_url(overrides.get("host", settings.host), overrides.get("port", settings.port))
     if overrides:
         settings = Settings(**{**settings.__dict__, **overrides})
     async_url(settings.database_url)  # fail early with a one-line error on a bad URL

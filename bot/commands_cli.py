@@ -57,12 +57,15 @@ def run(args: argparse.Namespace, settings: Settings, config) -> int:
 
 def _serve(settings: Settings, config, parts: bootstrap.Parts) -> int:
     container = bootstrap.build(settings, config, parts=parts)
+    next_step: list[str] = []
 
     def banner(surfaces: list[Surface]) -> None:
         print(f"Tocsin listening on http://{settings.host}:{settings.port} "
               f"(database {redacted(settings.database_url)})", flush=True)
         for surface in surfaces:
             print(f"  {surface.name}: {surface.status}", flush=True)
+        for line in next_step:
+            print(line, flush=True)
 
     app = create_app(container, banner=banner, prepared=True)
     try:  # refuse before the database is touched: nothing is migrated or applied by a process that cannot run
@@ -77,6 +80,10 @@ def _serve(settings: Settings, config, parts: bootstrap.Parts) -> int:
     async def go() -> None:
         try:
             await prepare(container)
+            if any(surface.name == "console" for surface in container.surfaces):
+                from bot.console.demo import first_run
+
+                next_step.append(await first_run(container))
         except BaseException:
             await container.close()
             raise

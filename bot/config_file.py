@@ -526,8 +526,9 @@ async def _apply_runtime(session: AsyncSession, config: TocsinConfig, now: datet
 APPLY_LOCK = 0x70C51C0F16
 
 
-async def apply(db: Database, config: TocsinConfig, now: datetime) -> ApplyReport:
-    """Make the database match the file's teams, people, memberships and policies, in one transaction.
+async def apply(db: Database, config: TocsinConfig, now: datetime, runtime: bool = True) -> ApplyReport:
+    """Make the database match the file's teams, people, memberships and policies, in one transaction, and
+    (``runtime``) its integrations, API tokens and routing.
 
     People and teams missing from the file are left alone (incidents refer to them); memberships of
     listed people and the policies are made exactly what the file says.
@@ -539,5 +540,6 @@ async def apply(db: Database, config: TocsinConfig, now: datetime) -> ApplyRepor
         teams = await _apply_teams(session, config, now, report)
         await _apply_people(session, config, teams, now, report)
         await _apply_policies(session, config, now, report)
-        await _apply_runtime(session, config, now, report)
+        if runtime:
+            await _apply_runtime(session, config, now, report)
     return report

@@ -8,18 +8,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
+from bot.console import platform as console
 from bot.shell import platform as shell
 from bot.slack import platform as slack
 from bot.telegram import platform as telegram
 from escalation.pacing import Limit
 from escalation.policy import Policy, channels, default_policy
 
-SLACK, TELEGRAM, SHELL = slack.NAME, telegram.NAME, shell.NAME
+SLACK, TELEGRAM, SHELL, CONSOLE = slack.NAME, telegram.NAME, shell.NAME, console.NAME
 #: Platforms that let Tocsin write to an account from when it is linked (Telegram: once they started the bot;
-#: the shell: while they are signed in to one).
+#: the shell: while they are signed in to one; the console: from their first sign-in, as its notification
+#: view keeps what was sent).
 REACHABLE_WHEN_LINKED = frozenset({SLACK})
 #: Chat platforms, in the order a person's default preferences list them (then email, webhook).
-CHATS: tuple[str, ...] = (slack.NAME, telegram.NAME, shell.NAME)
+CHATS: tuple[str, ...] = (slack.NAME, telegram.NAME, shell.NAME, console.NAME)
 #: Every paging channel: the chats, then email and webhook.
 CHANNELS: tuple[str, ...] = channels(CHATS)
 #: The policy of incidents that no configured policy matches.

@@ -18,6 +18,13 @@ class SettingsError(ValueError):
     """A setting cannot be used; the message names it and says what would do."""
 
 
+def local_url(host: str, port: int) -> str:
+    """Where a browser on this machine reaches a server listening on ``host``:``port``."""
+    if host in ("", "0.0.0.0", "::"):
+        host = "127.0.0.1"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
 def parse_port(value: str | int, source: str) -> int:
     """A TCP port to listen on, from ``source`` (``--port`` or ``TOCSIN_PORT``)."""
     try:
@@ -98,7 +105,8 @@ class Settings:
             port=parse_port(get("TOCSIN_PORT") or 8080, "TOCSIN_PORT"),
             log_level=(get("TOCSIN_LOG_LEVEL") or "INFO").upper(),
             public_url=get("TOCSIN_PUBLIC_URL"),
-            console_url=get("TOCSIN_CONSOLE_URL") or get("TOCSIN_PUBLIC_URL") or "http://127.0.0.1:8080",
+            console_url=get("TOCSIN_CONSOLE_URL") or get("TOCSIN_PUBLIC_URL") or local_url(
+                get("TOCSIN_HOST") or "127.0.0.1", parse_port(get("TOCSIN_PORT") or 8080, "TOCSIN_PORT")),
             max_body_bytes=int(get("TOCSIN_MAX_BODY_BYTES") or 1024 * 1024),
             scheduler=_flag(get("TOCSIN_SCHEDULER"), True),
             receipt_retention_hours=int(get("TOCSIN_RECEIPT_RETENTION_HOURS") or 24),

@@ -132,7 +132,7 @@ PAGE = """<!doctype html>
 
 
 #: The pages every signed-in page links to, in the header: (path, label).
-NAV = (("/", "Board"), ("/incidents", "Incidents"), ("/stats", "Stats"))
+NAV = (("/", "Board"), ("/incidents", "Incidents"), ("/stats", "Stats"), ("/notifications", "Notifications"))
 
 
 def render_header_html(name: str, csrf: str, here: str = "") -> str:
@@ -145,10 +145,20 @@ def render_header_html(name: str, csrf: str, here: str = "") -> str:
             f'<button type="submit">Sign out</button></form></header>')
 
 
-def render_board_html(name: str, views: list[IncidentView], csrf: str, now: datetime, reply: Reply | None = None) -> str:
-    """The board: who is signed in, the reply to what they did, every open incident they may read."""
+def render_demo_offer_html(csrf: str) -> str:
+    """What an admin's empty board offers on a new organisation (``bot.console.demo``)."""
+    return ('<form method="post" action="/demo" class="demo"><input type="hidden" name="csrf" '
+            f'value="{escape(csrf)}"><p>New here? Load a demo organisation (a team with a lead and a manager, a '
+            'policy whose steps are seconds apart) and send it a test alert, then watch its card here and its '
+            'pages under Notifications.</p><button type="submit">Load the demo</button></form>')
+
+
+def render_board_html(name: str, views: list[IncidentView], csrf: str, now: datetime, reply: Reply | None = None,
+                      demo: bool = False) -> str:
+    """The board: who is signed in, the reply to what they did, every open incident they may read (and, on an
+    empty new organisation, the demo's offer: ``demo``)."""
     cards = "".join(render_card_html(v, csrf, now) for v in views)
-    empty = "" if views else '<p class="empty">No open incidents.</p>'
+    empty = "" if views else '<p class="empty">No open incidents.</p>' + (render_demo_offer_html(csrf) if demo else "")
     body = (f'{render_header_html(name, csrf, "/")}'
             f'{render_reply_html(reply) if reply else ""}<main id="board" data-events="/events">{empty}{cards}</main>'
             '<script src="/console/board.js"></script>')

@@ -135,7 +135,12 @@ async def board(request: Request, visitor: Visitor) -> Response:
     container = container_of(request)
     views, _ = await container.queries.list(IncidentFilter.open(limit=BOARD_SIZE), visitor.readable, alerts=True)
     reply = flash.take(request, visitor.csrf)
-    page = render.render_board_html(visitor.actor.display_name, views, visitor.csrf, container.clock.now(), reply)
+    demo = False
+    if not views and visitor.readable.teams is None:  # an admin's empty board: a new organisation?
+        from bot.console.demo import may_load  # (demo answers through this module)
+        demo = await may_load(container)
+    page = render.render_board_html(visitor.actor.display_name, views, visitor.csrf, container.clock.now(), reply,
+                                    demo)
     return flash.spent(request, HTMLResponse(page, headers={"Cache-Control": "no-store"}))
 
 

@@ -64,7 +64,8 @@ async def sign_in(container: Container, token: str) -> str | None:
     async with container.db.sessions() as db_session:
         email = await db_session.scalar(select(Person.email).where(Person.id == session.person_id))
     if email:
-        await identity.link(container.db, session.person_id, NAME, email, reachable_at=None)
+        # From now on pages may go to the console: its notification view keeps them until they are read.
+        await identity.link(container.db, session.person_id, NAME, email, reachable_at=container.clock.now())
     return sid
 
 

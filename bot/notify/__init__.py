@@ -1,4 +1,5 @@
-"""Outbound senders without an adapter of their own: email over SMTP, an outgoing webhook, the shell."""
+"""Outbound senders without an adapter of their own: email over SMTP, an outgoing webhook, the shell's and
+the console's inboxes (``bot.notify.inbox``)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,10 @@ from storage.ports import Delivery, DeliveryError, Destination, Page, Sender
 
 
 def senders(settings: Settings) -> dict[str, Sender]:
-    """The email and webhook senders the settings configure, and the shell's, by channel."""
-    from bot.shell.sender import ShellSender
+    """The email and webhook senders the settings configure, and the inboxes', by channel."""
+    from bot.notify.inbox import inbox_senders
 
-    found: dict[str, Sender] = {ShellSender.channel: ShellSender()}  # needs no settings: shells read the outbox
+    found: dict[str, Sender] = {**inbox_senders()}  # need no settings: their surfaces read the outbox
     if settings.smtp_host:
         from bot.notify.email import EmailSender
 
@@ -37,9 +38,9 @@ class SentByServe:
 
 def sent_by_serve(settings: Settings) -> dict[str, Sender]:
     """The channels a ``tocsin serve`` with these settings sends on, as stand-ins (the shell's is real: its
-    sender only marks the outbox row, which the shells read)."""
-    from bot.shell.sender import ShellSender
+    sender only marks the outbox row, which the shells read; the console's too)."""
+    from bot.notify.inbox import inbox_senders
 
     configured = {"slack": settings.slack_bot_token, "telegram": settings.telegram_bot_token,
                   "email": settings.smtp_host, "webhook": settings.notify_webhook_url}
-    return {ShellSender.channel: ShellSender(), **{name: SentByServe(name) for name, on in configured.items() if on}}
+    return {**inbox_senders(), **{name: SentByServe(name) for name, on in configured.items() if on}}

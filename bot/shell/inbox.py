@@ -1,5 +1,5 @@
 """Pages and closing notices for the signed-in person: the notification rows of channel "shell" that
-``tocsin serve`` has sent (``bot.shell.sender``) since the session began, printed as they come."""
+``tocsin serve`` has sent (``bot.notify.inbox``) since the session began, printed as they come."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from sqlalchemy import select
 from bot.container import Container
 from bot.shell.channel import ShellCards
 from bot.shell.platform import NAME
-from bot.shell.sender import CHANNEL
 from storage import identity
 from storage.background import Background
 from storage.models import Incident, Notification
@@ -52,7 +51,7 @@ class ShellInbox(Background):
     async def _arrived(self) -> list[tuple[int, int, str, str, str]]:
         n = Notification
         query = (select(n.id, Incident.number, n.reason, n.message, n.kind).join(Incident, Incident.id == n.incident_id)
-                 .where(n.channel == CHANNEL, n.person_id == self.person_id, n.status == "SENT",
+                 .where(n.channel == NAME, n.person_id == self.person_id, n.status == "SENT",
                         n.sent_at >= self.since, n.id > self._last_id).order_by(n.id))
         async with self.db.sessions() as session:
             return [tuple(row) for row in (await session.execute(query)).all()]

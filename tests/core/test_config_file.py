@@ -75,7 +75,7 @@ async def test_apply_updates_roles_and_removes_memberships_and_policies(containe
      "escalation_policies[0].steps[0].notify[0]: 'role:chef' is not a target"),
     (lambda c: c["teams"][0].update(telegram_chat="general"), "teams[0].telegram_chat: expected a whole number"),
     (lambda c: c["escalation_policies"][0]["steps"][0].update(channels=["slack", "pigeon"]),
-     "escalation_policies[0].steps[0].channels[1]: unknown channel 'pigeon' (one of slack, telegram, shell, email, webhook)"),
+     "escalation_policies[0].steps[0].channels[1]: unknown channel 'pigeon' (one of slack, telegram, shell, console, email, webhook)"),
     (lambda c: c["api_tokens"][0].update(person="x@example.com"), "api_tokens[0]: bind the token to exactly one"),
 ])
 def test_errors_point_at_the_offending_key(mutate, error):

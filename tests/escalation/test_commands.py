@@ -10,7 +10,7 @@ async def test_policy_shows_the_default_for_a_team_without_one(container, people
     reply = await run_text(container, people.slack("responder"), "policy payments")
     assert not reply.error
     assert "'default'" in reply.text and "after 5m: team_channel via slack, telegram" in reply.text
-    assert "after 60m: role:manager via slack, telegram, shell, email" in reply.text
+    assert "after 60m: role:manager via slack, telegram, shell, console, email" in reply.text
 
 
 async def test_policy_shows_the_team_setting(container, people, paging):
@@ -35,9 +35,9 @@ async def test_escalate_preview_shows_who_is_paged_when(container, people, pagin
 async def test_prefs_shows_and_changes_channels(container, people, paging):
     actor = people.slack("team_lead")
     shown = await run_text(container, actor, "prefs")
-    assert "you accept pages on: slack, telegram, shell, email, webhook." in shown.text
+    assert "you accept pages on: slack, telegram, shell, console, email, webhook." in shown.text
     changed = await run_text(container, actor, "prefs slack off")
-    assert "accept pages on: telegram, shell, email, webhook; not on: slack." in changed.text
+    assert "accept pages on: telegram, shell, console, email, webhook; not on: slack." in changed.text
     assert "slack" not in (await run_text(container, actor, "prefs")).text.split(";")[0]
     bad = await run_text(container, actor, "prefs pager on")
     assert bad.error and "prefs email off" in bad.text
@@ -45,7 +45,7 @@ async def test_prefs_shows_and_changes_channels(container, people, paging):
 
 async def test_refusing_every_channel_is_not_allowed(container, people, paging):
     actor = people.slack("manager")
-    for channel in ("slack", "telegram", "shell", "email"):
+    for channel in ("slack", "telegram", "shell", "console", "email"):
         await run_text(container, actor, f"prefs {channel} off")
     last = await run_text(container, actor, "prefs webhook off")
     assert last.error and "at least one channel" in last.text
