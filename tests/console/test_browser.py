@@ -255,3 +255,43 @@ def test_the_stats_page_draws_mtta_and_mttr(person, console: Console, shots: Pat
     page.set_viewport_size({"width": 1100, "height": 900})
     page.screenshot(path=shots / "console-stats.png", full_page=True)
     assert (shots / "console-stats.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_press_without_the_csrf_token_is_refused(person, console: Console):
+    """A form posted without the session's token (as another site's form would be) changes nothing."""
+    number = console.fire()
+    ana = person("ana@example.com")
+    card = _card(ana, number)
+    card.evaluate("card => card.querySelectorAll('input[name=csrf]').forEach(field => field.remove())")
+    card.get_by_role("button", name="Acknowledge").click()
+    expect(ana.locator("body")).to_contain_text("CSRF")
+    ana.goto(f"{console.url}/")
+    expect(_card(ana, number).locator("dd").nth(1)).to_have_text("open")
+
+
+def test_the_first_run_leads_from_the_printed_link_to_the_demo_and_its_pages(chromium: Browser, tmp_path, shots: Path):
+    """`serve` on a new database, no config, no tokens: the link it prints, Sign in, Load the demo, a card
+    with its buttons, then the team's and the lead's pages under Notifications."""
+    port = _free_port()
+    proc = subprocess.Popen([*TOCSIN, "serve", "--port", str(port)], cwd=tmp_path, env=_env(tmp_path),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    context = chromium.new_context(viewport={"width": 1100, "height": 560})
+    try:
+        link = next(m.group(1) for line in proc.stdout
+                    if (m := re.search(rf"^Next: open (http://127.0.0.1:{port}/login/\S+) in a browser", line)))
+        context.set_default_timeout(10_000)
+        page = context.new_page()
+        page.goto(link)
+        page.get_by_role("button", name="Sign in to the Tocsin console").click()
+        page.get_by_role("button", name="Load the demo").click()
+        card = page.locator("#incident-1")
+        expect(card).to_contain_text("Checkout errors above 5% (a demo alert)")
+        expect(card.get_by_role("button")).to_have_text(OPEN_BUTTONS)
+        page.get_by_role("link", name="Notifications").click()
+        expect(page.locator("table.notifications")).to_contain_text("Lee Lead", timeout=45_000)
+        expect(page.locator("table.notifications")).to_contain_text("the demo channel")
+        page.screenshot(path=shots / "console-notifications.png", full_page=True)
+    finally:
+        context.close()
+        proc.terminate()
+        proc.wait(20)

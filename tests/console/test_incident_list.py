@@ -143,7 +143,7 @@ async def test_every_page_links_to_the_others(browser, incidents):
     ana = await browser("responder@example.com")
     for path in ("/", "/incidents", "/stats", "/incidents/1"):
         header = re.search(r"<header>.*?</header>", (await ana.get(path)).text, re.S).group(0)
-        assert re.findall(r'<a href="([^"]+)"', header) == ["/", "/", "/incidents", "/stats"], path
+        assert re.findall(r'<a href="([^"]+)"', header) == ["/", "/", "/incidents", "/stats", "/notifications"], path
         assert 'action="/signout"' in header
 
 
