@@ -38,6 +38,9 @@ from urllib.parse import urlsplit
 import aiohttp
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from bench.soak import wait_ready  # noqa: E402
+
 TOKEN = "bench-console-alertmanager-token-0123456789"
 CONFIG = f"""
 teams: [{{name: payments}}]
@@ -82,22 +85,6 @@ def environment(database_url: str, console_url: str) -> dict[str, str]:
     env.update({"TOCSIN_DATABASE_URL": database_url, "TOCSIN_CONSOLE_URL": console_url,
                 "TOCSIN_LOG_LEVEL": "ERROR", "NO_PROXY": "127.0.0.1,localhost"})
     return env
-
-
-async def wait_ready(base: str, server: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 120
-    async with aiohttp.ClientSession() as http:
-        while time.monotonic() < deadline:
-            if server.poll() is not None:
-                raise RuntimeError(f"serve exited with {server.returncode}")
-            try:
-                async with http.get(f"{base}/readyz") as response:
-                    if response.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.2)
-    raise RuntimeError("serve did not become ready")
 
 
 async def load(base: str, count: int) -> float:
