@@ -112,7 +112,10 @@ async def plan_step(session: AsyncSession, incident: Incident, step: Step, avail
                     planned.setdefault(("team_channel", channel), Planned("team_channel", channel, address, None, topic,
                                                                           name=incident.team.name))
             if not any(k[0] == "team_channel" for k in planned):
-                notes.append("team_channel: the team has no chat on the step's channels")
+                # A team with chats whose platforms are off here (no token) is not a team without chats.
+                off = [c for c in step.channels if c not in available and team_channel_address(incident.team, c)[0]]
+                notes.append(f"team_channel: its chat on {', '.join(off)} was not paged: not configured in this "
+                             "Tocsin" if off else "team_channel: the team has no chat on the step's channels")
             continue
         people, why = await _people(session, incident, target)
         if why:
