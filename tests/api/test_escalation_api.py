@@ -116,7 +116,7 @@ async def test_the_escalation_ledger_with_executed_cancelled_and_pending_steps(h
     assert [n["address"] for n in second["steps"][1]["notifications"]] == ["UTEAM_LEAD"]
     pending = second["steps"][2]
     assert pending["due_at"].startswith("2026-11-22T04:05:12") and pending["notifications"] == []
-    assert pending["targets"] == ["role:manager"] and pending["channels"] == ["slack", "telegram", "shell", "email"]
+    assert pending["targets"] == ["role:manager"] and pending["channels"] == ["slack", "telegram", "shell", "console", "email"]
 
 
 async def test_unknown_incident_escalations_are_404(http, as_token, people):
