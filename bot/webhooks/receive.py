@@ -142,8 +142,12 @@ async def handle_pagerduty_event(request: Request) -> Response:
     try:
         check_json_type(request)
         body = await read_body(request, container.settings.max_body_bytes)
+        payload = parse_json(body)
+        header_key = request.headers.get("x-routing-key")
+        if isinstance(payload, dict) and payload.get("routing_key") in (None, "") and header_key:
+            payload = {**payload, "routing_key": header_key}  # Kibana's connector sends it as a header
         try:
-            event = parse_pagerduty(parse_json(body))
+            event = parse_pagerduty(payload)
         except ShapeError as exc:
             raise HttpError(400, "invalid_payload", str(exc)) from None
         candidates = _candidates(container, ("pagerduty",))

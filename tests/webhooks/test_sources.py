@@ -170,6 +170,15 @@ async def test_pagerduty_without_dedup_key_gets_one_back(client):
     assert first.json()["dedup_key"] == second.json()["dedup_key"] and len(first.json()["dedup_key"]) >= 16
 
 
+async def test_pagerduty_routing_key_in_the_x_routing_key_header_as_kibana_sends_it(client, container):
+    body = {k: v for k, v in _pd().items() if k != "routing_key"}
+    response = await client.post("/v2/enqueue", json=body, headers={"X-Routing-Key": PD_ROUTING_KEY})
+    assert response.status_code == 202 and response.json()["dedup_key"] == "srv01/mysql"
+    assert (await container.queries.get(1)).title.startswith("DISK at 99%")
+    wrong = await client.post("/v2/enqueue", json=body, headers={"X-Routing-Key": "nope"})
+    assert wrong.status_code == 401 and (await _incidents(container)) and len(await _incidents(container)) == 1
+
+
 async def test_pagerduty_unknown_severity_is_accepted(client, container):
     assert (await client.post("/v2/enqueue", json=_pd(severity="bananas"))).status_code == 202
     view = await container.queries.get(1)
