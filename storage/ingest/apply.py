@@ -36,8 +36,8 @@ from storage.ingest.model import (
     Route,
     bounded,
     common_labels,
+    group_title,
     service_of,
-    title_of,
 )
 from storage.models import Alert, Incident, Team
 from storage.states import ACTIVE, Severity, Status
@@ -230,7 +230,7 @@ class AlertIngest:
             first = next(p.delivery for p in work.parts if p.index == work.opener)
             severity = max((a.severity for a in firing), key=_RANK.__getitem__, default=Severity.MEDIUM)
             values.append(dict(
-                title=(first.title or title_of(firing[0], work.route)).strip()[:500] or "Alert",
+                title=(first.title or group_title(firing, work.route)).strip()[:500] or "Alert",
                 status=Status.OPEN.value, severity=severity.value, service=service_of(firing)[:200] or None,
                 team_id=await self._team_for(unit, work.route, firing), labels=common_labels(firing),
                 dedup_key=work.dedup_key, group_key=bounded(work.key, 1000), source=Source.WEBHOOK.value,

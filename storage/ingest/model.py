@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -131,6 +131,13 @@ def common_labels(alerts: list[AlertIn]) -> dict[str, str]:
 
 def service_of(alerts: list[AlertIn]) -> str:
     return next((a.labels["service"] for a in alerts if a.labels.get("service")), "")
+
+
+def group_title(firing: Sequence[AlertIn], route: Route) -> str:
+    """The title of a group the sender gave none: its first alert's, and how many others differ from it."""
+    first = title_of(firing[0], route)
+    others = sum(1 for a in firing[1:] if title_of(a, route) != first)
+    return f"{first} and {others} more" if others else first
 
 
 def title_of(alert: AlertIn, route: Route) -> str:

@@ -56,6 +56,19 @@ async def test_grafana_contact_point_fires_and_resolves_with_its_links(client, c
     assert (await container.queries.get(1)).status == "resolved"
 
 
+async def test_a_group_without_a_common_title_says_how_many_more_it_holds(client, container):
+    """Grafana grouping by folder: two different alerts, no common summary, no alertname to group on."""
+    group = copy.deepcopy(GRAFANA_FIRING)
+    disk = copy.deepcopy(group["alerts"][0])
+    disk["labels"] |= {"alertname": "DiskFull"}
+    disk["annotations"], disk["fingerprint"] = {"summary": "Disk 95% full on web1"}, "0123456789abcdef"
+    group["alerts"].append(disk)
+    group["groupLabels"], group["commonAnnotations"] = {"grafana_folder": "Infra"}, {}
+    group["commonLabels"] = {"grafana_folder": "Infra", "instance": "web1", "severity": "critical"}
+    assert (await client.post("/webhooks/alertmanager", json=group, headers=GRAFANA_AUTH)).status_code == 200
+    assert (await container.queries.get(1)).title == "CPU above 90% on web1 and 1 more"
+
+
 def _kibana(action_group="threshold met", date="2026-11-22T10:00:00.000Z", alert_id="host-1", **extra):
     """What Kibana renders from the body template in docs/webhooks.md."""
     return {"rule": {"id": "a1b2-rule", "name": "CPU over 90%", "url": "https://kibana.local/app/r/a1b2",
