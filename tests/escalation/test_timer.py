@@ -51,7 +51,11 @@ async def test_timer_wakes_the_step_job_at_the_due_time(live, people):
 
     async def armed_for_the_first_step() -> bool:
         job = paging.timer.scheduler.get_job(JOB_ID)
-        return job is not None and abs((job.next_run_time - first_due).total_seconds()) < 0.01
+        if job is not None and abs((job.next_run_time - first_due).total_seconds()) < 0.01:
+            return True
+        # On a loaded machine the step may have run before a check saw the timer armed for it: its
+        # lateness, checked below, still tells a timer woken at its due time from one at its bound.
+        return (await steps(container))[0].status == "EXECUTED"
 
     await wait_for(armed_for_the_first_step)  # not the 10-second bound: the due time itself
     job = paging.timer.scheduler.get_job(JOB_ID)
