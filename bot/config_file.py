@@ -25,6 +25,7 @@ from escalation.policy import Policy, PolicyError, parse_policy, to_document
 from storage import identity
 from storage.db import Database
 from storage.models import ChatBinding, ChatIdentity, ConfigState, EscalationPolicy, Membership, Person, Team
+from storage.oncall import Schedule, ScheduleError, parse_schedule
 from storage.roles import Role
 
 INTEGRATION_TYPES = ("alertmanager", "grafana", "elastic", "generic", "pagerduty")
@@ -94,6 +95,7 @@ class TocsinConfig:
     api_tokens: tuple[ApiTokenConfig, ...] = ()
     routing: RoutingConfig = RoutingConfig()
     policies: tuple[Policy, ...] = ()
+    schedules: tuple[Schedule, ...] = ()  # on-call schedules (docs/oncall.md)
 
 
 # -- loading ------------------------------------------------------------------------------------
@@ -235,7 +237,7 @@ def parse(raw: Any, env: Mapping[str, str] | None = None) -> TocsinConfig:
     if raw is None:
         return TocsinConfig()
     top = _Section(raw, "(top)", {"teams", "people", "integrations", "api_tokens", "routing",
-                                  "escalation_policies"})
+                                  "escalation_policies", "schedules"})
     raw = _interpolate(top.raw, os.environ if env is None else env, "")
     teams = [_team(t, f"teams[{i}]") for i, t in enumerate(_list(raw, "teams"))]
     _unique(teams, "name", "teams")
@@ -264,7 +266,27 @@ def parse(raw: Any, env: Mapping[str, str] | None = None) -> TocsinConfig:
             raise ConfigError(f"teams[{i}].escalation_policy: no policy named {team.escalation_policy!r}")
     return TocsinConfig(tuple(teams), tuple(people), tuple(integrations), tuple(tokens),
                         RoutingConfig(routing_raw.str("team_label") or "team", {str(k): str(v) for k, v in services.items()}),
-                        tuple(policies))
+                        tuple(policies), _schedules(raw, names, people))
+
+
+# -- on-call schedules (their own section: docs/oncall.md) ------------------------------------------
+
+
+def _schedules(raw: Any, teams: set[str], people: list[PersonConfig]) -> tuple[Schedule, ...]:
+    """The ``schedules:`` section: each schedule's members must be people of its team (any person without one)."""
+    found = []
+    for i, item in enumerate(_list(raw, "schedules")):
+        path = f"schedules[{i}]"
+        team = item.get("team") if isinstance(item, dict) else None
+        if team is not None and team not in teams:
+            raise ConfigError(f"{path}.team: no such team {team!r}")
+        members = {p.email for p in people if p.email and (team is None or team in p.teams)}
+        try:
+            found.append(parse_schedule(item, path, members))
+        except ScheduleError as exc:
+            raise ConfigError(str(exc)) from None
+    _unique(found, "name", "schedules")
+    return tuple(found)
 
 
 def load(path: Path | str, env: Mapping[str, str] | None = None) -> TocsinConfig:
