@@ -314,3 +314,29 @@ def parse_schedule(raw: object, path: str, members: set[str] | None = None) -> S
         layers.append(Layer(str(lr.get("name") or f"layer-{i + 1}"), emails, rule, start, restriction))
     team = raw.get("team")
     return Schedule(name, str(team) if team else None, zone, tuple(layers))
+
+
+# -- the stored form (the applied config's JSON document) ---------------------------------------
+
+
+def to_document(s: Schedule) -> dict:
+    def layer(x: Layer) -> dict:
+        r = x.restriction
+        return {"name": x.name, "members": list(x.members), "start": x.start.isoformat(),
+                "rule": {"kind": x.rule.kind, "hours": x.rule.hours, "at": x.rule.at.isoformat(),
+                         "weekday": x.rule.weekday},
+                "restriction": None if r is None else {
+                    "weekdays": sorted(r.weekdays), "start": r.start.isoformat() if r.start else None,
+                    "end": r.end.isoformat() if r.end else None}}
+    return {"name": s.name, "team": s.team, "timezone": s.timezone, "layers": [layer(x) for x in s.layers]}
+
+
+def from_document(d: dict) -> Schedule:
+    def layer(x: dict) -> Layer:
+        r, rule = x["restriction"], x["rule"]
+        return Layer(x["name"], tuple(x["members"]), Rule(rule["kind"], rule["hours"], time.fromisoformat(rule["at"]),
+                                                          rule["weekday"]),
+                     date.fromisoformat(x["start"]), None if r is None else Restriction(
+                         frozenset(r["weekdays"]), time.fromisoformat(r["start"]) if r["start"] else None,
+                         time.fromisoformat(r["end"]) if r["end"] else None))
+    return Schedule(d["name"], d["team"], d["timezone"], tuple(layer(x) for x in d["layers"]))
