@@ -16,9 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from escalation import prefs
 from escalation.policy import OTHER_CHANNELS, Step, Target
-from storage import oncall
+from storage import oncall, schedules
 from storage.directory import people_with_role
-from storage.models import ConfigState, Incident, Person, Team
+from storage.models import Incident, Person, Team
 from storage.roles import Role
 
 
@@ -63,11 +63,10 @@ def unreachable(person: Person, channel: str) -> str:
 async def _on_call(session: AsyncSession, value: str, at: datetime) -> tuple[str | None, str]:
     """The email of whoever a schedule has on call at ``at`` (``name:next``: the next person after them)."""
     name, _, which = value.partition(":")
-    state = await session.get(ConfigState, 1)
-    found = [d for d in (state.document.get("schedules", []) if state else []) if d["name"] == name]
+    found = [s for s in await schedules.applied(session) if s.name == name]
     if not found:
         return None, "no such schedule in the applied config"
-    schedule = oncall.from_document(found[0])
+    schedule = found[0]
     if which == "next":
         shift = oncall.next_handoff(schedule, at)
         return (shift.who, "") if shift and shift.who else (None, "nobody is on call after the current shift")

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from datetime import date, time
 
-from bot.config_file import TocsinConfig, runtime_document
-from storage.models import ConfigState
 from storage.oncall import Layer, Rule, Schedule
-from tests.escalation.conftest import steps, use_policy
+from tests.escalation.conftest import steps, store_schedules, use_policy
 
 # The fake clock starts at 2026-11-22 03:00 UTC: the responder's day; the team lead takes over at 03:10.
 SCHEDULE = Schedule("payments-primary", "payments", "UTC", (
@@ -17,9 +15,7 @@ SCHEDULE = Schedule("payments-primary", "payments", "UTC", (
 
 async def test_a_handoff_between_the_start_and_the_step_pages_the_new_person(container, people, paging, tick,
                                                                              senders, clock):
-    async with container.db.transaction() as session:
-        await session.merge(ConfigState(id=1, generation=1, applied_at=clock.now(),
-                                        document=runtime_document(TocsinConfig(schedules=(SCHEDULE,)))))
+    await store_schedules(container, SCHEDULE)
     await use_policy(container, "oncall", [900, 960], notify=["oncall:payments-primary"])
     async with container.db.transaction() as session:  # the second step pages whoever is on call next
         from sqlalchemy import select
