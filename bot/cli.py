@@ -10,7 +10,7 @@ from pathlib import Path
 
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from bot import inbound_cli, logs
+from bot import inbound_cli, logs, oncall_cli
 from bot.config_file import ConfigError, TocsinConfig, load, secrets
 from bot.settings import Settings, SettingsError, local_url, parse_port
 from storage.backup import BackupError
@@ -53,6 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     login = sub.add_parser("login-link", help="print a one-time link that signs a person in to the web console")
     login.add_argument("email")
     inbound_cli.add_parser(sub)
+    oncall_cli.add_parser(sub)
     return parser
 
 
@@ -85,7 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         settings = _settings(args)
-        config = _load_config(settings) if args.command in ("serve", "sidecar", "shell") else TocsinConfig()
+        config = _load_config(settings) if args.command in ("serve", "sidecar", "shell", "oncall") else TocsinConfig()
         logs.configure(settings.log_level, [
             settings.slack_bot_token, settings.slack_signing_secret, settings.slack_app_token,
             settings.telegram_bot_token, settings.telegram_webhook_secret, settings.smtp_password,

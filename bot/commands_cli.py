@@ -46,6 +46,11 @@ def run(args: argparse.Namespace, settings: Settings, config) -> int:
     if args.command == "inbound":
         migrations.require_current(settings.database_url, settings.database_connect_timeout)
         return inbound_cli.run(args, settings)
+    if args.command == "oncall":
+        from datetime import UTC, datetime
+
+        from bot import oncall_cli
+        return oncall_cli.run(args, config, datetime.now(UTC))
     if args.command == "shell":
         from bot.shell import main as shell
 

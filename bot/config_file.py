@@ -25,6 +25,9 @@ from escalation.policy import Policy, PolicyError, parse_policy, to_document
 from storage import identity
 from storage.db import Database
 from storage.models import ChatBinding, ChatIdentity, ConfigState, EscalationPolicy, Membership, Person, Team
+from storage.oncall import Schedule, ScheduleError, parse_schedule
+from storage.oncall import from_document as oncall_from_document
+from storage.oncall import to_document as oncall_document
 from storage.roles import Role
 
 INTEGRATION_TYPES = ("alertmanager", "grafana", "elastic", "generic", "pagerduty")
@@ -94,6 +97,7 @@ class TocsinConfig:
     api_tokens: tuple[ApiTokenConfig, ...] = ()
     routing: RoutingConfig = RoutingConfig()
     policies: tuple[Policy, ...] = ()
+    schedules: tuple[Schedule, ...] = ()  # on-call schedules (docs/oncall.md)
 
 
 # -- loading ------------------------------------------------------------------------------------
@@ -235,7 +239,7 @@ def parse(raw: Any, env: Mapping[str, str] | None = None) -> TocsinConfig:
     if raw is None:
         return TocsinConfig()
     top = _Section(raw, "(top)", {"teams", "people", "integrations", "api_tokens", "routing",
-                                  "escalation_policies"})
+                                  "escalation_policies", "schedules"})
     raw = _interpolate(top.raw, os.environ if env is None else env, "")
     teams = [_team(t, f"teams[{i}]") for i, t in enumerate(_list(raw, "teams"))]
     _unique(teams, "name", "teams")
@@ -264,7 +268,34 @@ def parse(raw: Any, env: Mapping[str, str] | None = None) -> TocsinConfig:
             raise ConfigError(f"teams[{i}].escalation_policy: no policy named {team.escalation_policy!r}")
     return TocsinConfig(tuple(teams), tuple(people), tuple(integrations), tuple(tokens),
                         RoutingConfig(routing_raw.str("team_label") or "team", {str(k): str(v) for k, v in services.items()}),
-                        tuple(policies))
+                        tuple(policies), _schedules(raw, names, people, policies))
+
+
+# -- on-call schedules (their own section: docs/oncall.md) ------------------------------------------
+
+
+def _schedules(raw: Any, teams: set[str], people: list[PersonConfig], policies: list[Policy]) -> tuple[Schedule, ...]:
+    """The ``schedules:`` section: each schedule's members must be people of its team (any person without one)."""
+    found = []
+    for i, item in enumerate(_list(raw, "schedules")):
+        path = f"schedules[{i}]"
+        team = item.get("team") if isinstance(item, dict) else None
+        if team is not None and team not in teams:
+            raise ConfigError(f"{path}.team: no such team {team!r}")
+        members = {p.email for p in people if p.email and (team is None or team in p.teams)}
+        try:
+            found.append(parse_schedule(item, path, members))
+        except ScheduleError as exc:
+            raise ConfigError(str(exc)) from None
+    _unique(found, "name", "schedules")
+    known = {s.name for s in found}
+    for i, policy in enumerate(policies):
+        for j, step in enumerate(policy.steps):
+            for k, target in enumerate(step.targets):
+                if target.kind == "oncall" and str(target.value).partition(":")[0] not in known:
+                    raise ConfigError(f"escalation_policies[{i}].steps[{j}].notify[{k}]: no schedule named "
+                                      f"{str(target.value).partition(':')[0]!r} in schedules:")
+    return tuple(found)
 
 
 def load(path: Path | str, env: Mapping[str, str] | None = None) -> TocsinConfig:
@@ -472,7 +503,7 @@ async def _apply_policies(session: AsyncSession, config: TocsinConfig, now: date
 # -- what running processes reload: integrations, API tokens, routing ------------------------------
 
 #: The part of the file every process holds in memory; the rest is in tables every request reads.
-RUNTIME = ("integrations", "api_tokens", "routing")
+RUNTIME = ("integrations", "api_tokens", "routing", "schedules")
 
 
 def secrets(config: TocsinConfig) -> list[str | None]:
@@ -485,7 +516,9 @@ def secrets(config: TocsinConfig) -> list[str | None]:
 
 def runtime_document(config: TocsinConfig) -> dict[str, Any]:
     """The integrations, API tokens and routing as JSON (secrets included)."""
-    return json.loads(json.dumps({key: dataclasses.asdict(config)[key] for key in RUNTIME}))
+    plain = dataclasses.asdict(dataclasses.replace(config, schedules=()))
+    return json.loads(json.dumps({**{key: plain[key] for key in RUNTIME},
+                                  "schedules": [oncall_document(s) for s in config.schedules]}))
 
 
 def with_runtime(config: TocsinConfig, document: Mapping[str, Any]) -> TocsinConfig:
@@ -496,7 +529,8 @@ def with_runtime(config: TocsinConfig, document: Mapping[str, Any]) -> TocsinCon
     tokens = tuple(ApiTokenConfig(**{**t, "role": Role(t["role"]) if t["role"] else None})
                    for t in document["api_tokens"])
     return dataclasses.replace(config, integrations=integrations, api_tokens=tokens,
-                               routing=RoutingConfig(**document["routing"]))
+                               routing=RoutingConfig(**document["routing"]),
+                               schedules=tuple(oncall_from_document(s) for s in document.get("schedules", ())))
 
 
 async def applied(db: Database) -> ConfigState | None:

@@ -219,7 +219,7 @@ class Escalation:
             step.status, step.note = SKIPPED, f"policy {policy.name} no longer has a step {step.step + 1}"
             return None
         planned, notes = await plan_step(session, incident, policy.steps[step.step], self.senders.keys(),
-                                         self.channels)
+                                         self.channels, now)
         level = step.step + 1
         late = 0.0 if by else max(0.0, (now - step.due_at).total_seconds())
         if planned:

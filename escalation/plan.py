@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from escalation import prefs
 from escalation.policy import OTHER_CHANNELS, Step, Target
+from storage import oncall, schedules
 from storage.directory import people_with_role
 from storage.models import Incident, Person, Team
 from storage.roles import Role
@@ -58,12 +60,32 @@ def unreachable(person: Person, channel: str) -> str:
     return NO_ADDRESS
 
 
-async def _people(session: AsyncSession, incident: Incident, target: Target) -> tuple[list[Person], str | None]:
+async def _on_call(session: AsyncSession, value: str, at: datetime) -> tuple[str | None, str]:
+    """The email of whoever a schedule has on call at ``at`` (``name:next``: the next person after them)."""
+    name, _, which = value.partition(":")
+    found = [s for s in await schedules.applied(session) if s.name == name]
+    if not found:
+        return None, "no such schedule in the applied config"
+    schedule = found[0]
+    if which == "next":
+        shift = oncall.next_handoff(schedule, at)
+        return (shift.who, "") if shift and shift.who else (None, "nobody is on call after the current shift")
+    who, _ = oncall.on_call(schedule, at)
+    return who, "nobody is on call now"
+
+
+async def _people(session: AsyncSession, incident: Incident, target: Target,
+                  at: datetime) -> tuple[list[Person], str | None]:
     if target.kind == "role":
         if incident.team_id is None:
             return [], f"{target}: the incident has no team"
         found = await people_with_role(session, incident.team_id, Role(target.value))
         return found, None if found else f"{target}: nobody in the team has that role"
+    if target.kind == "oncall":
+        email, why = await _on_call(session, str(target.value), at)
+        if email is None:
+            return [], f"{target}: {why}"
+        target = Target("person", email)
     if target.kind == "person":
         person = await session.scalar(select(Person).where(func.lower(Person.email) == str(target.value).lower()))
         if person is None or not person.active:
@@ -99,9 +121,11 @@ def _channels_for(person: Person, wanted: tuple[str, ...], accepted: tuple[str, 
 
 
 async def plan_step(session: AsyncSession, incident: Incident, step: Step, available: Collection[str],
-                    known: Sequence[str]) -> tuple[list[Planned], list[str]]:
+                    known: Sequence[str], at: datetime | None = None) -> tuple[list[Planned], list[str]]:
     """The notifications a step writes, and notes on whom it could not reach and why (``available``: the
-    channels there is a sender for; ``known``: every channel, see ``prefs``)."""
+    channels there is a sender for; ``known``: every channel, see ``prefs``; ``at``: when the step runs, for
+    ``oncall:`` targets, now by default)."""
+    at = at or datetime.now(UTC)
     planned: dict[tuple[str, str], Planned] = {}
     notes: list[str] = []
     for target in step.targets:
@@ -117,7 +141,7 @@ async def plan_step(session: AsyncSession, incident: Incident, step: Step, avail
                 notes.append(f"team_channel: its chat on {', '.join(off)} was not paged: not configured in this "
                              "Tocsin" if off else "team_channel: the team has no chat on the step's channels")
             continue
-        people, why = await _people(session, incident, target)
+        people, why = await _people(session, incident, target, at)
         if why:
             notes.append(why)
         accepted = await prefs.accepted_by(session, [p.id for p in people], known) if people else {}

@@ -47,7 +47,7 @@ def parse_duration(text: str | int, path: str = "duration") -> timedelta:
 class Target:
     """Who a step pages: the team channel, everyone with a role in the team, a person, the assignee."""
 
-    kind: str  # team_channel | role | person | assignee
+    kind: str  # team_channel | role | person | assignee | oncall (value: schedule or schedule:next)
     value: str | None = None
 
     @classmethod
@@ -59,8 +59,12 @@ class Target:
             return cls(kind, value)
         if kind == "person" and value:
             return cls(kind, value)
+        name, _, which = value.partition(":")
+        if kind == "oncall" and name and which in ("", "next"):  # the schedule's person when the step runs
+            return cls(kind, value)
         raise PolicyError(
-            path, f"{text!r} is not a target; use team_channel, assignee, role:<role> or person:<email>"
+            path, f"{text!r} is not a target; use team_channel, assignee, role:<role>, person:<email>, "
+                  "oncall:<schedule> or oncall:<schedule>:next"
         )
 
     def __str__(self) -> str:

@@ -305,7 +305,7 @@ class ConsoleSession(Base):
 
 
 class ConfigState(Base):
-    """The applied config file's integrations, API tokens and routing (one row, id 1), which running
+    """The applied config file's integrations, API tokens, routing and on-call schedules (one row, id 1), which running
     processes reload when ``generation`` moves; teams, people and policies have tables of their own."""
 
     __tablename__ = "config_state"

@@ -115,3 +115,16 @@ def test_sidecar_keeps_the_escalation_ledger_but_runs_no_scheduler_or_chat(tmp_p
     assert [s.components for s in container.surfaces if s.name == "escalation ledger"] == [[]]
     assert len(container.incidents.hooks) == 1, "the ledger hook schedules steps for incidents the sidecar opens"
     assert not container.bus.observed, "nothing listens in the sidecar, so no views are built for nobody"
+
+
+def test_oncall_show_prints_the_timeline_across_the_spring_dst_change(tmp_path: Path) -> None:
+    example = Path(__file__).resolve().parents[1] / "tocsin.example.yml"
+    done = _run(["oncall", "show", "payments-primary", "--config", str(example), "--from", "2026-03-28",
+                 "--to", "2026-03-31"], tmp_path)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == "payments-primary (Europe/Lisbon)"
+    assert "Mon 2026-03-30 09:00 +0100  Mon 2026-03-30 17:00 +0100  dana@example.com  business-hours" in done.stdout
+    assert "Sat 2026-03-28 00:00 +0000  Mon 2026-03-30 09:00 +0100  ben@example.com   weekly" in done.stdout
+    missing = _run(["oncall", "show", "nope", "--config", str(example)], tmp_path)
+    assert missing.returncode == 2 and "no schedule 'nope'" in missing.stdout and "payments-primary" in missing.stdout

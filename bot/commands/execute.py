@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from bot.commands import account_commands, incident_commands, paging_commands, read_commands
+from bot.commands import account_commands, incident_commands, oncall_commands, paging_commands, read_commands
 from bot.commands.grammar import Command, UsageError, parse
 from bot.commands.handler import Handler, MentionResolver, sentence
 from bot.commands.reply import Reply
@@ -34,6 +34,7 @@ COMMANDS: Mapping[str, Handler] = MappingProxyType({
     "timeline": read_commands.timeline,
     "stats": read_commands.stats,
     "policy": paging_commands.show_policy,
+    "oncall": oncall_commands.show,
     "prefs": paging_commands.paging_prefs,
     "link": account_commands.link,
     "help": account_commands.show_help,

@@ -32,6 +32,7 @@ USAGE: dict[str, str] = {
     "timeline": "timeline <number>",
     "stats": "stats [7d|30d] [team]",
     "policy": "policy [team]",
+    "oncall": "oncall [team]",
     "prefs": "prefs [slack|telegram|shell|email on|off]",
     "link": "link",
     "help": "help",
@@ -215,7 +216,7 @@ def _stats(name: str, words: list[str]) -> Command:
 
 
 def _optional_words(name: str, words: list[str]) -> Command:
-    return Command(name, team=words[0] if words and name == "policy" else None, args=tuple(words))
+    return Command(name, team=words[0] if words and name in ("policy", "oncall") else None, args=tuple(words))
 
 
 _PARSERS = {
@@ -233,6 +234,7 @@ _PARSERS = {
     "severity": _severity,
     "stats": _stats,
     "policy": _optional_words,
+    "oncall": _optional_words,
     "prefs": _optional_words,
     "link": _optional_words,
     "help": _optional_words,

@@ -98,7 +98,7 @@ async def preview(container: Container, actor: Actor, command: Command,
                 lines.append(f"{head} {_when(row.due_at, now)}: the policy no longer has this step")
                 continue
             planned, notes = await plan_step(session, incident, policy.steps[row.step], container.senders.keys(),
-                                             CHANNELS)
+                                             CHANNELS, max(row.due_at, now))
             whom = ", ".join(f"{p.name or p.target} ({p.channel})" for p in planned) or "nobody"
             lines.append(f"{head} {_when(row.due_at, now)}: {whom}" + (f" - {'; '.join(notes)}" if notes else ""))
     if not rows:

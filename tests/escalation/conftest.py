@@ -112,3 +112,13 @@ def ticker(container: Container, clock: FakeClock) -> Callable[..., Awaitable[in
         return ran
 
     return run
+
+
+async def store_schedules(container: Container, *schedules) -> None:
+    """Store on-call schedules as ``tocsin config apply`` does: in the applied config's document."""
+    from bot.config_file import TocsinConfig, runtime_document
+    from storage.models import ConfigState
+
+    async with container.db.transaction() as session:
+        await session.merge(ConfigState(id=1, generation=1, applied_at=container.clock.now(),
+                                        document=runtime_document(TocsinConfig(schedules=tuple(schedules)))))

@@ -4,10 +4,13 @@ may read; an unlinked user is told how to link."""
 from __future__ import annotations
 
 import json
+from datetime import date, time
 
 import pytest
 
 from storage.models import ChatIdentity, Person
+from storage.oncall import Layer, Rule, Schedule
+from tests.escalation.conftest import store_schedules
 
 
 def seen(answers) -> str:
@@ -59,3 +62,11 @@ async def test_a_linked_person_without_a_role_reads_nothing(slack, people, two_t
     [answer] = await slack.command("list all", user_id="ULONER")
     assert "Loner has no role in any team" in answer["text"] and "config file" in answer["text"], answer
     assert "Checkout down" not in seen([answer])
+
+
+async def test_oncall_in_slack_names_who_is_on_call(slack, people):
+    await store_schedules(slack.container, Schedule(
+        "payments-primary", "payments", "UTC",
+        (Layer("daily", ("team_lead@example.com",), Rule("daily", at=time(9)), date(2026, 11, 1)),)))
+    [answer] = await slack.command("oncall", user_id="URESPONDER")
+    assert "payments-primary (team payments): team_lead@example.com is on call now" in answer["text"], answer

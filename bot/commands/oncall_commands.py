@@ -1,0 +1,44 @@
+"""``/incident oncall [team]``: who is on call now, the next handoff, and the next 7 days, per schedule."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from bot.commands.grammar import Command
+from bot.commands.handler import MentionResolver
+from bot.commands.reply import Reply
+from bot.container import Container
+from storage import schedules
+from storage.actors import Actor
+from storage.oncall import Shift
+
+
+def _at(t: datetime, zone: ZoneInfo) -> str:
+    return f"{t.astimezone(zone):%a %d %b %H:%M %Z}"
+
+
+def _shift(s: Shift, zone: ZoneInfo) -> str:
+    return f"{_at(s.start, zone)} to {_at(s.end, zone)}: {s.who or 'nobody'}" + \
+        (f" ({s.layer})" if s.layer == "override" else "")
+
+
+async def show(container: Container, actor: Actor, command: Command, mentions: MentionResolver | None) -> Reply:
+    reader = await container.queries.readable(actor)
+    async with container.db.sessions() as session:
+        found = await schedules.readable(session, reader, command.team)
+    if not found:
+        where = f"team {command.team}" if command.team else "the teams you can read"
+        return Reply(f"No on-call schedule for {where}. Schedules are set in the config file's schedules: "
+                     "section (docs/oncall.md).")
+    now = container.clock.now()
+    lines: list[str] = []
+    for schedule in found:
+        s, zone = schedules.summary(schedule, now), schedule.zone
+        team = f" (team {schedule.team})" if schedule.team else ""
+        lines.append(f"{schedule.name}{team}: {s.now.who or 'nobody'} is on call now, until {_at(s.now.end, zone)}")
+        if s.next is not None:
+            lines.append(f"  next: {s.next.who or 'nobody'} from {_at(s.next.start, zone)}")
+        lines.append("  next 7 days:")
+        lines += [f"    {_shift(x, zone)}" for x in s.week]
+    return Reply("\n".join(lines))
