@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from escalation import prefs
 from escalation.policy import OTHER_CHANNELS, Step, Target
-from storage import oncall, schedules
+from storage import oncall, overrides, schedules
 from storage.directory import people_with_role
 from storage.models import Incident, Person, Team
 from storage.roles import Role
@@ -67,10 +67,11 @@ async def _on_call(session: AsyncSession, value: str, at: datetime) -> tuple[str
     if not found:
         return None, "no such schedule in the applied config"
     schedule = found[0]
+    covering = (await overrides.active(session, at, [name])).get(name, [])
     if which == "next":
-        shift = oncall.next_handoff(schedule, at)
+        shift = oncall.next_handoff(schedule, at, covering)
         return (shift.who, "") if shift and shift.who else (None, "nobody is on call after the current shift")
-    who, _ = oncall.on_call(schedule, at)
+    who, _ = oncall.on_call(schedule, at, covering)
     return who, "nobody is on call now"
 
 

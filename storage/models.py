@@ -432,3 +432,38 @@ class NotificationPreference(Base):
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), primary_key=True)
     channels: Mapped[dict[str, Any]] = mapped_column()  # {"accept": ["email", "webhook"]}
     updated_at: Mapped[datetime]
+
+
+class OncallOverride(Base):
+    """Someone covering a schedule from ``start_at`` to ``end_at`` (for a named person, or whoever is on call);
+    it wins over the layers, a newer one over an older. Cancelling sets ``cancelled_at``; rows stay."""
+
+    __tablename__ = "oncall_override"
+    __table_args__ = (CheckConstraint("end_at > start_at", name="end_after_start"),
+                      Index("ix_oncall_override_schedule_end_at", "schedule", "end_at"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    schedule: Mapped[str] = mapped_column(String(100))
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="RESTRICT"))
+    for_person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="RESTRICT"))
+    start_at: Mapped[datetime]
+    end_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+    cancelled_at: Mapped[datetime | None]
+
+
+class OncallOverrideEvent(Base):
+    """The audit trail of overrides: who created or cancelled which, when. Append-only: triggers refuse
+    UPDATE and DELETE."""
+
+    __tablename__ = "oncall_override_event"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    override_id: Mapped[int] = mapped_column(ForeignKey("oncall_override.id", ondelete="RESTRICT"))
+    kind: Mapped[str] = mapped_column(String(32))  # created | cancelled
+    actor_person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    actor_source: Mapped[str] = mapped_column(String(32))
+    actor_name: Mapped[str] = mapped_column(String(200))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    at: Mapped[datetime]

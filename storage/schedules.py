@@ -41,9 +41,12 @@ class Summary:
     week: tuple[oncall.Shift, ...]  # the next 7 days
 
 
-def summary(schedule: oncall.Schedule, at: datetime, days: int = 7) -> Summary:
-    week = oncall.timeline(schedule, at, at + timedelta(days=days))
-    return Summary(schedule, week[0], oncall.next_handoff(schedule, at), tuple(week))
+def summary(schedule: oncall.Schedule, at: datetime, overrides: list[oncall.Override] | None = None,
+            days: int = 7) -> Summary:
+    """Who is on call at ``at``, the next handoff and the next ``days`` days, overrides applied."""
+    overrides = overrides or []
+    week = oncall.timeline(schedule, at, at + timedelta(days=days), overrides)
+    return Summary(schedule, week[0], oncall.next_handoff(schedule, at, overrides), tuple(week))
 
 
 def document(s: Summary) -> dict:

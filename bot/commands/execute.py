@@ -34,7 +34,7 @@ COMMANDS: Mapping[str, Handler] = MappingProxyType({
     "timeline": read_commands.timeline,
     "stats": read_commands.stats,
     "policy": paging_commands.show_policy,
-    "oncall": oncall_commands.show,
+    "oncall": oncall_commands.run,
     "prefs": paging_commands.paging_prefs,
     "link": account_commands.link,
     "help": account_commands.show_help,

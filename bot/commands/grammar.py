@@ -32,7 +32,9 @@ USAGE: dict[str, str] = {
     "timeline": "timeline <number>",
     "stats": "stats [7d|30d] [team]",
     "policy": "policy [team]",
-    "oncall": "oncall [team]",
+    "oncall": "oncall [team] | oncall override <schedule> @person <duration, e.g. 4h> | oncall override "
+              "<schedule> @person <from> <to> (ISO times) [for @person] | oncall overrides [schedule] | "
+              "oncall cancel <override id>",
     "prefs": "prefs [slack|telegram|shell|email on|off]",
     "link": "link",
     "help": "help",
@@ -215,6 +217,44 @@ def _stats(name: str, words: list[str]) -> Command:
     return Command(name, duration=duration, team=team)
 
 
+def _override(name: str, words: list[str]) -> Command:
+    """``args`` is (the person covered or "", then the start and end as written, if given as times)."""
+    if len(words) < 3:
+        raise UsageError("'oncall override' needs a schedule, a person and a duration (4h) or two times.", name)
+    schedule, target, *rest = words
+    for_whom = None
+    if len(rest) >= 2 and rest[-2].lower() == "for":
+        for_whom, rest = rest[-1], rest[:-2]
+    if len(rest) == 1:
+        try:
+            duration = parse_duration(rest[0])
+        except ValueError:
+            raise UsageError(f"{rest[0]!r} is not a duration; write it like 30m, 4h or 2d, or give two ISO times "
+                             "(2026-12-04T09:00 2026-12-04T17:00).", name) from None
+        if not duration:
+            raise UsageError("An override needs a duration above zero, like 4h.", name)
+        return Command(name, scope="override", text=schedule, target=target, duration=duration,
+                       args=(for_whom or "",))
+    if len(rest) != 2:
+        raise UsageError("'oncall override' takes one duration (4h) or a start and an end time.", name)
+    return Command(name, scope="override", text=schedule, target=target, args=(for_whom or "", *rest))
+
+
+def _oncall(name: str, words: list[str]) -> Command:
+    first = words[0].lower() if words else ""
+    if first == "override":
+        return _override(name, words[1:])
+    if first == "overrides":
+        return Command(name, scope="overrides", text=words[1] if len(words) > 1 else None)
+    if first == "cancel":
+        raw = words[1].lstrip("#") if len(words) == 2 else ""
+        if not raw.isdigit():
+            raise UsageError("'oncall cancel' needs the override's number, as '/incident oncall overrides' lists it.",
+                             name)
+        return Command(name, scope="cancel", number=int(raw))
+    return _optional_words(name, words)
+
+
 def _optional_words(name: str, words: list[str]) -> Command:
     return Command(name, team=words[0] if words and name in ("policy", "oncall") else None, args=tuple(words))
 
@@ -234,7 +274,7 @@ _PARSERS = {
     "severity": _severity,
     "stats": _stats,
     "policy": _optional_words,
-    "oncall": _optional_words,
+    "oncall": _oncall,
     "prefs": _optional_words,
     "link": _optional_words,
     "help": _optional_words,

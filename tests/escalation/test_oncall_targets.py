@@ -41,3 +41,17 @@ async def test_an_unknown_schedule_is_a_note_not_a_crash(container, people, pagi
     (step,) = await steps(container)
     assert "oncall:nope: no such schedule" in (step.note or "")
     assert senders["slack"].sent == []
+
+
+async def test_an_override_made_after_the_incident_opened_is_paged(container, people, paging, tick, senders):
+    from bot.commands.execute import run_text
+
+    await store_schedules(container, SCHEDULE)
+    await use_policy(container, "oncall", [900], notify=["oncall:payments-primary"])
+    await container.incidents.declare(people.slack("responder"), "Checkout is down", team="payments",
+                                      severity="high")
+    made = await run_text(container, people.slack("team_lead"),
+                          "oncall override payments-primary manager@example.com 1h for team_lead@example.com")
+    assert not made.error, made.text
+    assert await tick(minutes=15) == 1  # 03:15: the team lead's shift, but the manager covers it
+    assert [s.destination.address for s in senders["slack"].sent] == ["UMANAGER"]

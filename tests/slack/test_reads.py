@@ -70,3 +70,18 @@ async def test_oncall_in_slack_names_who_is_on_call(slack, people):
         (Layer("daily", ("team_lead@example.com",), Rule("daily", at=time(9)), date(2026, 11, 1)),)))
     [answer] = await slack.command("oncall", user_id="URESPONDER")
     assert "payments-primary (team payments): team_lead@example.com is on call now" in answer["text"], answer
+
+
+async def test_an_override_in_slack_puts_the_mentioned_person_on_call(slack, people):
+    await store_schedules(slack.container, Schedule(
+        "payments-primary", "payments", "UTC",
+        (Layer("daily", ("team_lead@example.com",), Rule("daily", at=time(9)), date(2026, 11, 1)),)))
+    [refused] = await slack.command("oncall override payments-primary <@UMANAGER|manager> 2h", user_id="URESPONDER")
+    assert "team_lead or above" in refused["text"], refused
+    [made] = await slack.command("oncall override payments-primary <@UMANAGER|manager> 2h", user_id="UTEAM_LEAD")
+    assert ("Override 1: manager@example.com is on call for payments-primary from Sun 22 Nov 03:00 UTC to "
+            "Sun 22 Nov 05:00 UTC") in made["text"], made
+    [answer] = await slack.command("oncall", user_id="URESPONDER")
+    assert "manager@example.com is on call now, until Sun 22 Nov 05:00 UTC" in answer["text"], answer
+    [listed] = await slack.command("oncall overrides", user_id="URESPONDER")
+    assert "1. payments-primary: manager@example.com" in listed["text"], listed

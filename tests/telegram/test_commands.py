@@ -199,3 +199,25 @@ async def test_the_rest_of_the_grammar_works_the_same_in_telegram(bot, people, w
     await bot.runtime.container.incidents.declare(people.slack("responder"), "Disk full", team="payments")
     commander = user_id(people, "incident_commander")
     assert expected in await bot.command(chat_for(where, commander), commander, text)
+
+
+async def test_incident_oncall_and_an_override_by_text_mention(bot, people):
+    from datetime import date, time
+
+    from storage.oncall import Layer, Rule, Schedule
+    from tests.escalation.conftest import store_schedules
+
+    await store_schedules(bot.runtime.container, Schedule("payments-primary", "payments", "UTC", (
+        Layer("daily", ("responder@example.com",), Rule("daily", at=time(9)), date(2026, 11, 1)),)))
+    lead = 1004
+    assert "responder@example.com is on call now" in await bot.command(lead, lead, "/incident oncall payments")
+    made = await bot.command(lead, lead, "/incident oncall override payments-primary Manager 3h for me",
+                             mentions={"Manager": 1005})
+    assert ("Override 1: manager@example.com is on call for payments-primary instead of team_lead@example.com "
+            "from Sun 22 Nov 03:00 UTC to Sun 22 Nov 06:00 UTC") in made
+    now = await bot.command(RESPONDER, RESPONDER, "/incident oncall")
+    assert "manager@example.com is on call now, until Sun 22 Nov 06:00 UTC" in now
+    refused = await bot.command(RESPONDER, RESPONDER, "/incident oncall cancel 1")
+    assert "team_lead or above" in refused
+    assert "Override 1 of payments-primary cancelled" in await bot.command(lead, lead, "/incident oncall cancel 1")
+    assert "responder@example.com is on call now" in await bot.command(RESPONDER, RESPONDER, "/incident oncall")
