@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.routing import Route
 
 from bot.api import endpoints as e
+from bot.api import oncall
 from bot.api.openapi import handle_openapi
 from bot.container import Container
 from bot.surface import Surface
@@ -22,6 +23,8 @@ ROUTES = (
     ("/api/alerts", "GET", e.list_alerts),
     ("/api/notifications", "GET", e.list_notifications),
     ("/api/metrics", "GET", e.incident_metrics),
+    ("/api/oncall", "GET", oncall.list_oncall),
+    ("/api/oncall/overrides", "POST", oncall.create_override),
 )
 
 

@@ -104,7 +104,17 @@ def _webhook(summary: str, schema: Doc, security: list[Doc], status: str = "200"
                                    **_errors(*WEBHOOK_ERRORS)}}}
 
 
+_SHIFT = {"type": ["object", "null"], "properties": {
+    "who": {"type": ["string", "null"]}, "start": {"type": "string", "format": "date-time"},
+    "end": {"type": "string", "format": "date-time"}, "layer": {"type": ["string", "null"]}}}
+
 SCHEMAS: Doc = {
+    "OncallSchedule": {"type": "object", "properties": {
+        "schedule": TEXT, "team": {"type": ["string", "null"]}, "timezone": TEXT, "now": _SHIFT, "next": _SHIFT,
+        "shifts": {"type": "array", "items": _SHIFT}}},
+    "OncallOverride": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "schedule": TEXT, "person": TEXT, "for": {"type": ["string", "null"]},
+        "start": {"type": "string", "format": "date-time"}, "end": {"type": "string", "format": "date-time"}}},
     "Error": {"type": "object", "required": ["error", "detail"],
               "properties": {"error": TEXT, "detail": TEXT}},
     "Incident": {"type": "object", "properties": {
@@ -270,6 +280,25 @@ PATHS: Doc = {
                               "1 to 9999 of m, h, d or w: 30m, 24h, 7d, 4w ..."),
                        _query("team", FILTER, "Only this team's incidents")],
         "responses": {"200": _json(_ref("Stats"), "Statistics"), **_errors(*API_ERRORS)}}},
+    "/api/oncall": {"get": {
+        "summary": "Per schedule the token may read: who is on call now, the next handoff, the next 7 days "
+                   "(overrides applied)", "tags": ["oncall"], "security": TOKEN,
+        "parameters": [_query("team", FILTER, "Only this team's schedules (an unknown team is 404)")],
+        "responses": {"200": _json({"type": "object", "properties": {
+            "schedules": {"type": "array", "items": _ref("OncallSchedule")}}}, "Who is on call"),
+            **_errors(*API_ERRORS, 404)}}},
+    "/api/oncall/overrides": {"post": {
+        "summary": "Put someone on call for a schedule (themselves: any role in its team; someone else: team_lead "
+                   "or above)", "tags": ["oncall"], "security": TOKEN,
+        "requestBody": _body({"type": "object", "required": ["schedule", "person"], "properties": {
+            "schedule": WRITTEN, "person": {**WRITTEN, "description": "The email of who covers"},
+            "for": {**OPTIONAL, "description": "The email of whom they cover"},
+            "start": {**OPTIONAL, "description": "ISO time (default now; without an offset: the schedule's zone)"},
+            "end": {**OPTIONAL, "description": "ISO time; give end or duration"},
+            "duration": {**OPTIONAL, "description": "30m, 4h, 2d; give end or duration"}}}),
+        "responses": {"201": _json({"type": "object", "properties": {"override": _ref("OncallOverride")}},
+                                   "The override, in force"),
+                      **_errors(*ACTION_ERRORS)}}},
     "/api/openapi.json": {"get": {"summary": "This description", "tags": ["meta"], "security": [],
                                   "responses": {"200": _json(OBJECT, "OpenAPI 3.1")}}},
     "/webhooks/alertmanager": _webhook("Alertmanager webhook v4, or Grafana's Alertmanager-style contact point",

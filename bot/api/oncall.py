@@ -1,0 +1,80 @@
+"""``GET /api/oncall`` (who is on call, per readable schedule) and ``POST /api/oncall/overrides``."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from bot.api.endpoints import _body
+from bot.api.params import body_text, text_filter
+from bot.commands.grammar import parse_duration
+from bot.container import Container
+from bot.webhooks.http import HttpError
+from storage import directory, overrides, schedules
+from storage.actors import Actor, Source
+from storage.errors import NotFound
+from storage.models import Person
+
+
+async def list_oncall(request: Request, container: Container, actor: Actor) -> Response:
+    """Per schedule the token may read: who is on call now, the next handoff and the next 7 days."""
+    reader = await container.queries.readable(actor)
+    now = container.clock.now()
+    async with container.db.sessions() as session:
+        found = await schedules.readable(session, reader, text_filter(request, "team"))
+        covering = await overrides.active(session, now, [s.name for s in found])
+    return JSONResponse({"schedules": [schedules.document(schedules.summary(s, now, covering.get(s.name)))
+                                       for s in found]})
+
+
+def _time(body: dict[str, Any], key: str, zone: ZoneInfo) -> datetime | None:
+    raw = body_text(body, key)
+    if raw is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(raw)
+    except ValueError:
+        raise HttpError(400, "invalid_input", f"{key}: {raw!r} is not an ISO time such as 2026-12-04T09:00:00Z "
+                                              "(without an offset: the schedule's zone)") from None
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)).astimezone(UTC)
+
+
+async def _person(session, body: dict[str, Any], key: str, required: bool) -> Person | None:
+    email = body_text(body, key, required)
+    if email is None:
+        return None
+    person = await directory.find_person(session, Actor(Source.API, email))
+    if person is None:
+        raise NotFound(f"{key}: {email!r} is not an active Tocsin person's email")
+    return person
+
+
+def _window(body: dict[str, Any], zone: ZoneInfo, now: datetime) -> tuple[datetime, datetime]:
+    start = _time(body, "start", zone) or now
+    end, duration = _time(body, "end", zone), body_text(body, "duration")
+    if (end is None) == (duration is None):
+        raise HttpError(400, "invalid_input", "end or duration: give exactly one (duration like 30m, 4h or 2d)")
+    if duration is not None:
+        try:
+            return start, start + parse_duration(duration)
+        except ValueError:
+            raise HttpError(400, "invalid_input", f"duration: {duration!r} is not like 30m, 4h or 2d") from None
+    return start, end
+
+
+async def create_override(request: Request, container: Container, actor: Actor) -> Response:
+    """Put someone on call for a schedule from start (default now) to end, or for a duration (201)."""
+    body, now = await _body(request, container), container.clock.now()
+    async with container.db.transaction() as session:
+        schedule = await overrides.schedule_named(session, body_text(body, "schedule", required=True) or "")
+        start, end = _window(body, schedule.zone, now)
+        who = await _person(session, body, "person", required=True)
+        for_whom = await _person(session, body, "for", required=False)
+        made = await overrides.create(session, actor, schedule.name, who, for_whom, start, end, now)
+    return JSONResponse({"override": {"id": made.id, "schedule": made.schedule.name, "person": made.who,
+                                      "for": made.for_whom, "start": made.start.isoformat(),
+                                      "end": made.end.isoformat()}}, status_code=201)

@@ -1,0 +1,68 @@
+"""``GET /api/oncall`` and ``POST /api/oncall/overrides``: per readable schedule, overrides applied and
+role-gated by the token's person or role; bad input is a 4xx naming the field."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.core.test_oncall_commands import PAYMENTS, PLATFORM
+from tests.escalation.conftest import store_schedules
+
+# The fake clock starts at Sun 2026-11-22 03:00 UTC; the responder is on call until Mon 23 Nov 09:00 Lisbon.
+
+
+async def test_oncall_lists_the_readable_schedules_with_now_next_and_the_week(http, as_token, container):
+    await store_schedules(container, PAYMENTS, PLATFORM)
+    response = await http.get("/api/oncall", headers=as_token("responder"))
+    assert response.status_code == 200, response.text
+    [payments] = response.json()["schedules"]
+    assert payments["schedule"] == "payments-primary" and payments["timezone"] == "Europe/Lisbon"
+    assert payments["now"] == {"who": "responder@example.com", "start": "2026-11-22T03:00:00+00:00",
+                               "end": "2026-11-23T09:00:00+00:00", "layer": "weekly"}
+    assert payments["next"]["who"] == "team_lead@example.com"
+    assert payments["shifts"][-1]["end"] == "2026-11-29T03:00:00+00:00"
+    everything = await http.get("/api/oncall", headers=as_token("admin"))
+    assert [s["schedule"] for s in everything.json()["schedules"]] == ["payments-primary", "platform-primary"]
+    refused = await http.get("/api/oncall?team=payments", headers=as_token("outsider"))
+    assert refused.status_code == 403 and "has no role in team payments" in refused.json()["detail"]
+
+
+async def test_an_override_through_the_api_is_who_is_on_call(http, as_token, container):
+    await store_schedules(container, PAYMENTS)
+    made = await http.post("/api/oncall/overrides", headers=as_token("admin"), json={
+        "schedule": "payments-primary", "person": "manager@example.com", "for": "responder@example.com",
+        "duration": "2h"})
+    assert made.status_code == 201, made.text
+    assert made.json()["override"] == {"id": 1, "schedule": "payments-primary", "person": "manager@example.com",
+                                       "for": "responder@example.com", "start": "2026-11-22T03:00:00+00:00",
+                                       "end": "2026-11-22T05:00:00+00:00"}
+    now = (await http.get("/api/oncall", headers=as_token("responder"))).json()["schedules"][0]["now"]
+    assert now == {"who": "manager@example.com", "start": "2026-11-22T03:00:00+00:00",
+                   "end": "2026-11-22T05:00:00+00:00", "layer": "override"}
+    mine = await http.post("/api/oncall/overrides", headers=as_token("responder"), json={
+        "schedule": "payments-primary", "person": "responder@example.com", "start": "2026-11-24T09:00",
+        "end": "2026-11-24T17:00"})
+    assert mine.status_code == 201, mine.text
+    assert mine.json()["override"]["start"] == "2026-11-24T09:00:00+00:00"  # Lisbon is on UTC in winter
+
+
+@pytest.mark.parametrize("who, body, status, detail", [
+    ("responder", {"person": "manager@example.com", "duration": "1h"}, 403, "team_lead or above"),
+    ("observer", {"person": "observer@example.com", "duration": "1h"}, 403, "team_lead or above"),
+    ("outsider", {"person": "outsider@example.com", "duration": "1h"}, 403, "has no role in team payments"),
+    ("admin", {"person": "manager@example.com", "duration": "forever"}, 400, "duration: 'forever'"),
+    ("admin", {"person": "manager@example.com"}, 400, "end or duration: give exactly one"),
+    ("admin", {"person": "manager@example.com", "end": "soon"}, 400, "end: 'soon' is not an ISO time"),
+    ("admin", {"person": "manager@example.com", "start": "2026-11-23T09:00", "end": "2026-11-23T08:00"}, 400,
+     "before it starts"),
+    ("admin", {"person": "ghost@example.com", "duration": "1h"}, 404, "person: 'ghost@example.com'"),
+    ("admin", {"schedule": "nope", "person": "manager@example.com", "duration": "1h"}, 404,
+     "no on-call schedule 'nope'"),
+    ("admin", {"duration": "1h"}, 400, "person: required"),
+])
+async def test_bad_or_refused_overrides_say_why(http, as_token, container, who, body, status, detail):
+    await store_schedules(container, PAYMENTS)
+    response = await http.post("/api/oncall/overrides", headers=as_token(who),
+                               json={"schedule": "payments-primary", **body})
+    assert response.status_code == status, response.text
+    assert detail in response.json()["detail"]
