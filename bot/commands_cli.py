@@ -50,6 +50,9 @@ def run(args: argparse.Namespace, settings: Settings, config) -> int:
         from datetime import UTC, datetime
 
         from bot import oncall_cli
+        if args.action in ("override", "cancel"):
+            migrations.require_current(settings.database_url, settings.database_connect_timeout)
+            return asyncio.run(oncall_cli.change(args, settings))
         return oncall_cli.run(args, config, datetime.now(UTC))
     if args.command == "shell":
         from bot.shell import main as shell

@@ -1,4 +1,5 @@
-"""``tocsin oncall show SCHEDULE --from --to``: the final timeline of a schedule in the config file, as a table."""
+"""``tocsin oncall show SCHEDULE --from --to``: the final timeline of a schedule in the config file, as a table;
+``tocsin oncall override`` and ``tocsin oncall cancel``: overrides in the database, as the local operator."""
 
 from __future__ import annotations
 
@@ -12,13 +13,22 @@ from storage.oncall import timeline
 
 
 def add_parser(sub: Any) -> None:
-    actions = sub.add_parser("oncall", help="on-call schedules: show a schedule's timeline") \
+    actions = sub.add_parser("oncall", help="on-call schedules: show a timeline, override, cancel an override") \
         .add_subparsers(dest="action", required=True)
     show = actions.add_parser("show", help="the final timeline (layers, restrictions, overrides) as a table")
     show.add_argument("schedule")
     show.add_argument("--from", dest="start", help="ISO date or time (default: now); a bare time is the schedule's zone")
     show.add_argument("--to", dest="end", help="ISO date or time (default: 7 days after --from)")
     show.add_argument("--config", type=Path, help="the config file with the schedule (TOCSIN_CONFIG)")
+    override = actions.add_parser("override", help="put someone on call for a schedule (audited, as the CLI)")
+    override.add_argument("schedule", help="an applied schedule's name")
+    override.add_argument("email", help="who covers")
+    override.add_argument("duration", nargs="?", help="from --from (default now): 30m, 4h, 2d; or give --to")
+    override.add_argument("--from", dest="start", help="ISO time (default now); without an offset: the schedule's zone")
+    override.add_argument("--to", dest="end", help="ISO time the override ends")
+    override.add_argument("--for", dest="for_email", help="the email of whom they cover")
+    cancel = actions.add_parser("cancel", help="cancel an override by its number (audited, as the CLI)")
+    cancel.add_argument("id", type=int)
 
 
 def _instant(value: str, zone: Any, what: str) -> datetime:
@@ -51,3 +61,54 @@ def run(args: argparse.Namespace, config: TocsinConfig, now: datetime) -> int:
     for row in [header, *rows]:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
     return 0
+
+
+def _window(args: argparse.Namespace, zone: Any, now: datetime) -> tuple[datetime, datetime]:
+    from bot.commands.grammar import parse_duration
+
+    start = _instant(args.start, zone, "--from") if args.start else now
+    if (args.duration is None) == (args.end is None):
+        raise SystemExit("tocsin oncall override: give a duration (4h) or --to, not both")
+    if args.end:
+        return start, _instant(args.end, zone, "--to")
+    try:
+        return start, start + parse_duration(args.duration)
+    except ValueError:
+        raise SystemExit(f"tocsin oncall override: {args.duration!r} is not a duration like 30m, 4h or 2d") from None
+
+
+async def _apply(args: argparse.Namespace, container: Any, now: datetime) -> str:
+    from storage import overrides
+    from storage.actors import Actor, Source
+
+    actor = Actor.system(Source.CLI, "cli")
+    async with container.db.transaction() as session:
+        if args.action == "cancel":
+            row = await overrides.cancel(session, actor, args.id, now)
+            return f"override {row.id} of {row.schedule} cancelled"
+        schedule = await overrides.schedule_named(session, args.schedule)
+        start, end = _window(args, schedule.zone, now)
+        who = await overrides.person_by_email(session, args.email)
+        for_whom = await overrides.person_by_email(session, args.for_email) if args.for_email else None
+        made = await overrides.create(session, actor, schedule.name, who, for_whom, start, end, now)
+    zone = schedule.zone
+    return (f"override {made.id}: {made.who} is on call for {schedule.name} from "
+            f"{made.start.astimezone(zone):%a %Y-%m-%d %H:%M %z} to {made.end.astimezone(zone):%a %Y-%m-%d %H:%M %z}")
+
+
+async def change(args: argparse.Namespace, settings: Any) -> int:
+    """``tocsin oncall override|cancel`` against the database."""
+    import sys
+
+    from bot import bootstrap
+    from storage.errors import TocsinError
+
+    container = bootstrap.build(settings)
+    try:
+        print(await _apply(args, container, container.clock.now()))
+        return 0
+    except TocsinError as exc:
+        print(f"tocsin oncall {args.action}: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        await container.close()

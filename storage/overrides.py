@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import directory, oncall, schedules
-from storage.actors import Actor
+from storage.actors import Actor, Source
 from storage.directory import Principal, Readable
 from storage.errors import InvalidInput, NotFound, PermissionDenied
 from storage.models import OncallOverride, OncallOverrideEvent, Person
@@ -45,6 +45,14 @@ async def active(session: AsyncSession, now: datetime, names: list[str] | None =
         found.setdefault(row.schedule, []).append(
             oncall.Override(email, row.start_at, row.end_at, row.created_at, row.id))
     return found
+
+
+async def person_by_email(session: AsyncSession, email: str) -> Person:
+    """The active person with ``email``; nobody is refused by name."""
+    person = await directory.find_person(session, Actor(Source.API, email))
+    if person is None:
+        raise NotFound(f"{email!r} is not an active Tocsin person's email")
+    return person
 
 
 async def schedule_named(session: AsyncSession, name: str) -> oncall.Schedule:

@@ -128,3 +128,23 @@ def test_oncall_show_prints_the_timeline_across_the_spring_dst_change(tmp_path: 
     assert "Sat 2026-03-28 00:00 +0000  Mon 2026-03-30 09:00 +0100  ben@example.com   weekly" in done.stdout
     missing = _run(["oncall", "show", "nope", "--config", str(example)], tmp_path)
     assert missing.returncode == 2 and "no schedule 'nope'" in missing.stdout and "payments-primary" in missing.stdout
+
+
+def test_oncall_override_and_cancel_change_the_database(tmp_path, db_url):
+    example = str(ROOT / "tocsin.example.yml")
+    assert _run(["--database-url", db_url, "config", "apply", example], tmp_path).returncode == 0
+    made = _run(["--database-url", db_url, "oncall", "override", "payments-primary", "dana@example.com",
+                 "--from", "2030-01-07T09:00", "--to", "2030-01-07T13:00", "--for", "ana@example.com"], tmp_path)
+    assert made.returncode == 0, made.stderr
+    assert made.stdout.strip() == ("override 1: dana@example.com is on call for payments-primary from "
+                                   "Mon 2030-01-07 09:00 +0000 to Mon 2030-01-07 13:00 +0000")
+    for args, expected in ((["payments-primary", "ghost@example.com", "4h"], "'ghost@example.com' is not an active"),
+                           (["nope", "dana@example.com", "4h"], "no on-call schedule 'nope'"),
+                           (["payments-primary", "dana@example.com", "soon"], "'soon' is not a duration"),
+                           (["payments-primary", "dana@example.com"], "give a duration (4h) or --to")):
+        bad = _run(["--database-url", db_url, "oncall", "override", *args], tmp_path)
+        assert bad.returncode == 1 and expected in bad.stderr, (args, bad.stderr)
+    assert _run(["--database-url", db_url, "oncall", "cancel", "1"], tmp_path).stdout.strip() == \
+        "override 1 of payments-primary cancelled"
+    again = _run(["--database-url", db_url, "oncall", "cancel", "1"], tmp_path)
+    assert again.returncode == 1 and "already cancelled" in again.stderr
