@@ -50,10 +50,15 @@ def run(args: argparse.Namespace, settings: Settings, config) -> int:
         from datetime import UTC, datetime
 
         from bot import oncall_cli
+        from storage.db import DEFAULT_URL
         if args.action in ("override", "cancel"):
             migrations.require_current(settings.database_url, settings.database_connect_timeout)
             return asyncio.run(oncall_cli.change(args, settings))
-        return oncall_cli.run(args, config, datetime.now(UTC))
+        covering = []
+        if settings.database_url != DEFAULT_URL:  # a database was named: its overrides apply too
+            migrations.require_current(settings.database_url, settings.database_connect_timeout)
+            covering = asyncio.run(oncall_cli.overrides_of(settings, args.schedule))
+        return oncall_cli.run(args, config, datetime.now(UTC), covering)
     if args.command == "shell":
         from bot.shell import main as shell
 

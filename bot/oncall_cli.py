@@ -40,7 +40,20 @@ def _instant(value: str, zone: Any, what: str) -> datetime:
     return (parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)).astimezone(UTC)
 
 
-def run(args: argparse.Namespace, config: TocsinConfig, now: datetime) -> int:
+async def overrides_of(settings: Any, name: str) -> list[Any]:
+    """The overrides of schedule ``name`` in the database, not cancelled (the timeline clips them)."""
+    from bot import bootstrap
+    from storage import overrides
+
+    container = bootstrap.build(settings)
+    try:
+        async with container.db.sessions() as session:
+            return (await overrides.active(session, datetime(1970, 1, 1, tzinfo=UTC), [name])).get(name, [])
+    finally:
+        await container.close()
+
+
+def run(args: argparse.Namespace, config: TocsinConfig, now: datetime, covering: list[Any] | None = None) -> int:
     schedules = {s.name: s for s in config.schedules}
     schedule = schedules.get(args.schedule)
     if schedule is None:
@@ -54,7 +67,7 @@ def run(args: argparse.Namespace, config: TocsinConfig, now: datetime) -> int:
         print("tocsin oncall show: --to must be after --from")
         return 2
     rows = [(f"{s.start.astimezone(zone):%a %Y-%m-%d %H:%M %z}", f"{s.end.astimezone(zone):%a %Y-%m-%d %H:%M %z}",
-             s.who or "(nobody)", s.layer or "-") for s in timeline(schedule, start, end)]
+             s.who or "(nobody)", s.layer or "-") for s in timeline(schedule, start, end, covering or [])]
     header = ("start", "end", "who", "layer")
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(4)]
     print(f"{schedule.name} ({schedule.timezone})")

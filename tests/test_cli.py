@@ -138,6 +138,11 @@ def test_oncall_override_and_cancel_change_the_database(tmp_path, db_url):
     assert made.returncode == 0, made.stderr
     assert made.stdout.strip() == ("override 1: dana@example.com is on call for payments-primary from "
                                    "Mon 2030-01-07 09:00 +0000 to Mon 2030-01-07 13:00 +0000")
+    shown = _run(["--database-url", db_url, "oncall", "show", "payments-primary", "--config", example,
+                  "--from", "2030-01-07T08:00", "--to", "2030-01-07T18:00"], tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    assert "Mon 2030-01-07 09:00 +0000  Mon 2030-01-07 13:00 +0000  dana@example.com  override" in shown.stdout
+    assert "Mon 2030-01-07 13:00 +0000  Mon 2030-01-07 17:00 +0000  dana@example.com  business-hours" in shown.stdout
     for args, expected in ((["payments-primary", "ghost@example.com", "4h"], "'ghost@example.com' is not an active"),
                            (["nope", "dana@example.com", "4h"], "no on-call schedule 'nope'"),
                            (["payments-primary", "dana@example.com", "soon"], "'soon' is not a duration"),
