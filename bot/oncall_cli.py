@@ -12,13 +12,15 @@ from storage.oncall import timeline
 
 
 def add_parser(sub: Any) -> None:
-    actions = sub.add_parser("oncall", help="on-call schedules: show a schedule's timeline") \
+    actions = sub.add_parser("oncall", help="on-call schedules: a schedule's timeline, calendar feeds") \
         .add_subparsers(dest="action", required=True)
     show = actions.add_parser("show", help="the final timeline (layers, restrictions, overrides) as a table")
     show.add_argument("schedule")
     show.add_argument("--from", dest="start", help="ISO date or time (default: now); a bare time is the schedule's zone")
     show.add_argument("--to", dest="end", help="ISO date or time (default: 7 days after --from)")
     show.add_argument("--config", type=Path, help="the config file with the schedule (TOCSIN_CONFIG)")
+    from bot import oncall_feeds_cli
+    oncall_feeds_cli.add_actions(actions)
 
 
 def _instant(value: str, zone: Any, what: str) -> datetime:

@@ -272,6 +272,15 @@ PATHS: Doc = {
         "responses": {"200": _json(_ref("Stats"), "Statistics"), **_errors(*API_ERRORS)}}},
     "/api/openapi.json": {"get": {"summary": "This description", "tags": ["meta"], "security": [],
                                   "responses": {"200": _json(OBJECT, "OpenAPI 3.1")}}},
+    "/calendar/{token}.ics": {"get": {
+        "summary": "A schedule's or a person's on-call shifts as an iCalendar (RFC 5545) feed; the token, from "
+                   "tocsin oncall feed, is the credential", "tags": ["oncall"], "security": [],
+        "parameters": [{"name": "token", "in": "path", "required": True,
+                        "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"}}],
+        "responses": {"200": {"description": "The feed: 7 days back to 60 days ahead",
+                              "content": {"text/calendar": {"schema": TEXT}}},
+                      "404": _json(_ref("Error"), "No feed with this token (wrong, rotated or revoked)"),
+                      "503": _json(_ref("Error"), "Database unavailable; retry")}}},
     "/webhooks/alertmanager": _webhook("Alertmanager webhook v4, or Grafana's Alertmanager-style contact point",
                                        _ref("AlertmanagerWebhook"), INTEGRATION),
     "/webhooks/elastic": _webhook("Kibana webhook connector / Elastic Watcher (Tocsin's body template)",

@@ -39,7 +39,7 @@ def test_console_tables_come_and_go_with_rows_around_them(db_url):
     people = _people(engine)
 
     migrations.upgrade(db_url)
-    assert migrations.current_revision(db_url) == "0007"
+    assert migrations.current_revision(db_url) == migrations.head_revision()
     with engine.begin() as conn:
         conn.execute(text("INSERT INTO console_login (token_hash, person_id, created_at, expires_at, used_at) VALUES"
                           " ('a1', 1, :now, :later, NULL), ('b2', 2, :now, :later, :later)"),
