@@ -12,7 +12,7 @@ from storage.oncall import timeline
 
 
 def add_parser(sub: Any) -> None:
-    actions = sub.add_parser("oncall", help="on-call schedules: a schedule's timeline, calendar feeds") \
+    actions = sub.add_parser("oncall", help="on-call schedules: a schedule's timeline, calendar feeds, fairness") \
         .add_subparsers(dest="action", required=True)
     show = actions.add_parser("show", help="the final timeline (layers, restrictions, overrides) as a table")
     show.add_argument("schedule")
@@ -21,6 +21,7 @@ def add_parser(sub: Any) -> None:
     show.add_argument("--config", type=Path, help="the config file with the schedule (TOCSIN_CONFIG)")
     from bot import oncall_feeds_cli
     oncall_feeds_cli.add_actions(actions)
+    oncall_feeds_cli.add_fairness(actions)
 
 
 def _instant(value: str, zone: Any, what: str) -> datetime:

@@ -39,3 +39,26 @@ def test_oncall_feed_names_what_is_wrong(tmp_path):
     assert both.returncode == 2 and "not both" in both.stderr
     neither = _run([*db, "oncall", "feed"], tmp_path)
     assert neither.returncode == 2 and "usage: tocsin oncall feed" in neither.stderr
+
+
+def test_oncall_fairness_prints_a_table_across_the_spring_dst_change(tmp_path):
+    db = ["--database-url", f"sqlite:///{tmp_path / 't.db'}"]
+    assert _run([*db, "config", "apply", str(ROOT / "tocsin.example.yml")], tmp_path).returncode == 0
+    done = _run([*db, "oncall", "fairness", "--team", "payments", "--from", "2026-03-28", "--to", "2026-03-31"],
+                tmp_path)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    # Ben until Mon 30 Mar 09:00 Lisbon (08:00 UTC, after the change): 56 h of weekend and early Monday;
+    # Dana 09:00-17:00 Lisbon, which is 08:00-16:00 in her UTC: 1 h before her work; then Ana until 00:00 UTC,
+    # 17:00-01:00 in Lisbon, all of it outside her working hours.
+    assert lines[1].split() == ["person", "zone", "hours", "outside", "working", "pages", "at", "night"]
+    assert [line.split() for line in lines[2:]] == [
+        ["ana@example.com", "Europe/Lisbon", "8.0", "8.0", "0", "0"],
+        ["ben@example.com", "UTC", "56.0", "56.0", "0", "0"],
+        ["dana@example.com", "UTC", "8.0", "1.0", "0", "0"]]
+    backwards = _run([*db, "oncall", "fairness", "--from", "2026-03-31", "--to", "2026-03-28"], tmp_path)
+    assert backwards.returncode == 2 and "--to must be after --from" in backwards.stderr
+    bad = _run([*db, "oncall", "fairness", "--from", "last week"], tmp_path)
+    assert bad.returncode != 0 and "--from 'last week' is not an ISO date or time" in bad.stderr
+    unknown = _run([*db, "oncall", "fairness", "--team", "nope"], tmp_path)
+    assert unknown.returncode == 2 and "nope" in unknown.stderr

@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.routing import Route
 
 from bot.api import endpoints as e
-from bot.api import oncall_feeds
+from bot.api import oncall_fairness, oncall_feeds
 from bot.api.openapi import handle_openapi
 from bot.container import Container
 from bot.surface import Surface
@@ -23,6 +23,7 @@ ROUTES = (
     ("/api/alerts", "GET", e.list_alerts),
     ("/api/notifications", "GET", e.list_notifications),
     ("/api/metrics", "GET", e.incident_metrics),
+    ("/api/oncall/fairness", "GET", oncall_fairness.oncall_fairness),
 )
 
 

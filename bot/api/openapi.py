@@ -270,6 +270,18 @@ PATHS: Doc = {
                               "1 to 9999 of m, h, d or w: 30m, 24h, 7d, 4w ..."),
                        _query("team", FILTER, "Only this team's incidents")],
         "responses": {"200": _json(_ref("Stats"), "Statistics"), **_errors(*API_ERRORS)}}},
+    "/api/oncall/fairness": {"get": {
+        "summary": "Fairness per person: hours on call, of them outside working hours (09:00-17:00 Mon-Fri), pages "
+                   "and pages at night (22:00-07:00), in each person's zone", "tags": ["oncall"], "security": TOKEN,
+        "parameters": [_query("from", {"type": "string", "format": "date-time"}, "RFC 3339 (default: 7 days before to)"),
+                       _query("to", {"type": "string", "format": "date-time"}, "RFC 3339 (default: now)"),
+                       _query("team", FILTER, "Only this team's schedules and incidents")],
+        "responses": {"200": _json({"type": "object", "required": ["from", "to", "people"], "properties": {
+            "from": TEXT, "to": TEXT, "team": {"type": ["string", "null"]}, "working_hours": TEXT, "night": TEXT,
+            "people": {"type": "array", "items": {"type": "object", "properties": {
+                "person": TEXT, "timezone": TEXT, "hours_on_call": {"type": "number"},
+                "hours_outside_working_hours": {"type": "number"}, "pages": {"type": "integer"},
+                "night_pages": {"type": "integer"}}}}}}, "The report"), **_errors(*API_ERRORS, 404)}}},
     "/api/openapi.json": {"get": {"summary": "This description", "tags": ["meta"], "security": [],
                                   "responses": {"200": _json(OBJECT, "OpenAPI 3.1")}}},
     "/calendar/{token}.ics": {"get": {
