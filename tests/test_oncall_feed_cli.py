@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import time
 
-from tests.test_cli import ROOT, _run
+import httpx
+
+from tests.test_cli import ROOT, TOCSIN, _env, _free_port, _run
 
 URL = re.compile(r"^https://tocsin\.example\.com/calendar/([A-Za-z0-9_-]{43})\.ics$", re.M)
 
@@ -62,3 +66,32 @@ def test_oncall_fairness_prints_a_table_across_the_spring_dst_change(tmp_path):
     assert bad.returncode != 0 and "--from 'last week' is not an ISO date or time" in bad.stderr
     unknown = _run([*db, "oncall", "fairness", "--team", "nope"], tmp_path)
     assert unknown.returncode == 2 and "nope" in unknown.stderr
+
+
+def test_the_access_log_never_shows_a_feed_token(tmp_path):
+    db = ["--database-url", f"sqlite:///{tmp_path / 't.db'}"]
+    assert _run([*db, "config", "apply", str(ROOT / "tocsin.example.yml")], tmp_path).returncode == 0
+    port = _free_port()
+    env = {"TOCSIN_PUBLIC_URL": f"http://127.0.0.1:{port}"}
+    url = re.search(r"^(http://\S+\.ics)$", _run([*db, "oncall", "feed", "payments-primary"], tmp_path, **env).stdout,
+                    re.M).group(1)
+    token = url.rsplit("/", 1)[1].removesuffix(".ics")
+    proc = subprocess.Popen([*TOCSIN, *db, "sidecar", "--port", str(port)], cwd=tmp_path, env=_env(tmp_path),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                response = httpx.get(url, timeout=2)
+                break
+            except httpx.TransportError:
+                assert proc.poll() is None, proc.stdout.read()
+                assert time.monotonic() < deadline, "tocsin sidecar did not come up in 30 s"
+                time.sleep(0.2)
+        assert response.status_code == 200 and response.text.startswith("BEGIN:VCALENDAR\r\n")
+        assert httpx.get(url.replace(token, "x" + token[1:]), timeout=5).status_code == 404
+    finally:
+        proc.terminate()
+        output = proc.communicate(timeout=20)[0]
+    assert "GET /calendar/[token].ics" in output, output
+    assert token not in output and token[1:] not in output
