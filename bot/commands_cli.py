@@ -46,6 +46,14 @@ def run(args: argparse.Namespace, settings: Settings, config) -> int:
     if args.command == "inbound":
         migrations.require_current(settings.database_url, settings.database_connect_timeout)
         return inbound_cli.run(args, settings)
+    if args.command == "oncall" and args.action == "feed":
+        from bot import oncall_feeds_cli
+        migrations.require_current(settings.database_url, settings.database_connect_timeout)
+        return oncall_feeds_cli.run(args, settings)
+    if args.command == "oncall" and args.action == "fairness":
+        from bot import oncall_feeds_cli
+        migrations.require_current(settings.database_url, settings.database_connect_timeout)
+        return oncall_feeds_cli.run_fairness(args, settings)
     if args.command == "oncall":
         from datetime import UTC, datetime
 

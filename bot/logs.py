@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable
+
+FEED_PATH = re.compile(r"/calendar/[^/\s\"]+\.ics")
 
 
 class RedactingFilter(logging.Filter):
@@ -29,6 +32,17 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+class FeedPathFilter(logging.Filter):
+    """The access log writes ``/calendar/[token].ics``: a calendar feed's token is its only credential."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = FEED_PATH.sub("/calendar/[token].ics", message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
+
+
 def add_secrets(secrets: Iterable[str | None]) -> None:
     """Redact these too from now on (the secrets of a reloaded config)."""
     for handler in logging.getLogger().handlers:
@@ -44,6 +58,7 @@ def configure(level: str, secrets: Iterable[str | None]) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    logging.getLogger("uvicorn.access").addFilter(FeedPathFilter())
     # httpx logs request URLs at INFO, and Telegram's URLs contain the bot token.
     for noisy in ("httpx", "httpcore", "telegram.ext.Updater", "apscheduler.executors", "alembic.runtime.plugins"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -13,7 +13,7 @@ from storage.oncall import timeline
 
 
 def add_parser(sub: Any) -> None:
-    actions = sub.add_parser("oncall", help="on-call schedules: show a timeline, override, cancel an override") \
+    actions = sub.add_parser("oncall", help="on-call schedules: a timeline, overrides, calendar feeds, fairness") \
         .add_subparsers(dest="action", required=True)
     show = actions.add_parser("show", help="the final timeline (layers, restrictions, overrides) as a table")
     show.add_argument("schedule")
@@ -29,6 +29,9 @@ def add_parser(sub: Any) -> None:
     override.add_argument("--for", dest="for_email", help="the email of whom they cover")
     cancel = actions.add_parser("cancel", help="cancel an override by its number (audited, as the CLI)")
     cancel.add_argument("id", type=int)
+    from bot import oncall_feeds_cli
+    oncall_feeds_cli.add_actions(actions)
+    oncall_feeds_cli.add_fairness(actions)
 
 
 def _instant(value: str, zone: Any, what: str) -> datetime:

@@ -304,6 +304,23 @@ class ConsoleSession(Base):
     expires_at: Mapped[datetime]
 
 
+FEED_KINDS = ("schedule", "person")
+
+
+class CalendarFeed(Base):
+    """The secret token of an iCalendar feed of one schedule or one person's shifts (``tocsin oncall feed``);
+    rotating it replaces the token, so the old URL stops working."""
+
+    __tablename__ = "calendar_feed"
+    __table_args__ = (UniqueConstraint("kind", "subject"), CheckConstraint(_in("kind", FEED_KINDS), name="kind"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    subject: Mapped[str] = mapped_column(String(320))  # the schedule's name, or the person's email
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+
+
 class ConfigState(Base):
     """The applied config file's integrations, API tokens, routing and on-call schedules (one row, id 1), which running
     processes reload when ``generation`` moves; teams, people and policies have tables of their own."""

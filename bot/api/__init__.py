@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.routing import Route
 
 from bot.api import endpoints as e
-from bot.api import oncall
+from bot.api import oncall, oncall_fairness, oncall_feeds
 from bot.api.openapi import handle_openapi
 from bot.container import Container
 from bot.surface import Surface
@@ -25,6 +25,7 @@ ROUTES = (
     ("/api/metrics", "GET", e.incident_metrics),
     ("/api/oncall", "GET", oncall.list_oncall),
     ("/api/oncall/overrides", "POST", oncall.create_override),
+    ("/api/oncall/fairness", "GET", oncall_fairness.oncall_fairness),
 )
 
 
@@ -33,5 +34,6 @@ def surface(container: Container) -> Surface:
     metrics = container.metrics
     routes = [Route(path, metrics.timed(path, e.api(handler)), methods=[method]) for path, method, handler in ROUTES]
     routes.append(Route("/api/openapi.json", handle_openapi, methods=["GET"]))
+    routes.append(Route(oncall_feeds.PATH, metrics.timed(oncall_feeds.PATH, oncall_feeds.calendar), methods=["GET"]))
     status = "on" if container.config.api_tokens else "on (no api_tokens configured: every call gets 401)"
     return Surface("api", status, routes)

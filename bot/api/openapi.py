@@ -299,8 +299,29 @@ PATHS: Doc = {
         "responses": {"201": _json({"type": "object", "properties": {"override": _ref("OncallOverride")}},
                                    "The override, in force"),
                       **_errors(*ACTION_ERRORS)}}},
+    "/api/oncall/fairness": {"get": {
+        "summary": "Fairness per person: hours on call, of them outside working hours (09:00-17:00 Mon-Fri), pages "
+                   "and pages at night (22:00-07:00), in each person's zone", "tags": ["oncall"], "security": TOKEN,
+        "parameters": [_query("from", {"type": "string", "format": "date-time"}, "RFC 3339 (default: 7 days before to)"),
+                       _query("to", {"type": "string", "format": "date-time"}, "RFC 3339 (default: now)"),
+                       _query("team", FILTER, "Only this team's schedules and incidents")],
+        "responses": {"200": _json({"type": "object", "required": ["from", "to", "people"], "properties": {
+            "from": TEXT, "to": TEXT, "team": {"type": ["string", "null"]}, "working_hours": TEXT, "night": TEXT,
+            "people": {"type": "array", "items": {"type": "object", "properties": {
+                "person": TEXT, "timezone": TEXT, "hours_on_call": {"type": "number"},
+                "hours_outside_working_hours": {"type": "number"}, "pages": {"type": "integer"},
+                "night_pages": {"type": "integer"}}}}}}, "The report"), **_errors(*API_ERRORS, 404)}}},
     "/api/openapi.json": {"get": {"summary": "This description", "tags": ["meta"], "security": [],
                                   "responses": {"200": _json(OBJECT, "OpenAPI 3.1")}}},
+    "/calendar/{token}.ics": {"get": {
+        "summary": "A schedule's or a person's on-call shifts as an iCalendar (RFC 5545) feed; the token, from "
+                   "tocsin oncall feed, is the credential", "tags": ["oncall"], "security": [],
+        "parameters": [{"name": "token", "in": "path", "required": True,
+                        "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"}}],
+        "responses": {"200": {"description": "The feed: 7 days back to 60 days ahead",
+                              "content": {"text/calendar": {"schema": TEXT}}},
+                      "404": _json(_ref("Error"), "No feed with this token (wrong, rotated or revoked)"),
+                      "503": _json(_ref("Error"), "Database unavailable; retry")}}},
     "/webhooks/alertmanager": _webhook("Alertmanager webhook v4, or Grafana's Alertmanager-style contact point",
                                        _ref("AlertmanagerWebhook"), INTEGRATION),
     "/webhooks/elastic": _webhook("Kibana webhook connector / Elastic Watcher (Tocsin's body template)",

@@ -41,7 +41,7 @@ def test_override_tables_come_and_go_with_rows_around_them(db_url):
                           " VALUES ('s1', 1, 'c1', :now, :later)"), {"now": NOW, "later": LATER})
 
     migrations.upgrade(db_url)
-    assert migrations.current_revision(db_url) == "0008"
+    assert migrations.current_revision(db_url) == migrations.head_revision()
     with engine.begin() as conn:
         _override(conn)
         conn.execute(text("INSERT INTO oncall_override_event (override_id, kind, actor_person_id, actor_source,"
