@@ -42,7 +42,8 @@ def clock() -> FakeClock:
 def with_silences(container: Container, url: str) -> None:
     integrations = [dict(i) for i in CONFIG["integrations"]]
     integrations[0]["alertmanager_url"] = url
-    configure(container, integrations=integrations)
+    teams = [{"name": "payments", "slack_channel": "CPAYMENTS"}, {"name": "platform", "slack_channel": "CPLATFORM"}]
+    configure(container, integrations=integrations, teams=teams)  # the channels of the ``people`` fixture
 
 
 @pytest.fixture
@@ -149,6 +150,15 @@ async def test_silence_previews_creates_holds_back_notifications_and_expires(sta
         assert kinds.count("silenced") == 1 and kinds.count("unsilenced") == 1
         [event] = [e for e in detail["timeline"] if e["kind"] == "silenced"]
         assert event["actor"] == "Responder" and "silenced until" in event["text"]
+
+        # item 5: resolved by hand while its two alerts still fire, it says what happens next
+        resolved = await run_text(container, responder, f"resolve {n} fixed the pool")
+        assert not resolved.error, resolved.text
+        assert (f"#{n} resolved by Responder while 2 alerts still fire: the next firing notification opens a new "
+                f"incident; to hold them back: /incident silence {n} 4h") in resolved.text
+        detail = (await http.get(f"{url}/api/incidents/{n}", headers=READ)).json()
+        assert detail["timeline"][-1]["text"] == ("while 2 alerts still fire: the next firing notification opens "
+                                                  "a new incident (fixed the pool)")
 
 
 async def test_an_unreachable_alertmanager_is_a_clear_error_counted_on_metrics(stack, container, people):
