@@ -73,6 +73,11 @@ class IntegrationConfig:
     team: str | None = None
     auto_resolve: bool = True
     group_by: tuple[str, ...] = ("service", "instance", "alertname")
+    # where silences are created for this integration's alerts (docs/silences.md); Alertmanager only
+    alertmanager_url: str | None = None
+    alertmanager_token: str | None = field(default=None, repr=False)
+    alertmanager_username: str | None = None
+    alertmanager_password: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -195,7 +200,8 @@ def _person(raw: Any, path: str, teams: set[str]) -> PersonConfig:
 
 def _integration(raw: Any, path: str, teams: set[str]) -> IntegrationConfig:
     s = _Section(raw, path, {"name", "type", "token", "basic_auth", "hmac_secret", "hmac_without_timestamp", "team",
-                             "auto_resolve", "group_by"})
+                             "auto_resolve", "group_by", "alertmanager_url", "alertmanager_token",
+                             "alertmanager_basic_auth"})
     kind = s.str("type", True)
     if kind not in INTEGRATION_TYPES:
         raise ConfigError(f"{path}.type: {kind!r} is not one of {', '.join(INTEGRATION_TYPES)}")
@@ -213,8 +219,35 @@ def _integration(raw: Any, path: str, teams: set[str]) -> IntegrationConfig:
     without_timestamp = s.bool("hmac_without_timestamp", False)
     if without_timestamp and not hmac_secret:
         raise ConfigError(f"{path}.hmac_without_timestamp: only means something with an hmac_secret")
+    am_url, am_token, am_user, am_password = _alertmanager_api(raw, s, path, kind)
     return IntegrationConfig(s.str("name", True), kind, token, b.str("username"), b.str("password"), hmac_secret,
-                             without_timestamp, team, s.bool("auto_resolve", True), tuple(group_by))
+                             without_timestamp, team, s.bool("auto_resolve", True), tuple(group_by),
+                             am_url, am_token, am_user, am_password)
+
+
+def _alertmanager_api(raw: Any, s: _Section, path: str, kind: str | None
+                      ) -> tuple[str | None, str | None, str | None, str | None]:
+    """``alertmanager_url`` and its optional credentials (bearer token or basic auth), key by key."""
+    url = s.str("alertmanager_url")
+    token = s.str("alertmanager_token")
+    basic = raw.get("alertmanager_basic_auth") or {}
+    b = _Section(basic, f"{path}.alertmanager_basic_auth", {"username", "password"})
+    user, password = b.str("username"), b.str("password")
+    if url is None:
+        for key, value in (("alertmanager_token", token), ("alertmanager_basic_auth", basic)):
+            if value:
+                raise ConfigError(f"{path}.{key}: only means something with an alertmanager_url")
+        return None, None, None, None
+    if kind != "alertmanager":
+        raise ConfigError(f"{path}.alertmanager_url: only an integration of type alertmanager can silence at the "
+                          f"source (this one is {kind}); Grafana's own silence link is shown on its cards instead")
+    if not re.match(r"^https?://[^/\s]+", url):
+        raise ConfigError(f"{path}.alertmanager_url: expected an http:// or https:// URL, got {url!r}")
+    if basic and not (user and password):
+        raise ConfigError(f"{path}.alertmanager_basic_auth: set both username and password")
+    if token and basic:
+        raise ConfigError(f"{path}.alertmanager_token: set alertmanager_token or alertmanager_basic_auth, not both")
+    return url.rstrip("/"), token, user, password
 
 
 def _api_token(raw: Any, path: str) -> ApiTokenConfig:
@@ -510,7 +543,7 @@ def secrets(config: TocsinConfig) -> list[str | None]:
     """Every secret in the file, for the log filter."""
     found: list[str | None] = [t.token for t in config.api_tokens]
     for i in config.integrations:
-        found += [i.token, i.basic_password, i.hmac_secret]
+        found += [i.token, i.basic_password, i.hmac_secret, i.alertmanager_token, i.alertmanager_password]
     return found
 
 

@@ -23,7 +23,7 @@ from storage.clock import Clock, SystemClock
 from storage.db import Database
 from storage.directory import Principal
 from storage.errors import InvalidInput, InvalidTransition, NotFound, PermissionDenied
-from storage.models import Incident, IncidentEvent
+from storage.models import Alert, Incident, IncidentEvent
 from storage.ports import ChangeBus, TransactionHook
 from storage.roles import Permission, allows, least_role_for
 from storage.states import Severity, Status, can_transition, refusal_reason
@@ -323,9 +323,23 @@ class IncidentService:
                               lambda u, i, p: self.transition(u, i, p, Status.ACKNOWLEDGED))
 
     async def resolve(self, number: int, actor: Actor, note: str | None = None) -> ActionResult:
-        """Resolve: final; a second resolve is a no-op."""
-        return await self.act(number, actor, Permission.RESOLVE,
-                              lambda u, i, p: self.transition(u, i, p, Status.RESOLVED, note))
+        """Resolve: final; a second resolve is a no-op. Resolved while alerts still fire, the timeline and the
+        answer say so: the next firing notification opens a new incident (docs/silences.md)."""
+
+        async def apply(unit: Unit, incident: Incident, principal: Principal) -> tuple[bool, str]:
+            if Status(incident.status).is_final:
+                return await self.transition(unit, incident, principal, Status.RESOLVED, note)
+            firing = await unit.session.scalar(select(func.count()).select_from(Alert).where(
+                Alert.incident_id == incident.id, Alert.status == "firing")) or 0
+            if not firing:
+                return await self.transition(unit, incident, principal, Status.RESOLVED, note)
+            warning = still_firing(firing)
+            changed, message = await self.transition(unit, incident, principal, Status.RESOLVED,
+                                                     warning + (f" ({note})" if note else ""))
+            return changed, (f"{message} {warning}; to hold them back: /incident silence {incident.number} 4h"
+                             if changed else message)
+
+        return await self.act(number, actor, Permission.RESOLVE, apply)
 
     async def cancel(self, number: int, actor: Actor, reason: str | None = None) -> ActionResult:
         """Cancel (declared by mistake, a duplicate): final."""
@@ -394,6 +408,12 @@ class IncidentService:
             return True, f"#{incident.number} severity {old} -> {new.value}"
 
         return await self.act(number, actor, Permission.CHANGE_SEVERITY, apply)
+
+
+def still_firing(count: int) -> str:
+    """What a manual resolve says while ``count`` alerts of the incident still fire."""
+    alerts = "1 alert still fires" if count == 1 else f"{count} alerts still fire"
+    return f"while {alerts}: the next firing notification opens a new incident"
 
 
 def _severity(value: Severity | str) -> Severity:

@@ -23,6 +23,9 @@ ACK, RESOLVE, ESCALATE, SNOOZE = "ack", "resolve", "escalate", "snooze"
 VERBS = (ACK, RESOLVE, ESCALATE, SNOOZE)  # in the order a card shows them
 LABELS: Mapping[str, str] = MappingProxyType({ACK: "Acknowledge", RESOLVE: "Resolve", ESCALATE: "Escalate",
                                               SNOOZE: "Snooze"})
+#: Silence at the source (docs/silences.md): on alert-born cards only, outside ``VERBS``; a press confirms.
+SILENCE, UNSILENCE = "silence", "unsilence"
+LABELS = MappingProxyType({**LABELS, SILENCE: "Silence", UNSILENCE: "Expire silence"})
 #: A snooze button that carries no duration of its own (Telegram's "Snooze 1h").
 SNOOZE_FOR = timedelta(hours=1)
 #: Verbs whose repeat the core answers itself ("already acknowledged by ..."). A repeat of the others on the
@@ -41,6 +44,8 @@ SLACK: Mapping[str, str] = MappingProxyType({
     "incident.resolve.v1": RESOLVE,
     "incident.escalate.v1": ESCALATE,
     "incident.snooze.v1": SNOOZE,  # a menu: the chosen duration comes with the press
+    "incident.silence.v1": SILENCE,  # a menu with Slack's confirm dialog: "<number>:<duration>"
+    "incident.unsilence.v1": UNSILENCE,
 })
 TELEGRAM: Mapping[str, str] = MappingProxyType({"ack": ACK, "res": RESOLVE, "esc": ESCALATE, "snz": SNOOZE})
 CONSOLE: Mapping[str, str] = MappingProxyType({"ack": ACK, "resolve": RESOLVE, "escalate": ESCALATE})  # form paths
@@ -53,7 +58,9 @@ def wire_id(table: Mapping[str, str], verb: str) -> str:
 
 def command(verb: str, number: int, duration: timedelta | None = None) -> Command:
     """The command a press of ``verb`` on incident ``number``'s card means."""
-    if verb not in VERBS:
+    if verb == SILENCE:  # the card's menu asked for confirmation before the press was sent
+        return Command(verb, number=number, duration=duration, scope="confirm")
+    if verb not in (*VERBS, UNSILENCE):
         raise ValueError(f"not a button verb: {verb!r}")
     if verb == SNOOZE:
         duration = duration or SNOOZE_FOR

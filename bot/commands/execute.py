@@ -9,7 +9,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from bot.commands import account_commands, incident_commands, oncall_commands, paging_commands, read_commands
+from bot.commands import (
+    account_commands,
+    incident_commands,
+    oncall_commands,
+    paging_commands,
+    read_commands,
+    silence_commands,
+)
 from bot.commands.grammar import Command, UsageError, parse
 from bot.commands.handler import Handler, MentionResolver, sentence
 from bot.commands.reply import Reply
@@ -31,6 +38,8 @@ COMMANDS: Mapping[str, Handler] = MappingProxyType({
     "note": incident_commands.note,
     "snooze": incident_commands.snooze,
     "severity": incident_commands.severity,
+    "silence": silence_commands.silence,
+    "unsilence": silence_commands.unsilence,
     "timeline": read_commands.timeline,
     "stats": read_commands.stats,
     "policy": paging_commands.show_policy,

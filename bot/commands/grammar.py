@@ -29,6 +29,8 @@ USAGE: dict[str, str] = {
     "note": "note <number> <text>",
     "snooze": "snooze <number> <duration, e.g. 30m or 2h>",
     "severity": "severity <number> <critical|high|medium|low>",
+    "silence": "silence <number> <duration, e.g. 1h, 4h or 24h> [comment] [confirm]",
+    "unsilence": "unsilence <number>",
     "timeline": "timeline <number>",
     "stats": "stats [7d|30d] [team]",
     "policy": "policy [team]",
@@ -207,6 +209,23 @@ def _severity(name: str, words: list[str]) -> Command:
         raise UsageError(f"Unknown severity {words[0]!r}; use critical, high, medium or low.", name) from None
 
 
+def _silence(name: str, words: list[str]) -> Command:
+    """``silence N 4h [comment] [confirm]``: without ``confirm`` it is a preview."""
+    number = _number(words, name)
+    if not words:
+        raise UsageError("'silence' needs a duration, like 1h, 4h or 24h.", name)
+    raw = words.pop(0)
+    try:
+        duration = parse_duration(raw)
+    except ValueError:
+        raise UsageError(f"{raw!r} is not a duration; write it like 1h, 4h or 24h.", name) from None
+    confirm = bool(words) and words[-1].lower() == "confirm"
+    if confirm:
+        words.pop()
+    return Command(name, number=number, duration=duration, text=" ".join(words) or None,
+                   scope="confirm" if confirm else "preview")
+
+
 def _stats(name: str, words: list[str]) -> Command:
     duration, team = timedelta(days=7), None
     for word in words:
@@ -272,6 +291,8 @@ _PARSERS = {
     "assign": _assign,
     "snooze": _snooze,
     "severity": _severity,
+    "silence": _silence,
+    "unsilence": _numbered,
     "stats": _stats,
     "policy": _optional_words,
     "oncall": _oncall,

@@ -14,3 +14,5 @@ DECLARE_MODAL = "incident.declare.v1"
 COMMAND = "/incident"
 
 SNOOZE_CHOICES = ("30m", "1h", "2h", "4h")
+SILENCE, UNSILENCE = (buttons.wire_id(buttons.SLACK, verb) for verb in (buttons.SILENCE, buttons.UNSILENCE))
+SILENCE_CHOICES = ("1h", "4h", "24h")

@@ -89,6 +89,19 @@ def _snooze_menu(number: int) -> Block:
             "placeholder": {"type": "plain_text", "text": "Snooze"}}
 
 
+def _silence_menu(number: int) -> Block:
+    """Silence at the source (docs/silences.md); Slack asks the confirm dialog before sending the press."""
+    options = [{"text": {"type": "plain_text", "text": f"Silence {c}"}, "value": f"{number}:{c}"}
+               for c in ids.SILENCE_CHOICES]
+    confirm = {"title": {"type": "plain_text", "text": f"Silence #{number}?"},
+               "text": {"type": "plain_text", "text": "Creates a silence in the Alertmanager that sent these alerts, "
+                        "matching their common labels: they stop notifying until it ends or is expired. "
+                        f"To see which alerts match first: /incident silence {number} 4h"},
+               "confirm": {"type": "plain_text", "text": "Silence"}, "deny": {"type": "plain_text", "text": "Cancel"}}
+    return {"type": "static_select", "action_id": ids.SILENCE, "options": options, "confirm": confirm,
+            "placeholder": {"type": "plain_text", "text": "Silence"}}
+
+
 def render_card_actions(view: IncidentView) -> list[Block]:
     """The buttons that make sense in the incident's current status (none once it is closed)."""
     if view.status.is_final:
@@ -100,6 +113,8 @@ def render_card_actions(view: IncidentView) -> list[Block]:
     if view.status is not Status.ACKNOWLEDGED:
         elements.append(_button("Escalate", ids.ESCALATE, view.number, "danger"))
     elements.append(_snooze_menu(view.number))
+    if view.source == "webhook" and view.alerts:  # born from alerts: silence them at the source
+        elements += [_silence_menu(view.number), _button("Expire silence", ids.UNSILENCE, view.number)]
     return [{"type": "actions", "block_id": f"{ids.ACTIONS_BLOCK}:{view.number}:{version(view)}",
              "elements": elements}]
 

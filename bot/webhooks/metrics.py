@@ -53,6 +53,9 @@ class Metrics:
                                         ["platform"], registry=self.registry)
         self.inbound = Gauge("tocsin_inbound_deliveries", "Kept chat deliveries by status (pending, failed, dead)",
                              ["platform", "status"], registry=self.registry)
+        self.silence_failures = Counter("tocsin_silence_failures",
+                                        "Silence previews, creations or expiries Alertmanager did not answer",
+                                        registry=self.registry)
         self.latency = Histogram("tocsin_http_request_duration_seconds", "HTTP request latency",
                                  ["route", "method", "status"], registry=self.registry,
                                  buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))

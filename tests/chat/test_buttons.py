@@ -13,9 +13,10 @@ from bot.telegram import callback
 
 def test_wire_ids_already_posted_keep_their_verbs():
     assert dict(buttons.SLACK) == {"incident.acknowledge.v1": "ack", "incident.resolve.v1": "resolve",
-                                   "incident.escalate.v1": "escalate", "incident.snooze.v1": "snooze"}
+                                   "incident.escalate.v1": "escalate", "incident.snooze.v1": "snooze",
+                                   "incident.silence.v1": "silence", "incident.unsilence.v1": "unsilence"}
     assert dict(buttons.TELEGRAM) == {"ack": "ack", "res": "resolve", "esc": "escalate", "snz": "snooze"}
-    assert (ids.ACKNOWLEDGE, ids.RESOLVE, ids.ESCALATE, ids.SNOOZE) == tuple(buttons.SLACK)
+    assert (ids.ACKNOWLEDGE, ids.RESOLVE, ids.ESCALATE, ids.SNOOZE, ids.SILENCE, ids.UNSILENCE) == tuple(buttons.SLACK)
     assert (callback.ACK, callback.RESOLVE, callback.ESCALATE, callback.SNOOZE) == tuple(buttons.TELEGRAM)
     assert dict(buttons.CONSOLE) == {"ack": "ack", "resolve": "resolve", "escalate": "escalate"}  # open boards' forms
 

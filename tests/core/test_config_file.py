@@ -77,6 +77,19 @@ async def test_apply_updates_roles_and_removes_memberships_and_policies(containe
     (lambda c: c["escalation_policies"][0]["steps"][0].update(channels=["slack", "pigeon"]),
      "escalation_policies[0].steps[0].channels[1]: unknown channel 'pigeon' (one of slack, telegram, shell, console, email, webhook)"),
     (lambda c: c["api_tokens"][0].update(person="x@example.com"), "api_tokens[0]: bind the token to exactly one"),
+    (lambda c: c["integrations"][0].update(alertmanager_url="127.0.0.1:9093"),
+     "integrations[0].alertmanager_url: expected an http:// or https:// URL, got '127.0.0.1:9093'"),
+    (lambda c: c["integrations"][1].update(alertmanager_url="http://am:9093"),
+     "integrations[1].alertmanager_url: only an integration of type alertmanager can silence"),
+    (lambda c: c["integrations"][0].update(alertmanager_basic_auth={"username": "u"}),
+     "integrations[0].alertmanager_basic_auth: set both username and password"),
+    (lambda c: c["integrations"][0].update(alertmanager_basic_auth={"username": "u", "pasword": "p"}),
+     "integrations[0].alertmanager_basic_auth.pasword: unknown key"),
+    (lambda c: c["integrations"][0].update(alertmanager_token="t", alertmanager_basic_auth={"username": "u",
+                                                                                      "password": "p"}),
+     "integrations[0].alertmanager_token: set alertmanager_token or alertmanager_basic_auth, not both"),
+    (lambda c: c["integrations"][0].pop("alertmanager_url") and c["integrations"][0].update(alertmanager_token="t"),
+     "integrations[0].alertmanager_token: only means something with an alertmanager_url"),
 ])
 def test_errors_point_at_the_offending_key(mutate, error):
     raw = yaml.safe_load(EXAMPLE.read_text())
@@ -92,6 +105,16 @@ def test_secrets_come_from_the_environment():
     with pytest.raises(ConfigError, match=r"integrations\[0\].token: environment variable AM_TOKEN is not set"):
         parse(raw, env={})
     assert "s3cret" not in repr(parse(raw, env={"AM_TOKEN": "s3cret-value"}))
+
+
+def test_the_alertmanager_api_credentials_come_from_the_environment_and_stay_out_of_repr():
+    raw = {"integrations": [{"name": "am", "type": "alertmanager", "token": "t", "alertmanager_url": "${AM_URL}/",
+                             "alertmanager_token": "${AM_API_TOKEN}"}]}
+    integration = parse(raw, env={"AM_URL": "http://am:9093", "AM_API_TOKEN": "api-s3cret"}).integrations[0]
+    assert (integration.alertmanager_url, integration.alertmanager_token) == ("http://am:9093", "api-s3cret")
+    assert "api-s3cret" not in repr(integration)
+    with pytest.raises(ConfigError, match=r"integrations\[0\].alertmanager_token: environment variable AM_API_TOKEN"):
+        parse(raw, env={"AM_URL": "http://am:9093"})
 
 
 def test_unreadable_and_invalid_files_say_which_file(tmp_path):

@@ -18,7 +18,7 @@ def _command(action: dict[str, Any]) -> Command | None:
     """The subcommand a press means (``bot.chat.buttons``); None for a payload we did not render."""
     try:
         verb = buttons.SLACK[action["action_id"]]
-        if verb == buttons.SNOOZE:  # a menu: "<number>:<duration>"
+        if verb in (buttons.SNOOZE, buttons.SILENCE):  # a menu: "<number>:<duration>"
             number, _, choice = action["selected_option"]["value"].partition(":")
             return buttons.command(verb, int(number), parse_duration(choice))
         return buttons.command(verb, int(action["value"]))
@@ -37,6 +37,9 @@ async def handle_card_action(body: dict[str, Any], action: dict[str, Any], respo
         reply = await _press(body, action, runtime)
         if reply.error or reply.ephemeral:
             await respond(text=reply.text, response_type="ephemeral", replace_original=False)
+        elif buttons.SLACK.get(action.get("action_id", "")) in (buttons.SILENCE, buttons.UNSILENCE):
+            # the card does not show a silence: the channel reads who silenced until when, or who expired it
+            await respond(text=reply.text, response_type="in_channel", replace_original=False)
 
 
 async def _press(body: dict[str, Any], action: dict[str, Any], runtime: SlackRuntime) -> Reply:
