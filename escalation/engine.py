@@ -20,7 +20,7 @@ from sqlalchemy import text as sql
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from escalation import ledger, outbox, texts, wakeup
+from escalation import gates, ledger, outbox, texts, wakeup
 from escalation.ledger import CANCELLED, EXECUTED, FAILED, PENDING, SKIPPED
 from escalation.metrics import LATENESS
 from escalation.plan import Planned, plan_step, team_channel_address
@@ -204,6 +204,9 @@ class Escalation:
             return
         if incident.snoozed_until is not None and incident.snoozed_until > now:
             await ledger.hold_until(unit.session, incident.id, incident.snoozed_until)
+            return
+        if await gates.stopped_firing(unit.session, incident, await self._policy(unit.session, step.policy)):
+            step.status, step.note = SKIPPED, gates.STOPPED_NOTE
             return
         summary = await self.page(unit.session, incident, step, now)
         if summary:
