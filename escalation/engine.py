@@ -205,9 +205,6 @@ class Escalation:
         if incident.snoozed_until is not None and incident.snoozed_until > now:
             await ledger.hold_until(unit.session, incident.id, incident.snoozed_until)
             return
-        if await gates.stopped_firing(unit.session, incident, await self._policy(unit.session, step.policy)):
-            step.status, step.note = SKIPPED, gates.STOPPED_NOTE
-            return
         summary = await self.page(unit.session, incident, step, now)
         if summary:
             await self.incidents.transition(unit, incident, self.principal, Status.ESCALATING, summary)
@@ -220,6 +217,10 @@ class Escalation:
         policy = await self._policy(session, step.policy)
         if step.step >= len(policy.steps):
             step.status, step.note = SKIPPED, f"policy {policy.name} no longer has a step {step.step + 1}"
+            return None
+        if not by and await gates.stopped_firing(session, incident, policy):  # page_after: still firing?
+            step.executed_at, step.executed_by = now, self.name
+            step.status, step.note = SKIPPED, gates.STOPPED_NOTE
             return None
         planned, notes = await plan_step(session, incident, policy.steps[step.step], self.senders.keys(),
                                          self.channels, now)
