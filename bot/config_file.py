@@ -13,7 +13,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ import yaml
 from sqlalchemy import delete, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from escalation.policy import Policy, PolicyError, parse_policy, to_document
+from escalation.policy import Policy, PolicyError, parse_duration, parse_policy, to_document
 from storage import identity
 from storage.db import Database
 from storage.models import ChatBinding, ChatIdentity, ConfigState, EscalationPolicy, Membership, Person, Team
@@ -78,6 +78,8 @@ class IntegrationConfig:
     alertmanager_token: str | None = field(default=None, repr=False)
     alertmanager_username: str | None = None
     alertmanager_password: str | None = field(default=None, repr=False)
+    flap_count: int = 0  # the flap gate (``flap: {count, within}``; docs/noise.md); 0: off
+    flap_within: int = 0  # seconds
 
 
 @dataclass(frozen=True)
@@ -201,7 +203,7 @@ def _person(raw: Any, path: str, teams: set[str]) -> PersonConfig:
 def _integration(raw: Any, path: str, teams: set[str]) -> IntegrationConfig:
     s = _Section(raw, path, {"name", "type", "token", "basic_auth", "hmac_secret", "hmac_without_timestamp", "team",
                              "auto_resolve", "group_by", "alertmanager_url", "alertmanager_token",
-                             "alertmanager_basic_auth"})
+                             "alertmanager_basic_auth", "flap"})
     kind = s.str("type", True)
     if kind not in INTEGRATION_TYPES:
         raise ConfigError(f"{path}.type: {kind!r} is not one of {', '.join(INTEGRATION_TYPES)}")
@@ -220,9 +222,10 @@ def _integration(raw: Any, path: str, teams: set[str]) -> IntegrationConfig:
     if without_timestamp and not hmac_secret:
         raise ConfigError(f"{path}.hmac_without_timestamp: only means something with an hmac_secret")
     am_url, am_token, am_user, am_password = _alertmanager_api(raw, s, path, kind)
+    flap_count, flap_within = _flap(raw.get("flap"), f"{path}.flap")
     return IntegrationConfig(s.str("name", True), kind, token, b.str("username"), b.str("password"), hmac_secret,
                              without_timestamp, team, s.bool("auto_resolve", True), tuple(group_by),
-                             am_url, am_token, am_user, am_password)
+                             am_url, am_token, am_user, am_password, flap_count, flap_within)
 
 
 def _alertmanager_api(raw: Any, s: _Section, path: str, kind: str | None
@@ -248,6 +251,26 @@ def _alertmanager_api(raw: Any, s: _Section, path: str, kind: str | None
     if token and basic:
         raise ConfigError(f"{path}.alertmanager_token: set alertmanager_token or alertmanager_basic_auth, not both")
     return url.rstrip("/"), token, user, password
+
+
+def _flap(raw: Any, path: str) -> tuple[int, int]:
+    """The flap gate ``{count: K, within: W}`` as (K, W in seconds); (0, 0) when not set."""
+    if raw is None:
+        return 0, 0
+    s = _Section(raw, path, {"count", "within"})
+    count = s.int("count")
+    if count is None or count < 1:
+        raise ConfigError(f"{path}.count: a whole number from 1, how many incidents a group may open "
+                                        "within 'within' before it flaps, e.g. 3")
+    if raw.get("within") is None:
+        raise ConfigError(f"{path}.within: required, a duration such as 30m")
+    try:
+        within = parse_duration(raw["within"], f"{path}.within")
+    except PolicyError as exc:
+        raise ConfigError(str(exc)) from None
+    if not timedelta(0) < within <= timedelta(days=1):
+        raise ConfigError(f"{path}.within: a duration from 1s to 1d, e.g. 30m")
+    return count, int(within.total_seconds())
 
 
 def _api_token(raw: Any, path: str) -> ApiTokenConfig:

@@ -20,7 +20,7 @@ from sqlalchemy import text as sql
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from escalation import ledger, outbox, texts, wakeup
+from escalation import gates, ledger, outbox, texts, wakeup
 from escalation.ledger import CANCELLED, EXECUTED, FAILED, PENDING, SKIPPED
 from escalation.metrics import LATENESS
 from escalation.plan import Planned, plan_step, team_channel_address
@@ -217,6 +217,10 @@ class Escalation:
         policy = await self._policy(session, step.policy)
         if step.step >= len(policy.steps):
             step.status, step.note = SKIPPED, f"policy {policy.name} no longer has a step {step.step + 1}"
+            return None
+        if not by and await gates.stopped_firing(session, incident, policy):  # page_after: still firing?
+            step.executed_at, step.executed_by = now, self.name
+            step.status, step.note = SKIPPED, gates.STOPPED_NOTE
             return None
         planned, notes = await plan_step(session, incident, policy.steps[step.step], self.senders.keys(),
                                          self.channels, now)

@@ -95,6 +95,8 @@ async def schedule_all(session: AsyncSession, incidents: Sequence[Incident], now
                                team_policy, default)
         chosen.append((incident, policy.name))
         start = incident.created_at
+        if incident.dedup_key is not None:  # alert-born: page_after holds it back (gates: still firing?)
+            start += policy.page_after
         for repeat in range(policy.repeat + 1):
             for index, step in enumerate(policy.steps):
                 due = start + cycle(policy) * repeat + step.after

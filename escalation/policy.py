@@ -101,6 +101,8 @@ class Policy:
     match: Match = Match()
     repeat: int = 0
     description: str | None = None
+    #: Page only once an alert-born incident has fired this long and still fires (0: page as the steps say).
+    page_after: timedelta = timedelta(0)
 
 
 def default_policy(chats: Sequence[str]) -> Policy:
@@ -130,9 +132,10 @@ def parse_policy(raw: Any, path: str, chats: Sequence[str] | None) -> Policy:
     step naming its channels), whose channels are taken as written."""
     if not isinstance(raw, dict):
         raise PolicyError(path, "a policy is a mapping with name and steps")
-    unknown = set(raw) - {"name", "description", "match", "steps", "repeat"}
+    unknown = set(raw) - {"name", "description", "match", "steps", "repeat", "page_after"}
     if unknown:
-        raise PolicyError(f"{path}.{sorted(unknown)[0]}", "unknown key (name, description, match, steps, repeat)")
+        raise PolicyError(f"{path}.{sorted(unknown)[0]}",
+                          "unknown key (name, description, match, steps, repeat, page_after)")
     name = raw.get("name")
     if not isinstance(name, str) or not name.strip():
         raise PolicyError(f"{path}.name", "every policy needs a name")
@@ -157,7 +160,10 @@ def parse_policy(raw: Any, path: str, chats: Sequence[str] | None) -> Policy:
     repeat = raw.get("repeat", 0)
     if not isinstance(repeat, int) or not 0 <= repeat <= 10:
         raise PolicyError(f"{path}.repeat", "repeat is a whole number from 0 to 10")
-    return Policy(name.strip(), steps, match, repeat, raw.get("description"))
+    page_after = parse_duration(raw.get("page_after", 0), f"{path}.page_after")
+    if page_after > timedelta(days=1):
+        raise PolicyError(f"{path}.page_after", "page_after is at most 1d (e.g. 5m)")
+    return Policy(name.strip(), steps, match, repeat, raw.get("description"), page_after)
 
 
 def _parse_step(raw: Any, path: str, chats: Sequence[str] | None) -> Step:
@@ -183,13 +189,17 @@ def _parse_step(raw: Any, path: str, chats: Sequence[str] | None) -> Step:
 
 
 def to_document(policy: Policy) -> dict[str, Any]:
-    """The policy as JSON for the escalation_policy table."""
-    return {
+    """The policy as JSON for the escalation_policy table (``page_after`` only when set, so that stored
+    policies without it stay as they were)."""
+    document: dict[str, Any] = {
         "steps": [
             {"after": int(s.after.total_seconds()), "notify": [str(t) for t in s.targets], "channels": list(s.channels)}
             for s in policy.steps
         ]
     }
+    if policy.page_after:
+        document["page_after"] = int(policy.page_after.total_seconds())
+    return document
 
 
 def select_policy(policies: list[Policy], severity: str, service: str | None, team: str | None,
@@ -212,6 +222,8 @@ def from_row(name: str, match: dict[str, Any], steps: dict[str, Any], repeat: in
            "match": {k: v for k, v in (match or {}).items() if v}}
     if description:
         raw["description"] = description
+    if steps.get("page_after"):
+        raw["page_after"] = steps["page_after"]
     return parse_policy(raw, f"escalation_policy[{name}]", None)
 
 

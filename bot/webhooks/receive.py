@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from starlette.requests import Request
@@ -55,7 +56,8 @@ GENERIC = Endpoint("generic", ("generic",), parse_generic, signed=True)
 def route_for(container: Container, integration: IntegrationConfig) -> Route:
     routing = container.config.routing
     return Route(integration.name, integration.team, integration.auto_resolve, integration.group_by,
-                 routing.team_label, routing.services)
+                 routing.team_label, routing.services, integration.flap_count,
+                 timedelta(seconds=integration.flap_within))
 
 
 def _candidates(container: Container, types: Sequence[str]) -> list[IntegrationConfig]:

@@ -15,14 +15,14 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, func, insert, select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import raiseload
 
-from storage import pgdriver
+from storage import gates, pgdriver
 from storage.actors import Source
 from storage.directory import Principal
 from storage.incidents import IncidentService, NewEvent, Unit
@@ -276,6 +276,9 @@ class AlertIngest:
                         before: dict[tuple[int, str], int]) -> None:
         """One timeline event (and so one published change) per incident per batch, none for repeats."""
         entries = []
+        flapping = await gates.flapping(unit.session, unit.now, (
+            (w.dedup_key, w.route.flap_count, w.route.flap_within.total_seconds()) for w in works
+            if w.route.flap_count and w.incident is not None and w.resolved))
         for work in works:
             incident, principal = work.incident, Principal(work.route.actor, None)
             if incident is None:
@@ -287,13 +290,13 @@ class AlertIngest:
                 results[work.opener or 0].opened.append((incident.number, incident.severity))
                 if work.resolved and not any(r.status == "firing" for r in work.rows.values()):
                     # fired and cleared within one transaction: as if the deliveries had come one by one
-                    self._auto_resolve(unit, work, len(work.rows), entries, results)
+                    self._auto_resolve(unit, work, len(work.rows), entries, results, flapping)
                 continue
             if not (work.fired or work.resolved):
                 continue
             firing, resolved = work.counts(before)
             if firing == 0 and work.route.auto_resolve:
-                self._auto_resolve(unit, work, resolved, entries, results)
+                self._auto_resolve(unit, work, resolved, entries, results, flapping)
                 continue
             data = {"firing": firing, "resolved": resolved, "fired": work.fired, "cleared": work.resolved}
             kind = "alert_fired" if not work.resolved else "alert_resolved" if not work.fired else "alerts_changed"
@@ -315,10 +318,19 @@ class AlertIngest:
             await self.incidents.recorded(unit, entries, rows, detached=True)
 
     def _auto_resolve(self, unit: Unit, work: GroupWork, resolved: int, entries: list[NewEvent],
-                      results: list[IngestResult]) -> None:
-        """Every alert of the incident has resolved: so has the incident (when the integration says so)."""
+                      results: list[IngestResult], flapping: dict[str, int]) -> None:
+        """Every alert of the incident has resolved: so has the incident (when the integration says so),
+        unless the group flaps (``flapping``: the flap gate's groups, by dedup key)."""
         incident = work.incident
         if incident is None or not work.route.auto_resolve or incident.status == Status.RESOLVED.value:
+            return
+        if work.dedup_key in flapping:  # the flap gate: stays open, the next firing joins it
+            within = texts_ago(work.route.flap_within)
+            entries.append(NewEvent(incident, Principal(work.route.actor, None), gates.EVENT,
+                                    f"flapping: all {resolved} alerts resolved, but the group opened "
+                                    f"{flapping[work.dedup_key]} incidents in {within}; stays open",
+                                    {"resolved": resolved, "opened": flapping[work.dedup_key],
+                                     "within": int(work.route.flap_within.total_seconds())}))
             return
         entry = self.incidents.moved(unit, incident, Principal(work.route.actor, None), Status.RESOLVED,
                                      f"all {resolved} alerts resolved")
@@ -360,3 +372,12 @@ def _fill(by_incident: dict[int, GroupWork], rows: Iterable[Any]) -> None:
 
 def _resolutions(found: Iterable[Any]) -> dict[tuple[str, str], datetime]:
     return {(source, fp): ends for source, fp, ends in found if ends is not None}
+
+
+def texts_ago(within: timedelta) -> str:
+    """``30m``, ``2h``, ``90s``: a window as the config file writes it."""
+    seconds = int(within.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"

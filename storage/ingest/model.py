@@ -6,7 +6,7 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from storage.actors import Actor, Source
@@ -84,6 +84,8 @@ class Route:
     group_by: tuple[str, ...] = ("service", "instance", "alertname")
     team_label: str = "team"
     services: Mapping[str, str] = field(default_factory=dict)
+    flap_count: int = 0  # the flap gate (storage/gates.py): 0 off
+    flap_within: timedelta = timedelta(0)
 
     @property
     def actor(self) -> Actor:
