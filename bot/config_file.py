@@ -39,6 +39,17 @@ class ConfigError(ValueError):
 
 
 @dataclass(frozen=True)
+class StormConfig:
+    """Storm coalescing (docs/noise.md): more than ``threshold`` new incidents of a team within ``window``
+    seconds get one summary card, edited at most once per ``update_every`` seconds."""
+
+    threshold: int = 5
+    window: int = 60
+    update_every: int = 10
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
 class TeamConfig:
     name: str
     description: str | None = None
@@ -46,6 +57,7 @@ class TeamConfig:
     telegram_chat: int | None = None
     telegram_topic: int | None = None
     escalation_policy: str | None = None
+    storm: StormConfig | None = None  # None: the top-level ``storm:`` rule
 
 
 @dataclass(frozen=True)
@@ -98,6 +110,12 @@ class TocsinConfig:
     routing: RoutingConfig = RoutingConfig()
     policies: tuple[Policy, ...] = ()
     schedules: tuple[Schedule, ...] = ()  # on-call schedules (docs/oncall.md)
+    storm: StormConfig = StormConfig()  # storm coalescing, for teams without their own (docs/noise.md)
+
+    def storm_rule(self, team: str) -> StormConfig:
+        """The storm rule of ``team``: its own, else the top-level one."""
+        own = next((t.storm for t in self.teams if t.name == team), None)
+        return own or self.storm
 
 
 # -- loading ------------------------------------------------------------------------------------
@@ -170,11 +188,23 @@ def _role(value: Any, path: str) -> Role:
         raise ConfigError(f"{path}: unknown role {value!r} (one of {', '.join(r.value for r in Role)})") from None
 
 
-def _team(raw: Any, path: str) -> TeamConfig:
+def _storm(raw: Any, path: str, base: StormConfig) -> StormConfig:
+    s = _Section(raw, path, {"threshold", "window", "update_every", "enabled"})
+    values = {}
+    for key in ("threshold", "window", "update_every"):
+        value = s.int(key)
+        if value is not None and value < 1:
+            raise ConfigError(f"{path}.{key}: expected a whole number of at least 1, got {value}")
+        values[key] = getattr(base, key) if value is None else value
+    return StormConfig(**values, enabled=s.bool("enabled", base.enabled))
+
+
+def _team(raw: Any, path: str, storm: StormConfig) -> TeamConfig:
     s = _Section(raw, path, {"name", "description", "slack_channel", "telegram_chat", "telegram_topic",
-                             "escalation_policy"})
+                             "escalation_policy", "storm"})
+    own = _storm(raw["storm"], f"{path}.storm", storm) if raw.get("storm") is not None else None
     return TeamConfig(s.str("name", True), s.str("description"), s.str("slack_channel"), s.int("telegram_chat"),
-                      s.int("telegram_topic"), s.str("escalation_policy"))
+                      s.int("telegram_topic"), s.str("escalation_policy"), own)
 
 
 def _person(raw: Any, path: str, teams: set[str]) -> PersonConfig:
@@ -239,9 +269,10 @@ def parse(raw: Any, env: Mapping[str, str] | None = None) -> TocsinConfig:
     if raw is None:
         return TocsinConfig()
     top = _Section(raw, "(top)", {"teams", "people", "integrations", "api_tokens", "routing",
-                                  "escalation_policies", "schedules"})
+                                  "escalation_policies", "schedules", "storm"})
     raw = _interpolate(top.raw, os.environ if env is None else env, "")
-    teams = [_team(t, f"teams[{i}]") for i, t in enumerate(_list(raw, "teams"))]
+    storm = _storm(raw.get("storm") or {}, "storm", StormConfig())
+    teams = [_team(t, f"teams[{i}]", storm) for i, t in enumerate(_list(raw, "teams"))]
     _unique(teams, "name", "teams")
     names = {t.name for t in teams}
     people = [_person(p, f"people[{i}]", names) for i, p in enumerate(_list(raw, "people"))]
@@ -268,7 +299,7 @@ def parse(raw: Any, env: Mapping[str, str] | None = None) -> TocsinConfig:
             raise ConfigError(f"teams[{i}].escalation_policy: no policy named {team.escalation_policy!r}")
     return TocsinConfig(tuple(teams), tuple(people), tuple(integrations), tuple(tokens),
                         RoutingConfig(routing_raw.str("team_label") or "team", {str(k): str(v) for k, v in services.items()}),
-                        tuple(policies), _schedules(raw, names, people, policies))
+                        tuple(policies), _schedules(raw, names, people, policies), storm)
 
 
 # -- on-call schedules (their own section: docs/oncall.md) ------------------------------------------
