@@ -57,7 +57,6 @@ class TeamConfig:
     telegram_chat: int | None = None
     telegram_topic: int | None = None
     escalation_policy: str | None = None
-    storm: StormConfig | None = None  # None: the top-level ``storm:`` rule
 
 
 @dataclass(frozen=True)
@@ -111,11 +110,11 @@ class TocsinConfig:
     policies: tuple[Policy, ...] = ()
     schedules: tuple[Schedule, ...] = ()  # on-call schedules (docs/oncall.md)
     storm: StormConfig = StormConfig()  # storm coalescing, for teams without their own (docs/noise.md)
+    team_storms: Mapping[str, StormConfig] = field(default_factory=dict)  # a team's ``storm:``, by team name
 
     def storm_rule(self, team: str) -> StormConfig:
         """The storm rule of ``team``: its own, else the top-level one."""
-        own = next((t.storm for t in self.teams if t.name == team), None)
-        return own or self.storm
+        return self.team_storms.get(team) or self.storm
 
 
 # -- loading ------------------------------------------------------------------------------------
@@ -199,12 +198,17 @@ def _storm(raw: Any, path: str, base: StormConfig) -> StormConfig:
     return StormConfig(**values, enabled=s.bool("enabled", base.enabled))
 
 
-def _team(raw: Any, path: str, storm: StormConfig) -> TeamConfig:
+def _team(raw: Any, path: str) -> TeamConfig:
     s = _Section(raw, path, {"name", "description", "slack_channel", "telegram_chat", "telegram_topic",
                              "escalation_policy", "storm"})
-    own = _storm(raw["storm"], f"{path}.storm", storm) if raw.get("storm") is not None else None
     return TeamConfig(s.str("name", True), s.str("description"), s.str("slack_channel"), s.int("telegram_chat"),
-                      s.int("telegram_topic"), s.str("escalation_policy"), own)
+                      s.int("telegram_topic"), s.str("escalation_policy"))
+
+
+def _team_storms(raw: Any, base: StormConfig) -> dict[str, StormConfig]:
+    """Each team's own ``storm:`` (its keys default to the top-level rule's)."""
+    return {str(t["name"]): _storm(t["storm"], f"teams[{i}].storm", base)
+            for i, t in enumerate(_list(raw, "teams")) if t.get("storm") is not None}
 
 
 def _person(raw: Any, path: str, teams: set[str]) -> PersonConfig:
@@ -272,7 +276,7 @@ def parse(raw: Any, env: Mapping[str, str] | None = None) -> TocsinConfig:
                                   "escalation_policies", "schedules", "storm"})
     raw = _interpolate(top.raw, os.environ if env is None else env, "")
     storm = _storm(raw.get("storm") or {}, "storm", StormConfig())
-    teams = [_team(t, f"teams[{i}]", storm) for i, t in enumerate(_list(raw, "teams"))]
+    teams = [_team(t, f"teams[{i}]") for i, t in enumerate(_list(raw, "teams"))]
     _unique(teams, "name", "teams")
     names = {t.name for t in teams}
     people = [_person(p, f"people[{i}]", names) for i, p in enumerate(_list(raw, "people"))]
@@ -299,7 +303,7 @@ def parse(raw: Any, env: Mapping[str, str] | None = None) -> TocsinConfig:
             raise ConfigError(f"teams[{i}].escalation_policy: no policy named {team.escalation_policy!r}")
     return TocsinConfig(tuple(teams), tuple(people), tuple(integrations), tuple(tokens),
                         RoutingConfig(routing_raw.str("team_label") or "team", {str(k): str(v) for k, v in services.items()}),
-                        tuple(policies), _schedules(raw, names, people, policies), storm)
+                        tuple(policies), _schedules(raw, names, people, policies), storm, _team_storms(raw, storm))
 
 
 # -- on-call schedules (their own section: docs/oncall.md) ------------------------------------------
@@ -534,7 +538,7 @@ async def _apply_policies(session: AsyncSession, config: TocsinConfig, now: date
 # -- what running processes reload: integrations, API tokens, routing ------------------------------
 
 #: The part of the file every process holds in memory; the rest is in tables every request reads.
-RUNTIME = ("integrations", "api_tokens", "routing", "schedules")
+RUNTIME = ("integrations", "api_tokens", "routing", "schedules", "storm", "team_storms")
 
 
 def secrets(config: TocsinConfig) -> list[str | None]:
@@ -561,6 +565,8 @@ def with_runtime(config: TocsinConfig, document: Mapping[str, Any]) -> TocsinCon
                    for t in document["api_tokens"])
     return dataclasses.replace(config, integrations=integrations, api_tokens=tokens,
                                routing=RoutingConfig(**document["routing"]),
+                               storm=StormConfig(**document.get("storm", {})),
+                               team_storms={t: StormConfig(**r) for t, r in document.get("team_storms", {}).items()},
                                schedules=tuple(oncall_from_document(s) for s in document.get("schedules", ())))
 
 

@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 import pytest
 import yaml
 from sqlalchemy import func, select
 
-from bot.config_file import ConfigError, apply, load, parse
+from bot.config_file import (
+    ConfigError,
+    StormConfig,
+    TocsinConfig,
+    apply,
+    load,
+    parse,
+    runtime_document,
+    with_runtime,
+)
 from storage.db import Database
 from storage.identity import person_for
 from storage.models import ChatBinding, ChatIdentity, EscalationPolicy, Membership, Person, Team
@@ -77,6 +87,10 @@ async def test_apply_updates_roles_and_removes_memberships_and_policies(containe
     (lambda c: c["escalation_policies"][0]["steps"][0].update(channels=["slack", "pigeon"]),
      "escalation_policies[0].steps[0].channels[1]: unknown channel 'pigeon' (one of slack, telegram, shell, console, email, webhook)"),
     (lambda c: c["api_tokens"][0].update(person="x@example.com"), "api_tokens[0]: bind the token to exactly one"),
+    (lambda c: c["teams"][0].update(storm={"threshold": 0}),
+     "teams[0].storm.threshold: expected a whole number of at least 1, got 0"),
+    (lambda c: c.update(storm={"window": "1m"}), "storm.window: expected a whole number, got '1m'"),
+    (lambda c: c.update(storm={"burst": 3}), "storm.burst: unknown key (allowed: enabled, threshold, update_every, window)"),
 ])
 def test_errors_point_at_the_offending_key(mutate, error):
     raw = yaml.safe_load(EXAMPLE.read_text())
@@ -84,6 +98,17 @@ def test_errors_point_at_the_offending_key(mutate, error):
     with pytest.raises(ConfigError) as exc:
         parse(raw, env={})
     assert error in str(exc.value)
+
+
+def test_a_teams_storm_rule_falls_back_to_the_top_level_one_key_by_key_and_survives_a_reload():
+    raw = yaml.safe_load(EXAMPLE.read_text())
+    config = parse(raw, env={})
+    assert config.storm_rule("payments") == StormConfig(threshold=5, window=60, update_every=10, enabled=True)
+    assert config.storm_rule("platform") == StormConfig(threshold=10, window=60, update_every=10, enabled=True)
+    stored = json.loads(json.dumps(runtime_document(config)))
+    reloaded = with_runtime(TocsinConfig(), stored)  # a process started without --config
+    assert reloaded.storm_rule("platform") == config.storm_rule("platform")
+    assert reloaded.storm_rule("payments") == config.storm_rule("payments")
 
 
 def test_secrets_come_from_the_environment():
