@@ -90,6 +90,7 @@ class Storms:
         self.platform = channel.platform
         self._dirty: set[tuple[int, str]] = set()
         self._tasks: dict[tuple[int, str], asyncio.Task[None]] = {}
+        self._said: dict[tuple[int, str], str] = {}  # what each summary says, as this process last sent it
 
     async def absorb(self, view: IncidentView, where: Where) -> bool:
         """True if the incident is part of a storm: it gets no card, the storm's summary shows it."""
@@ -146,9 +147,12 @@ class Storms:
         if storm is None or storm.anchor.id != anchor:
             return
         text = render_storm_text(storm, self.rules(team).window)
+        if self._said.get((anchor, where.chat)) == text:
+            return  # a sweep catching up with the storm's incidents: nothing new to say
         summary = await self._summary(anchor, where.chat)
         if summary is not None:
             await self._edit(summary, text, team)
+            self._said[(anchor, where.chat)] = text
         elif await claims.claim(self.platform, self.db, f"storm:{anchor}:{where.chat}", self.clock.now()):
             await self._post(anchor, where, text, team)
         # else: another process claimed it; it posts, and edits as its own incidents arrive
@@ -169,6 +173,7 @@ class Storms:
             return
         await copies.add(self.db, self.platform, anchor, Copy(copy.chat, copy.message, copy.thread, KIND),
                          self.clock.now())
+        self._said[(anchor, where.chat)] = text
 
     async def _edit(self, summary: Copy, text: str, team: str) -> None:
         try:
