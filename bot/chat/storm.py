@@ -90,13 +90,17 @@ class Storms:
         self.platform = channel.platform
         self._dirty: set[tuple[int, str]] = set()
         self._tasks: dict[tuple[int, str], asyncio.Task[None]] = {}
-        self._said: dict[tuple[int, str], str] = {}  # what each summary says, as this process last sent it
+        self._said: dict[tuple[int, str], str] = {}
+        # One storm question at a time: in a storm every new incident asks, and each reads the team's run;
+        # asked all at once they would hold every pooled connection the cards and the ingest need too.
+        self._asking = asyncio.Lock()  # what each summary says, as this process last sent it
 
     async def absorb(self, view: IncidentView, where: Where) -> bool:
         """True if the incident is part of a storm: it gets no card, the storm's summary shows it."""
         if view.team is None:
             return False
-        storm = await self._storm_of(view.team.id, view.team.name, view.created_at, view.number)
+        async with self._asking:
+            storm = await self._storm_of(view.team.id, view.team.name, view.created_at, view.number)
         if storm is None:
             return False
         self._touch(storm.anchor.id, view.team.id, view.team.name, where)
