@@ -39,6 +39,17 @@ class ConfigError(ValueError):
 
 
 @dataclass(frozen=True)
+class StormConfig:
+    """Storm coalescing (docs/noise.md): more than ``threshold`` new incidents of a team within ``window``
+    seconds get one summary card, edited at most once per ``update_every`` seconds."""
+
+    threshold: int = 5
+    window: int = 60
+    update_every: int = 10
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
 class TeamConfig:
     name: str
     description: str | None = None
@@ -105,6 +116,12 @@ class TocsinConfig:
     routing: RoutingConfig = RoutingConfig()
     policies: tuple[Policy, ...] = ()
     schedules: tuple[Schedule, ...] = ()  # on-call schedules (docs/oncall.md)
+    storm: StormConfig = StormConfig()  # storm coalescing, for teams without their own (docs/noise.md)
+    team_storms: Mapping[str, StormConfig] = field(default_factory=dict)  # a team's ``storm:``, by team name
+
+    def storm_rule(self, team: str) -> StormConfig:
+        """The storm rule of ``team``: its own, else the top-level one."""
+        return self.team_storms.get(team) or self.storm
 
 
 # -- loading ------------------------------------------------------------------------------------
@@ -177,11 +194,28 @@ def _role(value: Any, path: str) -> Role:
         raise ConfigError(f"{path}: unknown role {value!r} (one of {', '.join(r.value for r in Role)})") from None
 
 
+def _storm(raw: Any, path: str, base: StormConfig) -> StormConfig:
+    s = _Section(raw, path, {"threshold", "window", "update_every", "enabled"})
+    values = {}
+    for key in ("threshold", "window", "update_every"):
+        value = s.int(key)
+        if value is not None and value < 1:
+            raise ConfigError(f"{path}.{key}: expected a whole number of at least 1, got {value}")
+        values[key] = getattr(base, key) if value is None else value
+    return StormConfig(**values, enabled=s.bool("enabled", base.enabled))
+
+
 def _team(raw: Any, path: str) -> TeamConfig:
     s = _Section(raw, path, {"name", "description", "slack_channel", "telegram_chat", "telegram_topic",
-                             "escalation_policy"})
+                             "escalation_policy", "storm"})
     return TeamConfig(s.str("name", True), s.str("description"), s.str("slack_channel"), s.int("telegram_chat"),
                       s.int("telegram_topic"), s.str("escalation_policy"))
+
+
+def _team_storms(raw: Any, base: StormConfig) -> dict[str, StormConfig]:
+    """Each team's own ``storm:`` (its keys default to the top-level rule's)."""
+    return {str(t["name"]): _storm(t["storm"], f"teams[{i}].storm", base)
+            for i, t in enumerate(_list(raw, "teams")) if t.get("storm") is not None}
 
 
 def _person(raw: Any, path: str, teams: set[str]) -> PersonConfig:
@@ -295,8 +329,9 @@ def parse(raw: Any, env: Mapping[str, str] | None = None) -> TocsinConfig:
     if raw is None:
         return TocsinConfig()
     top = _Section(raw, "(top)", {"teams", "people", "integrations", "api_tokens", "routing",
-                                  "escalation_policies", "schedules"})
+                                  "escalation_policies", "schedules", "storm"})
     raw = _interpolate(top.raw, os.environ if env is None else env, "")
+    storm = _storm(raw.get("storm") or {}, "storm", StormConfig())
     teams = [_team(t, f"teams[{i}]") for i, t in enumerate(_list(raw, "teams"))]
     _unique(teams, "name", "teams")
     names = {t.name for t in teams}
@@ -324,7 +359,7 @@ def parse(raw: Any, env: Mapping[str, str] | None = None) -> TocsinConfig:
             raise ConfigError(f"teams[{i}].escalation_policy: no policy named {team.escalation_policy!r}")
     return TocsinConfig(tuple(teams), tuple(people), tuple(integrations), tuple(tokens),
                         RoutingConfig(routing_raw.str("team_label") or "team", {str(k): str(v) for k, v in services.items()}),
-                        tuple(policies), _schedules(raw, names, people, policies))
+                        tuple(policies), _schedules(raw, names, people, policies), storm, _team_storms(raw, storm))
 
 
 # -- on-call schedules (their own section: docs/oncall.md) ------------------------------------------
@@ -559,7 +594,7 @@ async def _apply_policies(session: AsyncSession, config: TocsinConfig, now: date
 # -- what running processes reload: integrations, API tokens, routing ------------------------------
 
 #: The part of the file every process holds in memory; the rest is in tables every request reads.
-RUNTIME = ("integrations", "api_tokens", "routing", "schedules")
+RUNTIME = ("integrations", "api_tokens", "routing", "schedules", "storm", "team_storms")
 
 
 def secrets(config: TocsinConfig) -> list[str | None]:
@@ -586,6 +621,8 @@ def with_runtime(config: TocsinConfig, document: Mapping[str, Any]) -> TocsinCon
                    for t in document["api_tokens"])
     return dataclasses.replace(config, integrations=integrations, api_tokens=tokens,
                                routing=RoutingConfig(**document["routing"]),
+                               storm=StormConfig(**document.get("storm", {})),
+                               team_storms={t: StormConfig(**r) for t, r in document.get("team_storms", {}).items()},
                                schedules=tuple(oncall_from_document(s) for s in document.get("schedules", ())))
 
 

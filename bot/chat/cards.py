@@ -22,6 +22,7 @@ from functools import partial
 
 from bot.chat import claims, copies
 from bot.chat.contract import CardChannel, Copy, Where
+from bot.chat.storm import Storms
 from bot.pacing import Coalescer
 from bot.sweep import changed_since
 from storage.clock import Clock
@@ -38,8 +39,10 @@ CLAIM_STALE = timedelta(minutes=10)
 class CardSync:
     """A ``ChangeObserver`` keeping one platform's copies of every card in step with the incident."""
 
-    def __init__(self, channel: CardChannel, db: Database, queries: IncidentQueries, clock: Clock) -> None:
+    def __init__(self, channel: CardChannel, db: Database, queries: IncidentQueries, clock: Clock,
+                 storms: Storms | None = None) -> None:
         self.channel, self.db, self.queries, self.clock = channel, db, queries, clock
+        self.storms = storms  # a team's storm gets one summary instead of a card per incident (bot.chat.storm)
         self.platform = channel.platform
         self.coalescer = Coalescer()
         self._queues: dict[int, deque[Job]] = {}
@@ -105,7 +108,7 @@ class CardSync:
     async def _apply(self, change: IncidentChange) -> None:
         if change.kind == "declared":
             where = self.channel.home(change.incident)
-            if where is not None:
+            if where is not None and not await self._absorbed(change.incident, where):
                 await self._post_card(change.incident, where)
             return
         cards = [c for c in await copies.of(self.db, self.platform, change.incident.id) if c.kind == "card"]
@@ -125,7 +128,11 @@ class CardSync:
             if self._shown.get(number) != version(view):
                 self.refresh(number)
         elif view.is_open and where and (number, version(view)) not in self._unpostable:
-            await self._post_card(view, where)
+            if not await self._absorbed(view, where):
+                await self._post_card(view, where)
+
+    async def _absorbed(self, view: IncidentView, where: Where) -> bool:
+        return self.storms is not None and await self.storms.absorb(view, where)
 
     async def _post_card(self, view: IncidentView, where: Where, *, claimed: bool = False) -> None:
         """Post the card unless it is there or another job, here or in another process, is posting it.
@@ -184,10 +191,12 @@ class CardSync:
 
     @property
     def busy(self) -> bool:
-        return bool(self._workers) or bool(self.coalescer._running)
+        return bool(self._workers) or bool(self.coalescer._running) or bool(self.storms and self.storms.busy)
 
     async def drain(self) -> None:
         """Wait until every queued post and edit has been sent (shutdown, tests)."""
         while self.busy:
             await asyncio.gather(*list(self._workers.values()), return_exceptions=True)
             await self.coalescer.drain()
+            if self.storms is not None:
+                await self.storms.drain()

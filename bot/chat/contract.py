@@ -52,6 +52,12 @@ class CardChannel(Protocol):
     async def reply(self, card: Copy, change: IncidentChange) -> None:
         """Say the change in the card's thread (or nothing, where the platform has no threads)."""
 
+    async def post_text(self, where: Where, text: str, *, marker: str) -> Copy:
+        """Post a plain message without buttons (a storm's summary: ``bot.chat.storm``)."""
+
+    async def edit_text(self, copy: Copy, text: str) -> None:
+        """Make a message posted by ``post_text`` say ``text``."""
+
     def retry_later(self, exc: Exception) -> bool:
         """True: the platform is out of reach for now (the sweep tries again); False: it refused this card."""
 

@@ -45,7 +45,8 @@ def build(container: Container) -> tuple[AsyncApp, SlackRuntime]:
     # they re-send a post after a connection reset without asking whether it took effect; SlackOut decides.
     out = SlackOut(client(retry_handlers=[]))
     runtime = SlackRuntime(container, out, SlackIdentity(container.db, out, container.clock),
-                           card_sync(out, container.db, container.queries, container.clock),
+                           card_sync(out, container.db, container.queries, container.clock,
+                                     lambda team: container.config.storm_rule(team)),
                            Receipts("slack", container.db, container.clock))
     http_mode = not settings.slack_app_token
     app = AsyncApp(client=client(), signing_secret=settings.slack_signing_secret or "",

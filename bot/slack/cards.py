@@ -3,10 +3,13 @@ Kit, one post per marker (``SlackOut.post`` finds a post whose answer never came
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from uuid import uuid4
 
 from bot.chat.cards import CardSync
 from bot.chat.contract import Copy, Where
+from bot.chat.storm import Storms
+from bot.config_file import StormConfig
 from bot.slack import scopes
 from bot.slack.outbound import FAILED, SlackOut, SlackUnavailable
 from bot.slack.platform import team_channel
@@ -43,9 +46,18 @@ class SlackCards:
         await self.out.post(f"line:{uuid4().hex}", channel=card.chat, thread_ts=card.message,
                             text=render_change_line(change), unfurl_links=False)
 
+    async def post_text(self, where: Where, text: str, *, marker: str) -> Copy:
+        data = await self.out.post(marker, channel=where.chat, text=text, unfurl_links=False)
+        return Copy(data["channel"], data["ts"])
+
+    async def edit_text(self, copy: Copy, text: str) -> None:
+        await self.out.call(scopes.UPDATE, channel=copy.chat, ts=copy.message, text=text)
+
     def retry_later(self, exc: Exception) -> bool:
         return isinstance(exc, SlackUnavailable)
 
 
-def card_sync(out: SlackOut, db: Database, queries: IncidentQueries, clock: Clock) -> CardSync:
-    return CardSync(SlackCards(out), db, queries, clock)
+def card_sync(out: SlackOut, db: Database, queries: IncidentQueries, clock: Clock,
+              rules: Callable[[str], StormConfig] | None = None) -> CardSync:
+    channel = SlackCards(out)
+    return CardSync(channel, db, queries, clock, Storms(channel, db, clock, rules) if rules else None)

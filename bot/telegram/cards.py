@@ -3,10 +3,13 @@ forum topic), HTML with buttons bound to the chat, no thread lines."""
 
 from __future__ import annotations
 
+import html
+
 from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 
 from bot.chat.cards import CardSync
 from bot.chat.contract import Copy, Where
+from bot.chat.storm import Storms
 from bot.container import Container
 from bot.telegram.callback import CallbackCodec
 from bot.telegram.outbox import Outbox
@@ -48,9 +51,18 @@ class TelegramCards:
     async def reply(self, card: Copy, change: IncidentChange) -> None:
         """The card's own lines say what happened; Telegram gets no timeline in a thread."""
 
+    async def post_text(self, where: Where, text: str, *, marker: str) -> Copy:
+        message = await self.outbox.send(int(where.chat), html.escape(text), thread_id=_int(where.thread))
+        return Copy(str(message.chat_id), str(message.message_id), where.thread)
+
+    async def edit_text(self, copy: Copy, text: str) -> None:
+        await self.outbox.edit(int(copy.chat), int(copy.message), html.escape(text), None)
+
     def retry_later(self, exc: Exception) -> bool:
         return isinstance(exc, (NetworkError, RetryAfter)) and not isinstance(exc, BadRequest)
 
 
 def card_sync(container: Container, outbox: Outbox, codec: CallbackCodec) -> CardSync:
-    return CardSync(TelegramCards(outbox, codec), container.db, container.queries, container.clock)
+    channel = TelegramCards(outbox, codec)
+    storms = Storms(channel, container.db, container.clock, lambda team: container.config.storm_rule(team))
+    return CardSync(channel, container.db, container.queries, container.clock, storms)

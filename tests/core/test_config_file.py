@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 import pytest
 import yaml
 from sqlalchemy import func, select
 
-from bot.config_file import ConfigError, apply, load, parse
+from bot.config_file import (
+    ConfigError,
+    StormConfig,
+    TocsinConfig,
+    apply,
+    load,
+    parse,
+    runtime_document,
+    with_runtime,
+)
 from storage.db import Database
 from storage.identity import person_for
 from storage.models import ChatBinding, ChatIdentity, EscalationPolicy, Membership, Person, Team
@@ -90,6 +100,10 @@ async def test_apply_updates_roles_and_removes_memberships_and_policies(containe
      "integrations[0].alertmanager_token: set alertmanager_token or alertmanager_basic_auth, not both"),
     (lambda c: c["integrations"][0].pop("alertmanager_url") and c["integrations"][0].update(alertmanager_token="t"),
      "integrations[0].alertmanager_token: only means something with an alertmanager_url"),
+    (lambda c: c["teams"][0].update(storm={"threshold": 0}),
+     "teams[0].storm.threshold: expected a whole number of at least 1, got 0"),
+    (lambda c: c.update(storm={"window": "1m"}), "storm.window: expected a whole number, got '1m'"),
+    (lambda c: c.update(storm={"burst": 3}), "storm.burst: unknown key (allowed: enabled, threshold, update_every, window)"),
 ])
 def test_errors_point_at_the_offending_key(mutate, error):
     raw = yaml.safe_load(EXAMPLE.read_text())
@@ -97,6 +111,17 @@ def test_errors_point_at_the_offending_key(mutate, error):
     with pytest.raises(ConfigError) as exc:
         parse(raw, env={})
     assert error in str(exc.value)
+
+
+def test_a_teams_storm_rule_falls_back_to_the_top_level_one_key_by_key_and_survives_a_reload():
+    raw = yaml.safe_load(EXAMPLE.read_text())
+    config = parse(raw, env={})
+    assert config.storm_rule("payments") == StormConfig(threshold=5, window=60, update_every=10, enabled=True)
+    assert config.storm_rule("platform") == StormConfig(threshold=10, window=60, update_every=10, enabled=True)
+    stored = json.loads(json.dumps(runtime_document(config)))
+    reloaded = with_runtime(TocsinConfig(), stored)  # a process started without --config
+    assert reloaded.storm_rule("platform") == config.storm_rule("platform")
+    assert reloaded.storm_rule("payments") == config.storm_rule("payments")
 
 
 def test_secrets_come_from_the_environment():
