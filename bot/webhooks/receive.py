@@ -33,6 +33,7 @@ from bot.webhooks.http import (
 from bot.webhooks.pagerduty import parse_pagerduty
 from bot.webhooks.shape import ShapeError
 from storage.ingest import Delivery, IngestResult, Route
+from storage.states import Severity
 
 log = logging.getLogger(__name__)
 
@@ -51,11 +52,16 @@ ALERTMANAGER = Endpoint("alertmanager", ("alertmanager", "grafana"), parse_alert
 ELASTIC = Endpoint("elastic", ("elastic",), parse_elastic)
 GENERIC = Endpoint("generic", ("generic",), parse_generic, signed=True)
 
+#: An alert without the severity label: Grafana's rules carry none unless the user adds one, and a
+#: Grafana alert that fires is a threshold crossed, so it is high rather than the generic medium.
+UNLABELLED_SEVERITY = {"grafana": Severity.HIGH}
+
 
 def route_for(container: Container, integration: IntegrationConfig) -> Route:
     routing = container.config.routing
     return Route(integration.name, integration.team, integration.auto_resolve, integration.group_by,
-                 routing.team_label, routing.services)
+                 routing.team_label, routing.services, integration.severity_label,
+                 UNLABELLED_SEVERITY.get(integration.type, Severity.MEDIUM))
 
 
 def _candidates(container: Container, types: Sequence[str]) -> list[IntegrationConfig]:

@@ -228,7 +228,7 @@ class AlertIngest:
             firing = [a for a in work.alerts() if a.firing]
             assert work.opener is not None
             first = next(p.delivery for p in work.parts if p.index == work.opener)
-            severity = max((a.severity for a in firing), key=_RANK.__getitem__, default=Severity.MEDIUM)
+            severity = max((work.route.severity_of(a) for a in firing), key=_RANK.__getitem__, default=Severity.MEDIUM)
             values.append(dict(
                 title=(first.title or group_title(firing, work.route)).strip()[:500] or "Alert",
                 status=Status.OPEN.value, severity=severity.value, service=service_of(firing)[:200] or None,

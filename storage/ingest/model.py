@@ -84,6 +84,13 @@ class Route:
     group_by: tuple[str, ...] = ("service", "instance", "alertname")
     team_label: str = "team"
     services: Mapping[str, str] = field(default_factory=dict)
+    severity_label: str = "severity"
+    unlabelled_severity: Severity = Severity.MEDIUM  # an alert without the severity label at all
+
+    def severity_of(self, alert: AlertIn) -> Severity:
+        """The alert's severity, read from this integration's severity label."""
+        word = alert.labels.get(self.severity_label)
+        return severity_of(word) if word not in (None, "") else self.unlabelled_severity
 
     @property
     def actor(self) -> Actor:

@@ -7,12 +7,15 @@ import copy
 
 from storage.queries import IncidentFilter
 from tests.webhooks.support import (
+    AM,
+    CONFIG,
     ELASTIC_TOKEN,
     GENERIC_TOKEN,
     GRAFANA_PASSWORD,
     GRAFANA_USER,
     PD_ROUTING_KEY,
     bearer,
+    configure,
 )
 
 GRAFANA_AUTH = {"Authorization": "Basic " + base64.b64encode(f"{GRAFANA_USER}:{GRAFANA_PASSWORD}".encode()).decode()}
@@ -211,3 +214,22 @@ async def test_pagerduty_errors(client, container, changes):
         assert response.json()["status"] == "invalid event" and response.json()["detail"].startswith(field + ":")
     await container.bus.drain()
     assert changes == [] and await _incidents(container) == []
+
+
+async def test_grafana_alerts_without_a_severity_label_are_high_not_medium(client, container):
+    body = copy.deepcopy(GRAFANA_FIRING)
+    del body["alerts"][0]["labels"]["severity"]
+    assert (await client.post("/webhooks/alertmanager", json=body, headers=GRAFANA_AUTH)).status_code == 200
+    assert (await container.queries.get(1)).severity == "high"
+
+
+async def test_severity_comes_from_the_integrations_severity_label(client, container):
+    configure(container, integrations=[dict(CONFIG["integrations"][0], severity_label="priority")])
+    body = copy.deepcopy(GRAFANA_FIRING)
+    body["alerts"][0]["labels"].update(priority="P1", severity="info")
+    assert (await client.post("/webhooks/alertmanager", json=body, headers=AM)).status_code == 200
+    assert (await container.queries.get(1)).severity == "critical"
+    del body["alerts"][0]["labels"]["priority"]
+    body["groupKey"], body["alerts"][0]["fingerprint"] = "other-group", "0000000000000002"
+    assert (await client.post("/webhooks/alertmanager", json=body, headers=AM)).status_code == 200
+    assert (await container.queries.get(2)).severity == "medium"  # an Alertmanager alert without the label
