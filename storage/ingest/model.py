@@ -72,6 +72,9 @@ class Delivery:
     group_key: str | None = None
     title: str | None = None
     truncated: int = 0
+    #: Resolved alerts found firing in another group (a resolve without every group_by label):
+    #: fingerprint -> (group key, dedup key) of the incident they fire in.
+    regroup: Mapping[str, tuple[str, str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -118,6 +121,7 @@ class IngestResult:
     deduplicated: int = 0
     stale: int = 0
     ignored: int = 0
+    unmatched: list[str] = field(default_factory=list)  # fingerprints of resolves that matched no alert
     acknowledged: int = 0
     auto_resolved: list[int] = field(default_factory=list)
 
