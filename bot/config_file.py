@@ -31,6 +31,7 @@ from storage.oncall import to_document as oncall_document
 from storage.roles import Role
 
 INTEGRATION_TYPES = ("alertmanager", "grafana", "elastic", "generic", "pagerduty")
+LABEL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -91,6 +92,7 @@ class IntegrationConfig:
     alertmanager_password: str | None = field(default=None, repr=False)
     flap_count: int = 0  # the flap gate (``flap: {count, within}``; docs/noise.md); 0: off
     flap_within: int = 0  # seconds
+    severity_label: str = "severity"
 
 
 @dataclass(frozen=True)
@@ -237,7 +239,7 @@ def _person(raw: Any, path: str, teams: set[str]) -> PersonConfig:
 def _integration(raw: Any, path: str, teams: set[str]) -> IntegrationConfig:
     s = _Section(raw, path, {"name", "type", "token", "basic_auth", "hmac_secret", "hmac_without_timestamp", "team",
                              "auto_resolve", "group_by", "alertmanager_url", "alertmanager_token",
-                             "alertmanager_basic_auth", "flap"})
+                             "alertmanager_basic_auth", "flap", "severity_label"})
     kind = s.str("type", True)
     if kind not in INTEGRATION_TYPES:
         raise ConfigError(f"{path}.type: {kind!r} is not one of {', '.join(INTEGRATION_TYPES)}")
@@ -252,6 +254,9 @@ def _integration(raw: Any, path: str, teams: set[str]) -> IntegrationConfig:
     group_by = raw.get("group_by") or ["service", "instance", "alertname"]
     if not isinstance(group_by, list) or not all(isinstance(g, str) for g in group_by):
         raise ConfigError(f"{path}.group_by: expected a list of label names")
+    severity_label = s.str("severity_label") or "severity"
+    if not LABEL_NAME.fullmatch(severity_label):
+        raise ConfigError(f"{path}.severity_label: {severity_label!r} is not a label name (letters, digits, _)")
     without_timestamp = s.bool("hmac_without_timestamp", False)
     if without_timestamp and not hmac_secret:
         raise ConfigError(f"{path}.hmac_without_timestamp: only means something with an hmac_secret")
@@ -259,7 +264,8 @@ def _integration(raw: Any, path: str, teams: set[str]) -> IntegrationConfig:
     flap_count, flap_within = _flap(raw.get("flap"), f"{path}.flap")
     return IntegrationConfig(s.str("name", True), kind, token, b.str("username"), b.str("password"), hmac_secret,
                              without_timestamp, team, s.bool("auto_resolve", True), tuple(group_by),
-                             am_url, am_token, am_user, am_password, flap_count, flap_within)
+                             am_url, am_token, am_user, am_password, flap_count, flap_within,
+                             severity_label)
 
 
 def _alertmanager_api(raw: Any, s: _Section, path: str, kind: str | None

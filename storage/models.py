@@ -321,6 +321,20 @@ class CalendarFeed(Base):
     created_at: Mapped[datetime]
 
 
+class ChangeEvent(Base):
+    """A change a sender reported (a deploy, a config push): recorded for responders, never paged."""
+
+    __tablename__ = "change_event"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    integration: Mapped[str] = mapped_column(String(200), index=True)
+    summary: Mapped[str] = mapped_column(String(1024))
+    source: Mapped[str | None] = mapped_column(String(200))
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)  # custom_details and links
+    occurred_at: Mapped[datetime]
+    received_at: Mapped[datetime]
+
+
 class ConfigState(Base):
     """The applied config file's integrations, API tokens, routing and on-call schedules (one row, id 1), which running
     processes reload when ``generation`` moves; teams, people and policies have tables of their own."""

@@ -11,6 +11,7 @@ from bot.webhooks.receive import (
     handle_alertmanager_webhook,
     handle_elastic_webhook,
     handle_generic_webhook,
+    handle_pagerduty_change,
     handle_pagerduty_event,
 )
 
@@ -19,6 +20,8 @@ ROUTES = (
     ("/webhooks/elastic", handle_elastic_webhook),
     ("/webhooks/generic", handle_generic_webhook),
     ("/v2/enqueue", handle_pagerduty_event),
+    ("/webhooks/pagerduty", handle_pagerduty_event),  # the same, named like the other webhooks
+    ("/v2/change/enqueue", handle_pagerduty_change),
 )
 
 

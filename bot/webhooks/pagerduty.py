@@ -3,6 +3,7 @@
 The ``routing_key`` is the integration's secret (its ``token`` in the config file). ``trigger`` opens
 or repeats the alert of ``dedup_key``, ``acknowledge`` acknowledges its incident, ``resolve`` resolves
 the alert (and so the incident, with auto_resolve). Each dedup key is its own incident, as in PagerDuty.
+Change events (``POST /v2/change/enqueue``) are recorded, never paged.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.webhooks.shape import ShapeError, array, document, obj, text, when
+from storage.changes import ChangeIn
 from storage.ingest import AlertIn, Delivery, bounded, digest
 
 ACTIONS = ("trigger", "acknowledge", "resolve")
@@ -60,6 +62,23 @@ def parse_pagerduty(payload: Any) -> PagerDutyEvent:
                                                                       if links else None),
     )
     return PagerDutyEvent(routing_key, action, key, Delivery((alert,), group_key=_group(key), title=summary))
+
+
+def parse_change(payload: Any) -> tuple[str, ChangeIn]:
+    """A change event (``POST /v2/change/enqueue``): its routing key and the change to record."""
+    body = obj(payload, "(body)")
+    routing_key = text(body.get("routing_key"), "routing_key", required=True, limit=200) or ""
+    event = obj(body.get("payload"), "payload")
+    summary = text(event.get("summary"), "payload.summary", required=True, limit=1024) or ""
+    details: dict[str, Any] = {}
+    if event.get("custom_details") is not None:
+        details["custom_details"] = document(event.get("custom_details"))
+    links = [obj(x, f"links[{i}]") for i, x in enumerate(array(body.get("links") or [], "links"))]
+    if links:
+        details["links"] = [{"href": text(x.get("href"), f"links[{i}].href", required=True),
+                             "text": text(x.get("text"), f"links[{i}].text")} for i, x in enumerate(links)]
+    return routing_key, ChangeIn(summary, text(event.get("source"), "payload.source", limit=200),
+                                 when(event.get("timestamp"), "payload.timestamp"), details)
 
 
 def _group(key: str) -> str:

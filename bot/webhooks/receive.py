@@ -31,9 +31,11 @@ from bot.webhooks.http import (
     parse_json,
     read_body,
 )
-from bot.webhooks.pagerduty import parse_pagerduty
+from bot.webhooks.pagerduty import parse_change, parse_pagerduty
 from bot.webhooks.shape import ShapeError
+from storage.changes import record_change
 from storage.ingest import Delivery, IngestResult, Route
+from storage.states import Severity
 
 log = logging.getLogger(__name__)
 
@@ -52,12 +54,17 @@ ALERTMANAGER = Endpoint("alertmanager", ("alertmanager", "grafana"), parse_alert
 ELASTIC = Endpoint("elastic", ("elastic",), parse_elastic)
 GENERIC = Endpoint("generic", ("generic",), parse_generic, signed=True)
 
+#: An alert without the severity label: Grafana's rules carry none unless the user adds one, and a
+#: Grafana alert that fires is a threshold crossed, so it is high rather than the generic medium.
+UNLABELLED_SEVERITY = {"grafana": Severity.HIGH}
+
 
 def route_for(container: Container, integration: IntegrationConfig) -> Route:
     routing = container.config.routing
     return Route(integration.name, integration.team, integration.auto_resolve, integration.group_by,
                  routing.team_label, routing.services, integration.flap_count,
-                 timedelta(seconds=integration.flap_within))
+                 timedelta(seconds=integration.flap_within), integration.severity_label,
+                 UNLABELLED_SEVERITY.get(integration.type, Severity.MEDIUM))
 
 
 def _candidates(container: Container, types: Sequence[str]) -> list[IntegrationConfig]:
@@ -86,7 +93,8 @@ def _answer(result: IngestResult, integration: IntegrationConfig, status: int = 
     return JSONResponse({"status": "ok", "integration": integration.name, "incidents": result.incidents,
                          "opened": [n for n, _ in result.opened], "fired": result.fired,
                          "resolved": result.resolved, "deduplicated": result.deduplicated,
-                         "stale": result.stale, "ignored": result.ignored, **extra}, status_code=status)
+                         "stale": result.stale, "ignored": result.ignored, "unmatched": result.unmatched, **extra},
+                        status_code=status)
 
 
 async def receive(request: Request, endpoint: Endpoint) -> Response:
@@ -112,7 +120,14 @@ async def receive(request: Request, endpoint: Endpoint) -> Response:
                          {"Retry-After": "5"}).response()
     metrics.webhooks.labels(source, "accepted").inc()
     metrics.ingested(source, result)
+    _log_unmatched(source, result)
     return _answer(result, integration)
+
+
+def _log_unmatched(source: str, result: IngestResult) -> None:
+    if result.unmatched:
+        log.warning("resolve from %s matched no firing alert (never seen, or its incident closed by hand): "
+                    "fingerprints %s", source, ", ".join(result.unmatched[:20]))
 
 
 async def handle_alertmanager_webhook(request: Request) -> Response:
@@ -131,9 +146,29 @@ async def handle_generic_webhook(request: Request) -> Response:
 
 
 def _pagerduty_error(status: int, error: str, detail: str) -> JSONResponse:
-    # PagerDuty clients read status/message/errors; everyone else reads error/detail.
-    return JSONResponse({"status": "invalid event" if status == 400 else error, "message": detail,
+    # PagerDuty clients read status/message/errors (PagerDuty's own 400 body); everyone else reads error/detail.
+    message = "Event object is invalid" if status == 400 else detail
+    return JSONResponse({"status": "invalid event" if status == 400 else error, "message": message,
                          "errors": [detail], "error": error, "detail": detail}, status_code=status)
+
+
+async def _pagerduty_payload(request: Request, container: Container) -> Any:
+    """The body, with the routing key of an ``X-Routing-Key`` header where the body has none (Kibana's connector)."""
+    check_json_type(request)
+    payload = parse_json(await read_body(request, container.settings.max_body_bytes))
+    header_key = request.headers.get("x-routing-key")
+    if isinstance(payload, dict) and payload.get("routing_key") in (None, "") and header_key:
+        payload = {**payload, "routing_key": header_key}
+    return payload
+
+
+def _pagerduty_integration(request: Request, container: Container, routing_key: str) -> IntegrationConfig:
+    """The pagerduty integration whose token is the routing key (PagerDuty has no other secret)."""
+    candidates = _candidates(container, ("pagerduty",))
+    integration = next((i for i in candidates if auth.same(routing_key, i.token)), None)
+    if integration is None:
+        raise auth.refused(request, "pagerduty", candidates, "unknown routing_key", "unknown routing_key")
+    return integration
 
 
 async def handle_pagerduty_event(request: Request) -> Response:
@@ -142,20 +177,12 @@ async def handle_pagerduty_event(request: Request) -> Response:
     metrics = container.metrics
     source = "pagerduty"
     try:
-        check_json_type(request)
-        body = await read_body(request, container.settings.max_body_bytes)
-        payload = parse_json(body)
-        header_key = request.headers.get("x-routing-key")
-        if isinstance(payload, dict) and payload.get("routing_key") in (None, "") and header_key:
-            payload = {**payload, "routing_key": header_key}  # Kibana's connector sends it as a header
+        payload = await _pagerduty_payload(request, container)
         try:
             event = parse_pagerduty(payload)
         except ShapeError as exc:
             raise HttpError(400, "invalid_payload", str(exc)) from None
-        candidates = _candidates(container, ("pagerduty",))
-        integration = next((i for i in candidates if auth.same(event.routing_key, i.token)), None)
-        if integration is None:
-            raise auth.refused(request, source, candidates, "unknown routing_key", "unknown routing_key")
+        integration = _pagerduty_integration(request, container, event.routing_key)
         source = integration.name
         route = route_for(container, integration)
         ingest = container.ingest
@@ -172,5 +199,33 @@ async def handle_pagerduty_event(request: Request) -> Response:
         return _pagerduty_error(503, "unavailable", "the event was not stored; retry later")
     metrics.webhooks.labels(source, "accepted").inc()
     metrics.ingested(source, result)
+    _log_unmatched(source, result)
     return JSONResponse({"status": "success", "message": "Event processed", "dedup_key": event.dedup_key,
                          "incidents": result.incidents}, status_code=202)
+
+
+async def handle_pagerduty_change(request: Request) -> Response:
+    """PagerDuty's Change Events API: the change is recorded for responders; nothing opens, nobody is paged."""
+    container: Container = request.state.tocsin
+    metrics = container.metrics
+    source = "pagerduty"
+    try:
+        payload = await _pagerduty_payload(request, container)
+        try:
+            routing_key, change = parse_change(payload)
+        except ShapeError as exc:
+            raise HttpError(400, "invalid_payload", str(exc)) from None
+        integration = _pagerduty_integration(request, container, routing_key)
+        source = integration.name
+        number = await record_change(container.db, integration.name, change, container.clock.now())
+    except HttpError as exc:
+        metrics.webhooks.labels(source, exc.error).inc()
+        return _pagerduty_error(exc.status, exc.error, exc.detail)
+    except DATABASE_FAILURES as exc:
+        metrics.webhooks.labels(source, "unavailable").inc()
+        log.warning("PagerDuty change event from %s not stored, answering 503: %s", source, failure_name(exc))
+        return _pagerduty_error(503, "unavailable", "the change event was not stored; retry later")
+    metrics.webhooks.labels(source, "accepted").inc()
+    metrics.changes.labels(source).inc()
+    return JSONResponse({"status": "success", "message": "Change event processed", "change": number},
+                        status_code=202)

@@ -12,6 +12,7 @@ statements go through the driver (``pg``); SQLite takes the portable SQLAlchemy 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import time
 from collections.abc import Iterable, Sequence
@@ -82,7 +83,7 @@ class AlertIngest:
             try:
                 async with self.incidents.unit() as unit:
                     unit.views = False  # only the bus reads this unit's changes
-                    await self._apply(unit, plan(items), results)
+                    await self._apply(unit, plan(await self._regroup(unit, items)), results)
                 return results
             except DBAPIError as exc:  # a concurrent writer won a race: start again from its result
                 if attempt == ATTEMPTS - 1 or not is_retryable(exc):
@@ -106,6 +107,30 @@ class AlertIngest:
         return result
 
     # -- one transaction ----------------------------------------------------------------------
+
+    async def _regroup(self, unit: Unit, items: Sequence[tuple[Delivery, Route]]
+                       ) -> Sequence[tuple[Delivery, Route]]:
+        """Resolves of senders without a group of their own, sent to the incident their alert fires in
+        (found by fingerprint) when their labels name another group: a resolve lacking a group_by label."""
+        wanted = {(route.integration[:32], a.fingerprint) for delivery, route in items if not delivery.group_key
+                  for a in delivery.alerts if not a.firing}
+        if not wanted:
+            return items
+        if not self.pg:
+            await self._lock_groups(unit, ())  # SQLite: the write lock before the first read
+        c = ALERTS.c
+        found = await unit.session.execute(
+            select(c.source, c.fingerprint, Incident.group_key, Incident.dedup_key)
+            .join(Incident, Incident.id == c.incident_id)
+            .where(c.fingerprint.in_({fp for _, fp in wanted}), c.source.in_({s for s, _ in wanted}),
+                   c.status == "firing", Incident.status.in_(ACTIVE_STATUSES)))
+        firing = {(source, fp): (group, dedup) for source, fp, group, dedup in found if group and dedup}
+        regrouped = []
+        for delivery, route in items:
+            moves = {a.fingerprint: firing[(route.integration[:32], a.fingerprint)] for a in delivery.alerts
+                     if not a.firing and (route.integration[:32], a.fingerprint) in firing}
+            regrouped.append((dataclasses.replace(delivery, regroup=moves) if moves else delivery, route))
+        return regrouped
 
     async def _apply(self, unit: Unit, groups: dict[str, GroupWork], results: list[IngestResult]) -> None:
         if not groups:
@@ -228,7 +253,7 @@ class AlertIngest:
             firing = [a for a in work.alerts() if a.firing]
             assert work.opener is not None
             first = next(p.delivery for p in work.parts if p.index == work.opener)
-            severity = max((a.severity for a in firing), key=_RANK.__getitem__, default=Severity.MEDIUM)
+            severity = max((work.route.severity_of(a) for a in firing), key=_RANK.__getitem__, default=Severity.MEDIUM)
             values.append(dict(
                 title=(first.title or group_title(firing, work.route)).strip()[:500] or "Alert",
                 status=Status.OPEN.value, severity=severity.value, service=service_of(firing)[:200] or None,

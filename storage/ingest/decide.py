@@ -83,8 +83,12 @@ def plan(items: Sequence[tuple[Delivery, Route]]) -> dict[str, GroupWork]:
     for index, (delivery, route) in enumerate(items):
         parts: dict[str, Part] = {}
         for alert in delivery.alerts:
-            key = route.group_of(delivery, alert)
-            dedup_key = route.dedup_key(key)
+            moved = delivery.regroup.get(alert.fingerprint)
+            if moved:
+                key, dedup_key = moved
+            else:
+                key = route.group_of(delivery, alert)
+                dedup_key = route.dedup_key(key)
             work = groups.get(dedup_key)
             if work is None:
                 work = groups[dedup_key] = GroupWork(key, dedup_key, route)
@@ -146,6 +150,7 @@ def _resolve(now: datetime, work: GroupWork, alert: AlertIn, row: Row | None,
     """Whether the alert resolved now (not a repeat, not unknown)."""
     if row is None:
         result.ignored += 1  # never seen firing, or its incident was closed by hand
+        result.unmatched.append(alert.fingerprint)
         return False
     row.last_seen_at, row.dirty = now, True
     if row.status == "resolved":

@@ -72,6 +72,9 @@ class Delivery:
     group_key: str | None = None
     title: str | None = None
     truncated: int = 0
+    #: Resolved alerts found firing in another group (a resolve without every group_by label):
+    #: fingerprint -> (group key, dedup key) of the incident they fire in.
+    regroup: Mapping[str, tuple[str, str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,13 @@ class Route:
     services: Mapping[str, str] = field(default_factory=dict)
     flap_count: int = 0  # the flap gate (storage/gates.py): 0 off
     flap_within: timedelta = timedelta(0)
+    severity_label: str = "severity"
+    unlabelled_severity: Severity = Severity.MEDIUM  # an alert without the severity label at all
+
+    def severity_of(self, alert: AlertIn) -> Severity:
+        """The alert's severity, read from this integration's severity label."""
+        word = alert.labels.get(self.severity_label)
+        return severity_of(word) if word not in (None, "") else self.unlabelled_severity
 
     @property
     def actor(self) -> Actor:
@@ -113,6 +123,7 @@ class IngestResult:
     deduplicated: int = 0
     stale: int = 0
     ignored: int = 0
+    unmatched: list[str] = field(default_factory=list)  # fingerprints of resolves that matched no alert
     acknowledged: int = 0
     auto_resolved: list[int] = field(default_factory=list)
 

@@ -79,6 +79,8 @@ async def test_apply_updates_roles_and_removes_memberships_and_policies(containe
     (lambda c: c["teams"].append({"name": "payments"}), "teams[2].name: 'payments' appears twice"),
     (lambda c: c["integrations"][0].pop("token"), "integrations[0]: set token, basic_auth or hmac_secret"),
     (lambda c: c["integrations"][0].update(type="nagios"), "integrations[0].type: 'nagios' is not one of"),
+    (lambda c: c["integrations"][0].update(severity_label="prio rity"),
+     "integrations[0].severity_label: 'prio rity' is not a label name"),
     (lambda c: c["escalation_policies"][0]["steps"][1].update(after="soon"),
      "escalation_policies[0].steps[1].after: 'soon' is not a duration"),
     (lambda c: c["escalation_policies"][0]["steps"][0].update(notify=["role:chef"]),

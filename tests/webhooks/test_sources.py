@@ -7,12 +7,15 @@ import copy
 
 from storage.queries import IncidentFilter
 from tests.webhooks.support import (
+    AM,
+    CONFIG,
     ELASTIC_TOKEN,
     GENERIC_TOKEN,
     GRAFANA_PASSWORD,
     GRAFANA_USER,
     PD_ROUTING_KEY,
     bearer,
+    configure,
 )
 
 GRAFANA_AUTH = {"Authorization": "Basic " + base64.b64encode(f"{GRAFANA_USER}:{GRAFANA_PASSWORD}".encode()).decode()}
@@ -211,3 +214,96 @@ async def test_pagerduty_errors(client, container, changes):
         assert response.json()["status"] == "invalid event" and response.json()["detail"].startswith(field + ":")
     await container.bus.drain()
     assert changes == [] and await _incidents(container) == []
+
+
+async def test_grafana_alerts_without_a_severity_label_are_high_not_medium(client, container):
+    body = copy.deepcopy(GRAFANA_FIRING)
+    del body["alerts"][0]["labels"]["severity"]
+    assert (await client.post("/webhooks/alertmanager", json=body, headers=GRAFANA_AUTH)).status_code == 200
+    assert (await container.queries.get(1)).severity == "high"
+
+
+async def test_severity_comes_from_the_integrations_severity_label(client, container):
+    configure(container, integrations=[dict(CONFIG["integrations"][0], severity_label="priority")])
+    body = copy.deepcopy(GRAFANA_FIRING)
+    body["alerts"][0]["labels"].update(priority="P1", severity="info")
+    assert (await client.post("/webhooks/alertmanager", json=body, headers=AM)).status_code == 200
+    assert (await container.queries.get(1)).severity == "critical"
+    del body["alerts"][0]["labels"]["priority"]
+    body["groupKey"], body["alerts"][0]["fingerprint"] = "other-group", "0000000000000002"
+    assert (await client.post("/webhooks/alertmanager", json=body, headers=AM)).status_code == 200
+    assert (await container.queries.get(2)).severity == "medium"  # an Alertmanager alert without the label
+
+
+#: PagerDuty's documented change event (developer-docs, events-API-v2/03-Change-Events.md).
+PD_CHANGE = {
+    "routing_key": PD_ROUTING_KEY,
+    "payload": {"summary": "Build Success: Increase snapshot create timeout to 30 seconds",
+                "timestamp": "2020-07-17T08:42:58.315+0000", "source": "acme-build-pipeline-tool-default-i-9999",
+                "custom_details": {"build_state": "passed", "build_number": "2", "run_time": "1236s"}},
+    "links": [{"href": "https://acme.pagerduty.dev/build/2", "text": "View more details in Acme!"}],
+}
+
+
+async def test_pagerduty_change_events_are_recorded_without_paging(client, container, changes):
+    from storage.changes import recent_changes
+
+    response = await client.post("/v2/change/enqueue", json=PD_CHANGE)
+    assert response.status_code == 202
+    assert response.json() | {"change": None} == {"status": "success", "message": "Change event processed",
+                                                  "change": None}
+    [change] = await recent_changes(container.db)
+    assert (change.integration, change.summary, change.source) == (
+        "pd-compat", "Build Success: Increase snapshot create timeout to 30 seconds",
+        "acme-build-pipeline-tool-default-i-9999")
+    assert change.occurred_at.isoformat() == "2020-07-17T08:42:58.315000+00:00"
+    assert change.details["links"][0]["href"] == "https://acme.pagerduty.dev/build/2"
+    await container.bus.drain()
+    assert changes == [] and await _incidents(container) == []
+    metrics = (await client.get("/metrics")).text
+    assert 'tocsin_change_events_total{source="pd-compat"} 1.0' in metrics
+    body = {k: v for k, v in PD_CHANGE.items() if k != "routing_key"}
+    assert (await client.post("/v2/change/enqueue", json=body, headers={"X-Routing-Key": PD_ROUTING_KEY})
+            ).status_code == 202
+    assert (await client.post("/v2/change/enqueue", json=dict(PD_CHANGE, routing_key="nope"))).status_code == 401
+    bad = await client.post("/v2/change/enqueue", json=dict(PD_CHANGE, payload={"source": "x"}))
+    assert bad.status_code == 400 and bad.json()["status"] == "invalid event"
+    assert bad.json()["errors"] == ["payload.summary: required"]
+    assert len(await recent_changes(container.db)) == 2
+
+
+async def test_kibana_pagerduty_connector_triggers_and_resolves_on_its_dedup_key(client, container):
+    """The body Kibana's PagerDuty connector sends (x-pack stack_connectors pagerduty), on /webhooks/pagerduty."""
+    trigger = {"event_action": "trigger", "dedup_key": "rule-7:host-a",
+               "payload": {"summary": "CPU usage is 97% on host-a", "source": "Elastic Alerting rule 'CPU' (rule-7)",
+                           "severity": "critical", "timestamp": "2026-11-22T10:00:00.000Z",
+                           "component": "checkout", "group": "", "class": ""},
+               "links": [{"href": "https://kibana.local/app/observability/alerts/rule-7", "text": "Elastic Rule"}]}
+    headers = {"X-Routing-Key": PD_ROUTING_KEY}
+    response = await client.post("/webhooks/pagerduty", json=trigger, headers=headers)
+    assert response.status_code == 202 and response.json()["dedup_key"] == "rule-7:host-a"
+    view = await container.queries.get(1)
+    assert (view.title, view.severity, view.service, view.team.name) == (
+        "CPU usage is 97% on host-a", "critical", "checkout", "payments")
+    assert "https://kibana.local/app/observability/alerts/rule-7" in [link.url for link in view.links]
+    resolve = {"event_action": "resolve", "dedup_key": "rule-7:host-a"}
+    assert (await client.post("/webhooks/pagerduty", json=resolve, headers=headers)).status_code == 202
+    assert (await container.queries.get(1)).status == "resolved"
+
+
+async def test_a_resolve_without_a_group_by_label_finds_its_alert_by_fingerprint(client, container, caplog):
+    """Kibana's Recovered action often lacks the rule's service: the group differs, the alert does not."""
+    headers = bearer(ELASTIC_TOKEN)
+    assert (await client.post("/webhooks/elastic", json=_kibana(), headers=headers)).status_code == 200
+    recovered = _kibana(action_group="recovered", date="2026-11-22T10:05:00.000Z", service="")
+    response = await client.post("/webhooks/elastic", json=recovered, headers=headers)
+    assert response.status_code == 200
+    assert (response.json()["resolved"], response.json()["ignored"], response.json()["unmatched"]) == (1, 0, [])
+    assert (await container.queries.get(1)).status == "resolved"
+
+    never_fired = _kibana(action_group="recovered", alert_id="host-9", date="2026-11-22T10:06:00.000Z")
+    response = await client.post("/webhooks/elastic", json=never_fired, headers=headers)
+    assert response.status_code == 200
+    [fingerprint] = response.json()["unmatched"]
+    assert response.json()["ignored"] == 1 and len(fingerprint) >= 16
+    assert "resolve from kibana matched no firing alert" in caplog.text and fingerprint in caplog.text
