@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import oncall, schedules
+from storage import oncall, overrides, schedules
 from storage.directory import Readable, team_by_name
 from storage.models import Incident, Notification, Person
 
@@ -58,14 +58,14 @@ def _zone(name: str | None) -> ZoneInfo:
 
 
 def compute(found: Iterable[oncall.Schedule], pages: Iterable[tuple[str, datetime]], zones: dict[str, str],
-            start: datetime, end: datetime) -> list[Row]:
+            start: datetime, end: datetime, covering: dict[str, list[oncall.Override]] | None = None) -> list[Row]:
     """The report over [start, end): ``pages`` are (email, when) pairs, ``zones`` each person's zone."""
     seconds: dict[str, float] = {}
     outside: dict[str, float] = {}
     paged: dict[str, int] = {}
     night: dict[str, int] = {}
     for schedule in found:
-        for shift in oncall.timeline(schedule, start, end):
+        for shift in oncall.timeline(schedule, start, end, (covering or {}).get(schedule.name, [])):
             if shift.who is None:
                 continue
             who = shift.who.lower()
@@ -100,7 +100,8 @@ async def report(session: AsyncSession, reader: Readable, start: datetime, end: 
     pages = [(email, when) for email, when in (await session.execute(query)).all()]
     zones = {email.lower(): tz for email, tz in
              (await session.execute(select(Person.email, Person.timezone).where(Person.email.is_not(None)))).all()}
-    return compute(found, pages, zones, start, end)
+    covering = await overrides.active(session, start, [s.name for s in found])
+    return compute(found, pages, zones, start, end, covering)
 
 
 def document(rows: list[Row], start: datetime, end: datetime, team: str | None) -> dict:

@@ -82,15 +82,20 @@ def render(name: str, shifts: list[tuple[str, oncall.Shift]], now: datetime, per
     return "".join(_fold(line) + "\r\n" for line in lines)
 
 
-def schedule_feed(schedule: oncall.Schedule, now: datetime) -> str:
-    start, end = window(now)
-    return render(f"On call: {schedule.name}", [(schedule.name, s) for s in oncall.timeline(schedule, start, end)],
-                  now, person_feed=False)
+Covering = dict[str, list[oncall.Override]]  # the database's overrides per schedule name
 
 
-def person_feed(email: str, schedules: list[oncall.Schedule], now: datetime) -> str:
+def schedule_feed(schedule: oncall.Schedule, now: datetime, covering: Covering | None = None) -> str:
     start, end = window(now)
-    mine = [(s.name, shift) for s in schedules for shift in oncall.timeline(s, start, end) if shift.who and shift.who.lower() == email.lower()]
+    shifts = oncall.timeline(schedule, start, end, (covering or {}).get(schedule.name, []))
+    return render(f"On call: {schedule.name}", [(schedule.name, s) for s in shifts], now, person_feed=False)
+
+
+def person_feed(email: str, schedules: list[oncall.Schedule], now: datetime, covering: Covering | None = None) -> str:
+    start, end = window(now)
+    mine = [(s.name, shift) for s in schedules
+            for shift in oncall.timeline(s, start, end, (covering or {}).get(s.name, []))
+            if shift.who and shift.who.lower() == email.lower()]
     return render(f"On call: {email}", mine, now, person_feed=True)
 
 

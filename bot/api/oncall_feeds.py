@@ -11,7 +11,7 @@ from starlette.responses import Response
 
 from bot.container import Container
 from bot.webhooks.http import DATABASE_FAILURES, error_response, unavailable
-from storage import ical, schedules
+from storage import ical, overrides, schedules
 from storage.models import Person
 
 log = logging.getLogger(__name__)
@@ -36,16 +36,17 @@ async def calendar(request: Request) -> Response:
             if found is None:
                 return _missing()
             applied = await schedules.applied(session)
+            covering = await overrides.active(session, ical.window(now)[0])
             if found.kind == ical.SCHEDULE:
                 schedule = next((s for s in applied if s.name == found.subject), None)
                 if schedule is None:  # the schedule left the config file
                     return _missing()
-                body = ical.schedule_feed(schedule, now)
+                body = ical.schedule_feed(schedule, now, covering)
             else:
                 active = await session.scalar(select(Person.active).where(func.lower(Person.email) == found.subject.lower()))
                 if not active:
                     return _missing()
-                body = ical.person_feed(found.subject, applied, now)
+                body = ical.person_feed(found.subject, applied, now, covering)
     except DATABASE_FAILURES as exc:
         log.warning("calendar feed failed on the database: %s", type(exc).__name__)
         return unavailable().response()

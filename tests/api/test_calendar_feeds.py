@@ -100,3 +100,20 @@ async def test_a_feed_of_a_person_made_inactive_or_a_schedule_removed_is_404(htt
     assert (await http.get(f"/calendar/{person}.ics")).status_code == 404
     await store_schedules(container)
     assert (await http.get(f"/calendar/{schedule}.ics")).status_code == 404
+
+
+async def test_an_override_made_through_the_api_is_in_the_schedule_and_person_feeds(http, as_token, container):
+    await store_schedules(container, PAYMENTS)
+    made = await http.post("/api/oncall/overrides", headers=as_token("admin"), json={
+        "schedule": "payments-primary", "person": "manager@example.com", "start": "2026-11-28T10:00",
+        "end": "2026-11-28T14:00"})
+    assert made.status_code == 201, made.text
+    schedule = await _token(container, ical.SCHEDULE, "payments-primary")
+    events = _events((await http.get(f"/calendar/{schedule}.ics")).content)
+    cover = ("On call: payments-primary: manager@example.com", datetime(2026, 11, 28, 10, tzinfo=UTC),
+             datetime(2026, 11, 28, 14, tzinfo=UTC))
+    assert cover in [e[:3] for e in events]
+    covered = [e for e in events if e[0].endswith("responder@example.com") and e[1] < cover[2] and e[2] > cover[1]]
+    assert covered == [], "the responder's week is cut around the override"
+    person = await _token(container, ical.PERSON, "manager@example.com")
+    assert [e[1:3] for e in _events((await http.get(f"/calendar/{person}.ics")).content)] == [cover[1:]]
