@@ -335,7 +335,7 @@ class IncidentService:
                 return await self.transition(unit, incident, principal, Status.RESOLVED, note)
             warning = still_firing(firing)
             changed, message = await self.transition(unit, incident, principal, Status.RESOLVED,
-                                                     warning + (f" ({note})" if note else ""))
+                                                     f"{note} ({warning})" if note else warning)
             return changed, (f"{message} {warning}; to hold them back: /incident silence {incident.number} 4h"
                              if changed else message)
 

@@ -157,8 +157,8 @@ async def test_silence_previews_creates_holds_back_notifications_and_expires(sta
         assert (f"#{n} resolved by Responder while 2 alerts still fire: the next firing notification opens a new "
                 f"incident; to hold them back: /incident silence {n} 4h") in resolved.text
         detail = (await http.get(f"{url}/api/incidents/{n}", headers=READ)).json()
-        assert detail["timeline"][-1]["text"] == ("while 2 alerts still fire: the next firing notification opens "
-                                                  "a new incident (fixed the pool)")
+        assert detail["timeline"][-1]["text"] == ("fixed the pool (while 2 alerts still fire: the next firing "
+                                                  "notification opens a new incident)")
 
 
 async def test_an_unreachable_alertmanager_is_a_clear_error_counted_on_metrics(stack, container, people):
