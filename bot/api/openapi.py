@@ -108,6 +108,13 @@ _SHIFT = {"type": ["object", "null"], "properties": {
     "who": {"type": ["string", "null"]}, "start": {"type": "string", "format": "date-time"},
     "end": {"type": "string", "format": "date-time"}, "layer": {"type": ["string", "null"]}}}
 
+_PAGERDUTY_EVENT: Doc = {"post": {
+    "summary": "PagerDuty Events API v2 (routing_key is the integration's token, in the body or X-Routing-Key)",
+    "tags": ["webhooks"], "security": [], "requestBody": _body({"$ref": "#/components/schemas/PagerDutyEvent"}),
+    "responses": {"202": _json({"type": "object", "properties": {"status": TEXT, "message": TEXT,
+                                                                 "dedup_key": TEXT}}, "Event processed"),
+                  **_errors(*WEBHOOK_ERRORS)}}}
+
 SCHEMAS: Doc = {
     "OncallSchedule": {"type": "object", "properties": {
         "schedule": TEXT, "team": {"type": ["string", "null"]}, "timezone": TEXT, "now": _SHIFT, "next": _SHIFT,
@@ -204,6 +211,14 @@ SCHEMAS: Doc = {
         "links": {"type": ["array", "null"], "items": {"type": "object", "properties": {"href": FIELD}}},
         "client_url": FIELD},
         "allOf": [_when_status(["trigger"], "event_action", then=["payload"], otherwise=["dedup_key"])]},
+    "PagerDutyChange": {"type": "object", "required": ["routing_key", "payload"], "properties": {
+        "routing_key": {**REQUIRED_FIELD, "maxLength": 200},
+        "payload": {"type": "object", "required": ["summary"], "properties": {
+            "summary": {**REQUIRED_FIELD, "maxLength": 1024}, "source": {**FIELD, "maxLength": 200},
+            "timestamp": {"anyOf": [{"type": "string", "format": "date-time"}, {"enum": ["", None]}]},
+            "custom_details": {}}},
+        "links": {"type": ["array", "null"], "items": {"type": "object", "required": ["href"], "properties": {
+            "href": REQUIRED_FIELD, "text": FIELD}}}}},
 }
 
 OFFSET = _query("offset", {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0}, "Page start")
@@ -328,11 +343,15 @@ PATHS: Doc = {
                                   _ref("ElasticWebhook"), INTEGRATION),
     "/webhooks/generic": _webhook("Generic JSON alert", _ref("GenericWebhook"),
                                   [*INTEGRATION, {"integrationSignature": []}]),
-    "/v2/enqueue": {"post": {
-        "summary": "PagerDuty Events API v2 (routing_key is the integration's token)", "tags": ["webhooks"],
-        "security": [], "requestBody": _body(_ref("PagerDutyEvent")),
+    "/v2/enqueue": _PAGERDUTY_EVENT,
+    "/webhooks/pagerduty": _PAGERDUTY_EVENT,
+    "/v2/change/enqueue": {"post": {
+        "summary": "PagerDuty Change Events API (routing_key is the integration's token, in the body or "
+                   "X-Routing-Key): recorded, never paged", "tags": ["webhooks"], "security": [],
+        "requestBody": _body(_ref("PagerDutyChange")),
         "responses": {"202": _json({"type": "object", "properties": {"status": TEXT, "message": TEXT,
-                                                                     "dedup_key": TEXT}}, "Event processed"),
+                                                                     "change": {"type": "integer"}}},
+                                   "Change event recorded"),
                       **_errors(*WEBHOOK_ERRORS)}}},
     "/metrics": {"get": {"summary": "Prometheus metrics (text exposition format)", "tags": ["meta"], "security": [],
                          "responses": {"200": {"description": "Metrics",
