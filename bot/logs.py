@@ -6,7 +6,9 @@ import logging
 import re
 from collections.abc import Iterable
 
-FEED_PATH = re.compile(r"/calendar/[^/\s\"]+\.ics")
+# Paths whose last part is a credential: a calendar feed's token, a console sign-in link's one-time token.
+SECRET_PATHS = ((re.compile(r"/calendar/[^/\s\"]+\.ics"), "/calendar/[token].ics"),
+                (re.compile(r"/login/[^/\s\"?]+"), "/login/[token]"))
 
 
 class RedactingFilter(logging.Filter):
@@ -32,12 +34,14 @@ class RedactingFilter(logging.Filter):
         return True
 
 
-class FeedPathFilter(logging.Filter):
-    """The access log writes ``/calendar/[token].ics``: a calendar feed's token is its only credential."""
+class SecretPathFilter(logging.Filter):
+    """The access log writes ``/calendar/[token].ics`` and ``/login/[token]``: the token is the credential."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        redacted = FEED_PATH.sub("/calendar/[token].ics", message)
+        redacted = message
+        for path, written in SECRET_PATHS:
+            redacted = path.sub(written, redacted)
         if redacted != message:
             record.msg, record.args = redacted, None
         return True
@@ -58,7 +62,7 @@ def configure(level: str, secrets: Iterable[str | None]) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    logging.getLogger("uvicorn.access").addFilter(FeedPathFilter())
+    logging.getLogger("uvicorn.access").addFilter(SecretPathFilter())
     # httpx logs request URLs at INFO, and Telegram's URLs contain the bot token.
     for noisy in ("httpx", "httpcore", "telegram.ext.Updater", "apscheduler.executors", "alembic.runtime.plugins"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -96,6 +96,9 @@ def test_a_new_database_prints_a_sign_in_link_and_the_demo_pages_the_team_then_t
     finally:
         output = serve.stop()
     assert "Traceback" not in output
+    token = urlsplit(link).path.rsplit("/", 1)[1]
+    assert output.count(token) == 1, "the sign-in token is printed once, never in the access log"
+    assert "GET /login/[token]" in output
 
     again = Serve(tmp_path, port)  # the same database, people in it now: no new admin, no link printed
     try:
