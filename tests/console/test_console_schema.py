@@ -8,14 +8,10 @@ from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
 
 from storage import migrations
+from tests.core.schema_rows import add_people, people
 from tests.core.test_schema import NOW, _engine
 
 LATER = "2026-11-22 00:15:00+00:00"
-
-
-def _people(engine) -> list[tuple]:
-    with engine.connect() as conn:
-        return [tuple(r) for r in conn.execute(text("SELECT id, name, email FROM person ORDER BY id"))]
 
 
 def _console_rows(engine) -> tuple[list[tuple], list[tuple]]:
@@ -32,11 +28,9 @@ def test_console_tables_come_and_go_with_rows_around_them(db_url):
     migrations.downgrade(db_url, "0006")
     assert not {"console_login", "console_session"} & set(inspect(engine).get_table_names())
     with engine.begin() as conn:
-        conn.execute(text("INSERT INTO person (id, name, email, timezone, is_admin, active, created_at) VALUES"
-                          " (1, 'Ana', 'ana@example.com', 'UTC', false, true, :now),"
-                          " (2, 'Ben', 'ben@example.com', 'UTC', false, true, :now)"), {"now": NOW})
+        add_people(conn, 2)
         conn.execute(text("INSERT INTO chat_identity (person_id, platform, external_id) VALUES (1, 'shell', 'ana@example.com')"))
-    people = _people(engine)
+    before = people(engine)
 
     migrations.upgrade(db_url)
     assert migrations.current_revision(db_url) == migrations.head_revision()
@@ -57,7 +51,7 @@ def test_console_tables_come_and_go_with_rows_around_them(db_url):
 
     migrations.downgrade(db_url, "0006")
     assert not {"console_login", "console_session"} & set(inspect(engine).get_table_names())
-    assert _people(engine) == people
+    assert people(engine) == before
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM chat_identity")).scalar() == 1
 
@@ -70,5 +64,5 @@ def test_console_tables_come_and_go_with_rows_around_them(db_url):
         conn.execute(text("DELETE FROM person WHERE id = 1"))
     if not db_url.startswith("sqlite"):
         assert _console_rows(engine) == ([], [])  # a person's sessions go with them
-    assert _people(engine) == people[1:]
+    assert people(engine) == before[1:]
     engine.dispose()

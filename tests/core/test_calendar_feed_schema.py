@@ -8,14 +8,10 @@ from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
 
 from storage import migrations
+from tests.core.schema_rows import add_people, people
 from tests.core.test_schema import NOW, _engine
 
 INSERT = "INSERT INTO calendar_feed (kind, subject, token, created_at) VALUES (:kind, :subject, :token, :now)"
-
-
-def _people(engine) -> list[tuple]:
-    with engine.connect() as conn:
-        return [tuple(r) for r in conn.execute(text("SELECT id, name, email FROM person ORDER BY id"))]
 
 
 def _feeds(engine) -> list[tuple]:
@@ -28,9 +24,8 @@ def test_calendar_feed_comes_and_goes_with_rows_around_it(db_url):
     migrations.downgrade(db_url, "0008")
     assert "calendar_feed" not in inspect(engine).get_table_names()
     with engine.begin() as conn:
-        conn.execute(text("INSERT INTO person (id, name, email, timezone, is_admin, active, created_at) VALUES"
-                          " (1, 'Ana', 'ana@example.com', 'Europe/Lisbon', false, true, :now)"), {"now": NOW})
-    people = _people(engine)
+        add_people(conn, timezone="Europe/Lisbon")
+    before = people(engine)
 
     migrations.upgrade(db_url)
     with engine.begin() as conn:
@@ -46,8 +41,8 @@ def test_calendar_feed_comes_and_goes_with_rows_around_it(db_url):
 
     migrations.downgrade(db_url, "0008")
     assert "calendar_feed" not in inspect(engine).get_table_names()
-    assert _people(engine) == people
+    assert people(engine) == before
     migrations.upgrade(db_url)
     assert _feeds(engine) == []
-    assert _people(engine) == people
+    assert people(engine) == before
     engine.dispose()

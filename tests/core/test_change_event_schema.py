@@ -6,12 +6,8 @@ from __future__ import annotations
 from sqlalchemy import inspect, text
 
 from storage import migrations
+from tests.core.schema_rows import add_people, people
 from tests.core.test_schema import NOW, _engine
-
-
-def _people(engine) -> list[tuple]:
-    with engine.connect() as conn:
-        return [tuple(r) for r in conn.execute(text("SELECT id, name, email FROM person ORDER BY id"))]
 
 
 def _changes(engine) -> list[tuple]:
@@ -25,9 +21,8 @@ def test_change_event_table_comes_and_goes_with_rows_around_it(db_url):
     migrations.downgrade(db_url, "0009")
     assert "change_event" not in inspect(engine).get_table_names()
     with engine.begin() as conn:
-        conn.execute(text("INSERT INTO person (id, name, email, timezone, is_admin, active, created_at) VALUES"
-                          " (1, 'Ana', 'ana@example.com', 'UTC', false, true, :now)"), {"now": NOW})
-    people = _people(engine)
+        add_people(conn)
+    before = people(engine)
 
     migrations.upgrade(db_url)
     with engine.begin() as conn:
@@ -38,9 +33,9 @@ def test_change_event_table_comes_and_goes_with_rows_around_it(db_url):
 
     migrations.downgrade(db_url, "0009")
     assert "change_event" not in inspect(engine).get_table_names()
-    assert _people(engine) == people
+    assert people(engine) == before
 
     migrations.upgrade(db_url)
     assert _changes(engine) == []
-    assert _people(engine) == people
+    assert people(engine) == before
     engine.dispose()

@@ -8,6 +8,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from storage import migrations
+from tests.core.schema_rows import add_people
 from tests.core.test_schema import NOW, _engine
 
 LATER = "2026-11-22 04:00:00+00:00"
@@ -34,9 +35,7 @@ def test_override_tables_come_and_go_with_rows_around_them(db_url):
     migrations.downgrade(db_url, "0007")
     assert not TABLES & set(inspect(engine).get_table_names())
     with engine.begin() as conn:
-        conn.execute(text("INSERT INTO person (id, name, email, timezone, is_admin, active, created_at) VALUES"
-                          " (1, 'Ana', 'ana@example.com', 'UTC', false, true, :now),"
-                          " (2, 'Ben', 'ben@example.com', 'UTC', false, true, :now)"), {"now": NOW})
+        add_people(conn, 2)
         conn.execute(text("INSERT INTO console_session (id_hash, person_id, csrf_token, created_at, expires_at)"
                           " VALUES ('s1', 1, 'c1', :now, :later)"), {"now": NOW, "later": LATER})
 
