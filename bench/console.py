@@ -193,6 +193,20 @@ def drop_pg(url: str, name: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def stop(server: subprocess.Popen, pg_url: str | None, pg_name: str | None) -> None:
+    """The bench's server stopped and its throwaway PostgreSQL database dropped."""
+    server.terminate()
+    server.wait(30)
+    if pg_name:
+        drop_pg(pg_url, pg_name)
+
+
+def provenance() -> tuple[str, tuple[float, float, float]]:
+    """What a result line names so it can be checked: the commit measured and the machine's load then."""
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    return commit.stdout.strip(), os.getloadavg()
+
+
 async def run(args: argparse.Namespace, workdir: Path) -> tuple[str, dict]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -218,15 +232,11 @@ async def run(args: argparse.Namespace, workdir: Path) -> tuple[str, dict]:
         results["memory"] = await streams(base, cookies, csrf, args.streams, args.changes, args.incidents, server.pid)
         return base, results
     finally:
-        server.terminate()
-        server.wait(30)
-        if pg_name:
-            drop_pg(args.pg, pg_name)
+        stop(server, args.pg, pg_name)
 
 
 def report(args: argparse.Namespace, results: dict) -> str:
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    load = os.getloadavg()
+    commit, load = provenance()
     lines = [f"### {results['database']}, {args.incidents} open incidents, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, "
              f"commit {commit}, load average {load[0]:.1f} {load[1]:.1f}",
              "", f"{args.incidents} webhooks loaded in {results['load seconds']:.1f} s.", "",

@@ -27,7 +27,7 @@ import aiohttp
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.console import alert, drop_pg, free_port, fresh_pg  # noqa: E402
+from bench.console import alert, free_port, fresh_pg, provenance, stop  # noqa: E402
 from bench.soak import wait_ready  # noqa: E402
 from tests.fakes.slack_api import FakeSlack  # noqa: E402
 
@@ -108,16 +108,11 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict:
                     "posts": counted["chat.postMessage"], "updates": counted["chat.update"],
                     "listed": await listed(base)}
         finally:
-            server.terminate()
-            server.wait(30)
-            if pg_name:
-                drop_pg(args.pg, pg_name)
+            stop(server, args.pg, pg_name)
 
 
 def report(args: argparse.Namespace, r: dict) -> str:
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                            text=True).stdout.strip()
-    load = os.getloadavg()
+    commit, load = provenance()
     answers = ", ".join(f"{k}: {v}" for k, v in r["statuses"].items() if k != "seconds")
     return (f"{r['database']}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, commit {commit}, load average {load[0]:.1f}: "
             f"{args.alerts} alerts in {r['statuses']['seconds']} s; answers {answers}; team channel "
