@@ -20,6 +20,7 @@ The context and the metadata are free-form: a value of an unexpected type there 
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from bot.webhooks.shape import ShapeError, clean, document, obj, text, when
@@ -102,11 +103,7 @@ def _watcher(body: dict[str, Any]) -> Delivery:
             annotations[key] = url
     if payload:
         annotations["details"] = document(payload)
-    firing = _firing(body, None)
-    try:
-        date = when(ctx.get("execution_time"), "ctx.execution_time")
-    except ShapeError:
-        date = None  # Watcher writes its own times; one we cannot read is "now", not a refused alert
+    firing, date = _firing(body, None), when(body.get("date"), "date") or _execution_time(ctx)
     return Delivery(alerts=(AlertIn(
         fingerprint=digest("watcher", watch_id, instance),
         firing=firing,
@@ -116,6 +113,13 @@ def _watcher(body: dict[str, Any]) -> Delivery:
         ends_at=None if firing else date,
         generator_url=_url(meta.get("url")),
     ),), title=f"{name}: {summary}" if summary else name)
+
+
+def _execution_time(ctx: dict[str, Any]) -> datetime | None:
+    try:
+        return when(ctx.get("execution_time"), "ctx.execution_time")
+    except ShapeError:
+        return None  # Watcher writes its own times; one we cannot read is "now", not a refused alert
 
 
 def _routed(body: dict[str, Any], tagged: dict[str, str], implied: dict[str, str | None]) -> dict[str, str]:
