@@ -300,3 +300,38 @@ async def test_kibana_pagerduty_connector_triggers_acknowledges_and_resolves_wit
     assert (await container.queries.get(1)).status == "resolved"
     wrong = await client.post(path, json=trigger, headers={**headers, "X-Routing-Key": "not-the-key"})
     assert wrong.status_code == 401 and len(await _incidents(container)) == 1
+
+
+#: PagerDuty's documented example alert event (Events API v2, "Send an Alert Event"), routing key in the body.
+PAGERDUTY_EXAMPLE = {
+    "payload": {"summary": "DISK at 99% on machine prod-datapipe03.example.com",
+                "timestamp": "2015-07-17T08:42:58.315+0000", "severity": "critical",
+                "source": "prod-datapipe03.example.com", "component": "mysql", "group": "prod-datapipe",
+                "class": "disk", "custom_details": {"free space": "1%", "ping time": "1500ms", "load avg": 0.75}},
+    "routing_key": PD_ROUTING_KEY, "dedup_key": "prod-datapipe03/disk",
+    "images": [{"src": "https://www.pagerduty.com/wp-content/uploads/2016/05/pagerduty-logo-green.png",
+                "href": "https://example.com/", "alt": "Example text"}],
+    "links": [{"href": "https://example.com/", "text": "Link text"}],
+    "event_action": "trigger", "client": "Sample Monitoring Service", "client_url": "https://monitoring.example.com",
+}
+
+
+async def test_pagerdutys_documented_events_trigger_acknowledge_and_resolve_with_its_answers(client, container):
+    response = await client.post("/v2/enqueue", json=PAGERDUTY_EXAMPLE)
+    assert response.status_code == 202
+    assert response.json() | {"incidents": None} == {"status": "success", "message": "Event processed",
+                                                      "dedup_key": "prod-datapipe03/disk", "incidents": None}
+    view = await container.queries.get(1)
+    assert (view.title, view.severity, view.service, view.team.name) == (
+        "DISK at 99% on machine prod-datapipe03.example.com", "critical", "prod-datapipe", "payments")
+    assert _links(view) == {"Source": "https://monitoring.example.com"}
+    assert view.alerts[0].starts_at.isoformat() == "2015-07-17T08:42:58.315000+00:00"
+    for action, status in (("acknowledge", "acknowledged"), ("resolve", "resolved")):
+        event = {"routing_key": PD_ROUTING_KEY, "dedup_key": "prod-datapipe03/disk", "event_action": action}
+        answer = await client.post("/v2/enqueue", json=event)
+        assert answer.status_code == 202 and answer.json()["dedup_key"] == "prod-datapipe03/disk"
+        assert (await container.queries.get(1)).status == status
+    unknown = {"routing_key": PD_ROUTING_KEY, "dedup_key": "never-triggered", "event_action": "resolve"}
+    answer = await client.post("/v2/enqueue", json=unknown)  # PagerDuty accepts it too: nothing to resolve
+    assert answer.status_code == 202 and answer.json()["status"] == "success"
+    assert len(await _incidents(container)) == 1
