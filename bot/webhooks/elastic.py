@@ -23,12 +23,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from bot.webhooks.shape import ShapeError, clean, document, obj, text, when
+from bot.webhooks.shape import MAX_TEXT, ShapeError, clean, document, obj, text, when
 from storage.ingest import AlertIn, Delivery, digest
 
 RESOLVED_WORDS = {"recovered", "resolved", "recovery", "ok", "closed"}
 FIRING_WORDS = {"firing", "active", "triggered", "open", ""}
 ROUTED = ("severity", "service", "team", "environment")
+LABEL_LIMIT = 200
 #: Kibana's SLO burn-rate rule names its severity in the action group.
 BURN_RATE = {"slo.burnRate.alert": "critical", "slo.burnRate.high": "high", "slo.burnRate.medium": "medium",
              "slo.burnRate.low": "low"}
@@ -51,21 +52,9 @@ def _kibana(body: dict[str, Any]) -> Delivery:
     rule_id = text(rule.get("id"), "rule.id", required=True)
     rule_name = text(rule.get("name"), "rule.name") or rule_id
     instance = text(alert.get("id"), "alert.id") or rule_id
-    labels = {"alertname": rule_name, "rule_id": rule_id, "instance": instance}
     group = _action_group(alert)
-    tag_list = _tag_list(rule.get("tags"))
-    implied = {"severity": _loose(_loose_obj(context.get("rule")).get("severity")) or BURN_RATE.get(group or ""),
-               "service": _loose(context.get("serviceName")), "environment": _loose(context.get("environment"))}
-    labels |= _routed(body, _tagged(tag_list), implied)
-    for key, label in APM_LABELS:
-        if value := _loose(context.get(key)):
-            labels[label] = value
-    if error_group := _loose(context.get("errorGroupingName")) or _loose(context.get("errorGroupingKey")):
-        labels["error_group"] = error_group
-    if tag_list:
-        labels["tags"] = clean(",".join(tag_list))
-    if space := text(rule.get("spaceId"), "rule.spaceId", limit=200):
-        labels["space"] = space
+    labels = {"alertname": rule_name, "rule_id": rule_id, "instance": instance, **_kibana_labels(body, rule,
+                                                                                               context, group)}
     reason = (text(body.get("reason"), "reason") or _loose(context.get("reason")) or _loose(context.get("title"))
               or _loose(context.get("message")))
     annotations: dict[str, Any] = {"summary": reason or rule_name}
@@ -85,6 +74,26 @@ def _kibana(body: dict[str, Any]) -> Delivery:
         ends_at=None if firing else date,
         generator_url=_url(context.get("alertDetailsUrl")) or text(rule.get("url"), "rule.url"),
     ),), title=f"{rule_name}: {reason}" if reason else rule_name)
+
+
+def _kibana_labels(body: dict[str, Any], rule: dict[str, Any], context: dict[str, Any],
+                   group: str | None) -> dict[str, str]:
+    """The routed labels (body field, else rule tag, else what the context implies), APM's and the tags."""
+    tag_list = _tag_list(rule.get("tags"))
+    implied = {"severity": _loose(_loose_obj(context.get("rule")).get("severity")) or BURN_RATE.get(group or ""),
+               "service": _loose(context.get("serviceName")), "environment": _loose(context.get("environment"))}
+    labels = _routed(body, _tagged(tag_list), implied)
+    for key, label in APM_LABELS:
+        if value := _loose(context.get(key), LABEL_LIMIT):
+            labels[label] = value
+    if error_group := (_loose(context.get("errorGroupingName"), LABEL_LIMIT)
+                       or _loose(context.get("errorGroupingKey"), LABEL_LIMIT)):
+        labels["error_group"] = error_group
+    if tag_list:
+        labels["tags"] = clean(",".join(tag_list))
+    if space := text(rule.get("spaceId"), "rule.spaceId", limit=LABEL_LIMIT):
+        labels["space"] = space
+    return labels
 
 
 def _watcher(body: dict[str, Any]) -> Delivery:
@@ -126,16 +135,16 @@ def _routed(body: dict[str, Any], tagged: dict[str, str], implied: dict[str, str
     """Severity, service, team and environment: the body's own field, else the rule's tag, else implied."""
     labels = {}
     for key in ROUTED:
-        value = text(body.get(key), key, limit=200) or tagged.get(key) or implied.get(key)
+        value = text(body.get(key), key, limit=LABEL_LIMIT) or tagged.get(key) or implied.get(key)
         if value:
-            labels[key] = clean(value, 200)
+            labels[key] = clean(value, LABEL_LIMIT)
     return labels
 
 
 def _tag_list(raw: Any) -> list[str]:
     """Kibana writes a list variable as ``a,b,c``; a body may also carry a real list."""
     if isinstance(raw, list):
-        return [clean(str(t), 200) for t in raw[:100] if t is not None and str(t).strip()]
+        return [clean(str(t), LABEL_LIMIT) for t in raw[:100] if t is not None and str(t).strip()]
     written = text(raw, "rule.tags")
     return [t.strip() for t in written.split(",") if t.strip()][:100] if written else []
 
@@ -176,11 +185,11 @@ def _hits(payload: dict[str, Any]) -> str | None:
     return f"{total} hits" if isinstance(total, int) and not isinstance(total, bool) else None
 
 
-def _loose(value: Any) -> str | None:
+def _loose(value: Any, limit: int = MAX_TEXT) -> str | None:
     """A free-form value as text, or None when it is not a string or a number (never an error)."""
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         return None
-    return clean(str(value)).strip() or None
+    return clean(str(value), limit).strip() or None
 
 
 def _loose_obj(value: Any) -> dict[str, Any]:
