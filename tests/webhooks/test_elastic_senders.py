@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from storage.queries import IncidentFilter
-from tests.webhooks.support import ELASTIC_TOKEN, PD_ROUTING_KEY, bearer
+from tests.webhooks.support import CONFIG, ELASTIC_TOKEN, PD_ROUTING_KEY, bearer, configure
 
 DOCS = Path(__file__).parents[2] / "docs" / "webhooks.md"
 KIBANA = "https://kibana.local"
@@ -335,3 +335,18 @@ async def test_pagerdutys_documented_events_trigger_acknowledge_and_resolve_with
     answer = await client.post("/v2/enqueue", json=unknown)  # PagerDuty accepts it too: nothing to resolve
     assert answer.status_code == 202 and answer.json()["status"] == "success"
     assert len(await _incidents(container)) == 1
+
+
+async def test_kibana_connector_with_basic_auth_as_documented(client, container):
+    kibana = {"name": "kibana", "type": "elastic", "basic_auth": {"username": "kibana", "password": "kibana-pw-42"},
+              "team": "platform"}
+    configure(container, integrations=[i for i in CONFIG["integrations"] if i["name"] != "kibana"] + [kibana])
+    body = render_kibana(_block("Kibana webhook connector"),
+                         kibana_variables(CPU_RULE, CPU_CONTEXT, "custom_threshold.fired", "host-1"))
+    headers = {"Content-Type": "application/json"}
+    response = await client.post("/webhooks/elastic", content=body.encode(), headers=headers,
+                                 auth=("kibana", "kibana-pw-42"))
+    assert response.status_code == 200 and response.json()["integration"] == "kibana"
+    assert (await container.queries.get(1)).severity == "critical"
+    wrong = await client.post("/webhooks/elastic", content=body.encode(), headers=headers, auth=("kibana", "nope"))
+    assert wrong.status_code == 401
