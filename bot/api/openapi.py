@@ -191,15 +191,27 @@ SCHEMAS: Doc = {
             "status": {"enum": ["firing", "resolved"]}, "labels": LABELS, "annotations": FREE_OBJECT,
             "startsAt": TIME, "endsAt": TIME, "generatorURL": FIELD, "fingerprint": FIELD, "valueString": FIELD,
             "dashboardURL": FIELD, "panelURL": FIELD, "silenceURL": FIELD}}}}},
-    "ElasticWebhook": {"type": "object", "required": ["rule"], "properties": {
-        "rule": {"type": "object", "required": ["id"], "properties": {
-            "id": REQUIRED_FIELD, "name": FIELD, "url": FIELD,
-            "tags": {"type": ["array", "string", "number", "null"], "description": "A list, or comma-separated"}}},
-        "alert": {"type": ["object", "null"], "properties": {"id": FIELD, "action_group": FIELD}},
+    "ElasticWebhook": {"type": "object", "properties": {
         "status": {"enum": [*sorted(RESOLVED_WORDS | FIRING_WORDS), None],
-                   "description": "Watcher style; without it, alert.action_group (recovered or any other)"},
+                   "description": "Watcher; without it, alert.actionGroup (recovered or any other)"},
         "reason": FIELD, "date": TIME, "severity": FIELD, "service": FIELD, "team": FIELD, "environment": FIELD,
-        "details": {"description": "Any JSON, kept with the alert"}}},
+        "details": {"description": "Any JSON, kept with the alert"}},
+        "oneOf": [
+            {"description": "Kibana's webhook connector: the documented body of rule variables",
+             "required": ["rule"], "properties": {
+                 "rule": {"type": "object", "required": ["id"], "properties": {
+                     "id": REQUIRED_FIELD, "name": FIELD, "url": FIELD, "spaceId": FIELD,
+                     "tags": {"type": ["array", "string", "number", "null"], "description": "A list, or a,b,c"}}},
+                 "alert": {"type": ["object", "null"], "properties": {
+                     "id": FIELD, "actionGroup": FIELD, "action_group": FIELD}},
+                 "context": {"description": "The rule type's context ({{{context}}}): any JSON, read where it "
+                                            "is an object"}}},
+            {"description": "Watcher's webhook action: {status, ctx: {{#toJson}}ctx{{/toJson}}}",
+             "required": ["ctx"], "not": {"required": ["rule"]}, "properties": {
+                 "ctx": {"type": "object", "required": ["watch_id"], "properties": {
+                     "watch_id": REQUIRED_FIELD,
+                     "metadata": {"description": "name, summary, severity, service, team, ... (any JSON)"},
+                     "payload": {"description": "Any JSON, kept with the alert"}}}}}]},
     "GenericWebhook": {"type": "object", "properties": {
         "title": FIELD, "severity": FIELD, "service": FIELD, "team": FIELD, "dedup_key": FIELD,
         "status": {"enum": [*GENERIC_ACTIONS, None]}, "details": FREE_OBJECT, "labels": LABELS, "timestamp": TIME,
@@ -339,7 +351,7 @@ PATHS: Doc = {
                       "503": _json(_ref("Error"), "Database unavailable; retry")}}},
     "/webhooks/alertmanager": _webhook("Alertmanager webhook v4, or Grafana's Alertmanager-style contact point",
                                        _ref("AlertmanagerWebhook"), INTEGRATION),
-    "/webhooks/elastic": _webhook("Kibana webhook connector / Elastic Watcher (Tocsin's body template)",
+    "/webhooks/elastic": _webhook("Kibana webhook connector (any rule, APM included) / Elastic Watcher",
                                   _ref("ElasticWebhook"), INTEGRATION),
     "/webhooks/generic": _webhook("Generic JSON alert", _ref("GenericWebhook"),
                                   [*INTEGRATION, {"integrationSignature": []}]),

@@ -136,7 +136,7 @@ async def handle_alertmanager_webhook(request: Request) -> Response:
 
 
 async def handle_elastic_webhook(request: Request) -> Response:
-    """Kibana's webhook connector and Elastic Watcher, with Tocsin's body template."""
+    """Kibana's webhook connector (any rule, APM rules included) and Elastic Watcher's webhook action."""
     return await receive(request, ELASTIC)
 
 

@@ -44,7 +44,9 @@ KEYS = ["status", "labels", "annotations", "startsAt", "endsAt", "fingerprint", 
         "dashboard_url", "summary", "rule", "alert", "tags", "details", "title", "dedup_key", "links", "href",
         "text", "payload", "custom_details", "event_action", "routing_key", "severity", "service", "team",
         "timestamp", "groupKey", "truncatedAlerts", "commonAnnotations", "groupLabels", "client_url", "id",
-        "name", "url", "action_group", "reason", "date", "dashboardURL", "valueString", "source"]
+        "name", "url", "action_group", "reason", "date", "dashboardURL", "valueString", "source", "context",
+        "actionGroup", "serviceName", "environment", "alertDetailsUrl", "viewInAppUrl", "errorGroupingName",
+        "ctx", "watch_id", "metadata", "execution_time", "hits", "total"]
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,8 @@ FREE_FORM = [
     (("alertmanager", "001_firing_DBPrimaryDown.json"), ["alerts", 0, "annotations"], "annotations"),
     (("generic", "001_trigger_backup.json"), ["details"], "details"),
     (("elastic", "001_kibana_threshold_met.json"), ["details"], "details"),
+    (("elastic", "003_kibana_default_body_apm_latency.json"), ["context"], "context"),
+    (("elastic", "004_watcher_firing.json"), ["ctx", "payload"], "payload"),
     (("pagerduty", "001_trigger_disk.json"), ["payload", "custom_details"], "custom_details"),
 ]
 
