@@ -26,7 +26,7 @@ LABELS: Mapping[str, str] = MappingProxyType({ACK: "Acknowledge", RESOLVE: "Reso
 #: Silence at the source (docs/silences.md): on alert-born cards only, outside ``VERBS``; a press confirms.
 SILENCE, UNSILENCE = "silence", "unsilence"
 #: A press that asks for the preview of a silence (``/incident silence N 4h`` without ``confirm``): where the
-#: platform has no confirm dialog of its own (Telegram), the confirmation is a second press.
+#: platform has no confirm dialog of its own (Telegram, the console), the confirmation is a second press.
 SILENCE_PREVIEW = "silence-preview"
 LABELS = MappingProxyType({**LABELS, SILENCE: "Silence", UNSILENCE: "Expire silence", SILENCE_PREVIEW: "Silence"})
 #: The silence durations a card offers (Slack's menu, Telegram's buttons, the console's form).
@@ -63,7 +63,8 @@ TELEGRAM: Mapping[str, str] = MappingProxyType({
 })
 TELEGRAM_DURATIONS: Mapping[str, timedelta] = MappingProxyType(
     {f"{kind}{choice[:-1]}": duration for kind in ("sl", "sc") for choice, duration in SILENCE_CHOICES.items()})
-CONSOLE: Mapping[str, str] = MappingProxyType({"ack": ACK, "resolve": RESOLVE, "escalate": ESCALATE})  # form paths
+CONSOLE: Mapping[str, str] = MappingProxyType({"ack": ACK, "resolve": RESOLVE, "escalate": ESCALATE,  # form paths
+                                              "unsilence": UNSILENCE})
 
 
 def wire_id(table: Mapping[str, str], verb: str) -> str:

@@ -21,7 +21,8 @@ def test_wire_ids_already_posted_keep_their_verbs():
     assert (ids.ACKNOWLEDGE, ids.RESOLVE, ids.ESCALATE, ids.SNOOZE, ids.SILENCE, ids.UNSILENCE) == tuple(buttons.SLACK)
     assert (callback.ACK, callback.RESOLVE, callback.ESCALATE, callback.SNOOZE) == tuple(buttons.TELEGRAM)[:4]
     assert callback.CANCEL_SILENCE not in buttons.TELEGRAM  # Telegram's own: it only edits the preview
-    assert dict(buttons.CONSOLE) == {"ack": "ack", "resolve": "resolve", "escalate": "escalate"}  # open boards' forms
+    assert dict(buttons.CONSOLE) == {"ack": "ack", "resolve": "resolve", "escalate": "escalate",  # open boards' forms
+                                     "unsilence": "unsilence"}
 
 
 @pytest.mark.parametrize(("wire", "hours"), [("1", 1), ("4", 4), ("24", 24)])
