@@ -98,6 +98,8 @@ async def test_silence_form_previews_confirms_shows_the_line_and_expires(stack, 
         shown = re.sub(r"<[^>]+>", "", done.text)
         assert f"Silenced until {until:%Y-%m-%d %H:%M} UTC by Responder (silence {silence['id'][:8]}\u2026)" in shown
         assert "Expire silence" in done.text
+        board = re.sub(r"<[^>]+>", "", (await responder.get("/")).text)  # the board's card says it too
+        assert f"by Responder (silence {silence['id'][:8]}\u2026)" in board
 
         expired = await press(responder, f"{page_path}/unsilence", form(done.text, f"{page_path}/unsilence"),
                               back=page_path)
