@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -10,7 +11,17 @@ from sqlalchemy.orm import aliased
 
 from storage.models import Alert, Incident, IncidentEvent, Person, Team
 from storage.states import Severity, Status
-from storage.views import Account, AlertView, IncidentView, Link, PersonRef, Room, TeamRef, TimelineEntry
+from storage.views import (
+    Account,
+    AlertView,
+    IncidentView,
+    Link,
+    PersonRef,
+    Room,
+    SilenceRef,
+    TeamRef,
+    TimelineEntry,
+)
 
 MAX_ALERTS_IN_VIEW = 10
 LINK_ANNOTATIONS = (("runbook_url", "Runbook"), ("dashboard_url", "Dashboard"))
@@ -70,8 +81,37 @@ async def alert_counts(session: AsyncSession, incident_ids: Sequence[int]) -> di
     return counts
 
 
+SILENCE_KINDS = ("silenced", "unsilenced")
+
+
+def _silence(event: IncidentEvent | None) -> SilenceRef | None:
+    """The silence a ``silenced`` event recorded, unless an ``unsilenced`` one came after it."""
+    if event is None or event.kind != "silenced":
+        return None
+    data = event.data or {}
+    try:
+        until = datetime.fromisoformat(str(data["until"]))
+    except (KeyError, ValueError):
+        return None
+    return SilenceRef(str(data.get("silence_id", "")), until if until.tzinfo else until.replace(tzinfo=UTC),
+                      data.get("by") or event.actor_name)
+
+
+async def silences(session: AsyncSession, incident_ids: Sequence[int]) -> dict[int, SilenceRef | None]:
+    """Each incident's silence (``_silence`` of its last silence event), in one query."""
+    last: dict[int, IncidentEvent] = {}
+    if incident_ids:
+        for event in await session.scalars(
+                select(IncidentEvent).where(IncidentEvent.incident_id.in_(incident_ids),
+                                            IncidentEvent.kind.in_(SILENCE_KINDS))
+                .order_by(IncidentEvent.at, IncidentEvent.id)):
+            last[event.incident_id] = event
+    return {i: _silence(last.get(i)) for i in incident_ids}
+
+
 def incident_view(
-    incident: Incident, counts: dict[str, int] | None = None, alerts: Sequence[Alert] = ()
+    incident: Incident, counts: dict[str, int] | None = None, alerts: Sequence[Alert] = (),
+    silence: SilenceRef | None = None,
 ) -> IncidentView:
     counts = counts or {}
     return IncidentView(
@@ -102,27 +142,36 @@ def incident_view(
         truncated_alerts=incident.truncated_alerts,
         links=_links(alerts),
         alerts=tuple(alert_view(a) for a in alerts[:MAX_ALERTS_IN_VIEW]),
+        silence=silence,
     )
 
 
 async def full_view(session: AsyncSession, incident: Incident) -> IncidentView:
     """The view of one incident with its alert counts, first alerts and links."""
     await session.refresh(incident, ["team", "created_by", "assignee", "acknowledged_by", "resolved_by"])
-    alerts = (
-        await session.scalars(
-            select(Alert)
+    # the incident's last silence event rides along with its alerts (a silence needs alerts): no extra round
+    # trip for the view of an incident never silenced, which is what ingest builds
+    last_silence = (select(IncidentEvent.id)
+                    .where(IncidentEvent.incident_id == incident.id, IncidentEvent.kind.in_(SILENCE_KINDS))
+                    .order_by(IncidentEvent.at.desc(), IncidentEvent.id.desc()).limit(1).scalar_subquery())
+    rows = (
+        await session.execute(
+            select(Alert, last_silence)
             .where(Alert.incident_id == incident.id)
             .order_by(Alert.status, Alert.starts_at, Alert.id)
             .limit(MAX_ALERTS_IN_VIEW + 1)
         )
     ).all()
+    alerts = [alert for alert, _ in rows]
+    event_id = rows[0][1] if rows else None
     if len(alerts) <= MAX_ALERTS_IN_VIEW:  # all of them: count here rather than ask again
         counts: dict[str, int] = {}
         for alert in alerts:
             counts[alert.status] = counts.get(alert.status, 0) + 1
     else:
         counts = (await alert_counts(session, [incident.id]))[incident.id]
-    return incident_view(incident, counts, alerts[:MAX_ALERTS_IN_VIEW])
+    silence = _silence(await session.get(IncidentEvent, event_id)) if event_id is not None else None
+    return incident_view(incident, counts, alerts[:MAX_ALERTS_IN_VIEW], silence)
 
 
 async def full_views(session: AsyncSession, incidents: Sequence[Incident]) -> list[IncidentView]:
@@ -139,7 +188,8 @@ async def full_views(session: AsyncSession, incidents: Sequence[Incident]) -> li
         for row in await session.scalars(select(alert).where(ranked.c.rank <= MAX_ALERTS_IN_VIEW)
                                          .order_by(ranked.c.incident_id, ranked.c.rank)):
             first[row.incident_id].append(row)
-    return [incident_view(i, counts[i.id], first[i.id]) for i in incidents]
+    silenced = await silences(session, [i for i in ids if first[i]])
+    return [incident_view(i, counts[i.id], first[i.id], silenced.get(i.id)) for i in incidents]
 
 
 def timeline_entry(event: IncidentEvent) -> TimelineEntry:

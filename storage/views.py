@@ -81,6 +81,16 @@ class TimelineEntry:
 
 
 @dataclass(frozen=True)
+class SilenceRef:
+    """The last silence Tocsin created at the source for an incident and nobody expired (from its
+    ``silenced`` timeline event): its Alertmanager id, its end and who created it."""
+
+    id: str
+    until: datetime
+    by: str | None
+
+
+@dataclass(frozen=True)
 class IncidentView:
     """Everything a renderer needs to draw an incident card."""
 
@@ -111,6 +121,13 @@ class IncidentView:
     truncated_alerts: int = 0
     links: tuple[Link, ...] = ()
     alerts: tuple[AlertView, ...] = ()
+    silence: SilenceRef | None = None
+
+    def active_silence(self, now: datetime | None = None) -> SilenceRef | None:
+        """The silence if it still runs at ``now``; a card asks as of its incident's last change (the
+        moment the card was drawn for), so the line goes on the first edit after the silence ended."""
+        at = now or self.updated_at
+        return self.silence if self.silence is not None and self.silence.until > at else None
 
     @property
     def is_open(self) -> bool:

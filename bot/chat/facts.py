@@ -17,13 +17,26 @@ def when(at: datetime | None) -> str:
     return at.strftime("%H:%M UTC %d %b") if at else ""
 
 
+def silence_line(view: IncidentView, at: Callable[[datetime], str] = when, escape: Markup | None = None,
+                 now: datetime | None = None) -> str | None:
+    """The line "Silenced until 14:00 UTC 03 Dec by Ana (silence 1a2b3c4d…)" while Tocsin's silence of the incident's
+    alerts runs (``IncidentView.active_silence``), every surface's card line; ``at`` formats the end in the
+    surface's markup, ``escape`` the rest."""
+    silence = view.active_silence(now)
+    if silence is None:
+        return None
+    escape = escape or (lambda text: text)
+    by = f" by {escape(silence.by)}" if silence.by else ""
+    return f"Silenced until {at(silence.until)}{by} (silence {escape(silence.id[:8])}\u2026)"
+
+
 def _plain(text: str) -> str:
     return text
 
 
 def card_facts(view: IncidentView, escape: Markup = _plain, strong: Markup = _plain) -> list[str]:
     """Status and severity, team and service, description, assignee, who acknowledged or closed it and when,
-    snooze, and the alert counts: one line each, those that apply."""
+    snooze, the alert counts and a silence at the source: one line each, those that apply."""
     lines = [f"Status: {strong(view.status.value)} \u00b7 Severity: {strong(view.severity.value)}"]
     where = [f"Team: {escape(view.team.name)}" if view.team else "",
              f"Service: {escape(view.service)}" if view.service else ""]
@@ -43,4 +56,7 @@ def card_facts(view: IncidentView, escape: Markup = _plain, strong: Markup = _pl
         lines.append(f"Snoozed until {when(view.snoozed_until)}")
     if view.alerts_firing or view.alerts_resolved:
         lines.append(f"Alerts: {view.alerts_firing} firing, {view.alerts_resolved} resolved")
+    silenced = silence_line(view, escape=escape)
+    if silenced:
+        lines.append(silenced)
     return lines

@@ -36,6 +36,7 @@ def make_console(container: Container, sweep_interval: float = INTERVAL) -> Cons
         Route("/incidents/{number:int}/live", incident.handle_live, methods=["GET"]),
         Route("/incidents/{number:int}/events", routes.handle_events(feed), methods=["GET"]),
         Route("/incidents/{number:int}/command", incident.handle_command, methods=["POST"]),
+        Route("/incidents/{number:int}/silence", incident.handle_silence, methods=["POST"]),
         Route("/incidents/{number:int}/{action}", incident.handle_action, methods=["POST"]),
         Route("/events", routes.handle_events(feed), methods=["GET"]),
         Route("/notifications", notifications.handle_notifications, methods=["GET"]),

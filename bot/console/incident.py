@@ -101,6 +101,41 @@ async def handle_command(request: Request) -> Response:
     return routes.answered(request, visitor, _path(request.path_params["number"]), reply)
 
 
+#: The longest comment a silence's form takes (Alertmanager keeps it with the silence).
+MAX_COMMENT = 500
+#: The silence form's answer to "create it" (without it the form asks for the preview).
+CONFIRM = "yes"
+
+
+async def handle_silence(request: Request) -> Response:
+    """The page's Silence form: without ``confirm`` a page with the preview (which firing alerts the
+    silence would select, from Alertmanager) and a Confirm form carrying the same choice; with it, the
+    silence is created and the incident's page shows the answer. Role-gated by the core, as the command."""
+    visitor = await _signed_in(request)
+    if isinstance(visitor, Response):
+        return visitor
+    container, number = routes.container_of(request), request.path_params["number"]
+    choice = await routes.form_field(request, "duration")
+    comment = " ".join((await routes.form_field(request, "comment")).split())
+    duration = buttons.SILENCE_CHOICES.get(choice)
+    if duration is None:
+        reply = Reply.fail(f"Choose how long to silence #{number} for: one of "
+                           f"{', '.join(buttons.SILENCE_CHOICES)} (another length: silence {number} 90m in the "
+                           "command box).")
+    elif len(comment) > MAX_COMMENT:
+        reply = Reply.fail(f"The comment is {len(comment)} characters long; keep it under {MAX_COMMENT}.")
+    elif await routes.form_field(request, "confirm") == CONFIRM:
+        reply = await buttons.press(container, visitor.actor, buttons.SILENCE, number, duration, text=comment or None)
+        await container.bus.drain()  # the cards this changed are pushed before the answer
+    else:
+        reply = await buttons.press(container, visitor.actor, buttons.SILENCE_PREVIEW, number, duration,
+                                    text=comment or None)
+        if not reply.error:
+            page = render_silence_preview_html(visitor, number, choice, comment, reply)
+            return HTMLResponse(page, headers={"Cache-Control": "no-store"})
+    return routes.answered(request, visitor, _path(number), reply)
+
+
 async def handle_page(request: Request) -> Response:
     """The incident's page, with the answer to the press that led here (once)."""
     read = await _read(request)
@@ -221,6 +256,34 @@ def render_command_box_html(number: int, csrf: str) -> str:
             '<p class="hint">The same commands as in chat (help lists them); @me is you.</p></section>')
 
 
+def render_silence_form_html(view: IncidentView, csrf: str) -> str:
+    """Silence the incident's alerts at the source: a duration and a comment; the press shows a preview."""
+    if not render.silenceable(view):
+        return ""
+    options = "".join(f'<option value="{c}"{" selected" if c == "4h" else ""}>{c}</option>'
+                      for c in buttons.SILENCE_CHOICES)
+    return (f'<section id="silence"><h2>Silence</h2><form method="post" action="/incidents/{view.number}/silence" '
+            f'class="silence"><input type="hidden" name="csrf" value="{escape(csrf)}">'
+            f'<label>For <select name="duration">{options}</select></label> '
+            f'<label>Comment <input type="text" name="comment" size="40" maxlength="{MAX_COMMENT}" '
+            f'placeholder="deploy in progress" autocomplete="off"></label>'
+            '<button type="submit">Preview silence</button></form>'
+            '<p class="hint">Silences these alerts in the Alertmanager that sent them, matching their common labels; '
+            'you see which alerts firing now match before anything is created.</p></section>')
+
+
+def render_silence_preview_html(visitor: Visitor, number: int, choice: str, comment: str, reply: Reply) -> str:
+    """The preview of a silence, and the form that confirms exactly that choice (or back to the page)."""
+    hidden = "".join(f'<input type="hidden" name="{name}" value="{escape(value)}">' for name, value in
+                     (("csrf", visitor.csrf), ("duration", choice), ("comment", comment), ("confirm", CONFIRM)))
+    body = (f'{_header(visitor)}<main class="incident" style="display: block"><section id="silence-preview">'
+            f'<h2>Silence #{number} for {escape(choice)}?</h2>{_said(reply)}'
+            f'<form method="post" action="/incidents/{number}/silence" class="silence">{hidden}'
+            f'<button type="submit">Confirm silence {escape(choice)}</button></form> '
+            f'<a href="{_path(number)}" class="cancel">Cancel</a></section></main>')
+    return render.PAGE.format(title=f"Tocsin: silence #{number}?", body=body)
+
+
 def _said(reply: Reply | None) -> str:
     """A command's answer, its lines kept (``show``, ``timeline`` and ``help`` answer in several)."""
     if reply is None:
@@ -248,7 +311,8 @@ def render_incident_html(visitor: Visitor, view: IncidentView, timeline: list[Ti
     # one column: the board's grid (the shared style sheet's <main>) is for cards side by side
     body = (f'{_header(visitor)}{_said(reply)}<main class="incident" style="display: block" '
             f'data-events="{path}/events" data-live="{path}/live">{render.render_card_html(view, visitor.csrf, now, PAGE)}'
-            f'{render_command_box_html(view.number, visitor.csrf)}{_story_html(timeline, alerts, ledger)}</main>'
+            f'{render_command_box_html(view.number, visitor.csrf)}{render_silence_form_html(view, visitor.csrf)}'
+            f'{_story_html(timeline, alerts, ledger)}</main>'
             '<script src="/console/incident.js"></script>')
     return render.PAGE.format(title=f"Tocsin: {view.ref} {escape(view.title)}", body=body)
 

@@ -10,6 +10,7 @@ from datetime import datetime
 from html import escape
 
 from bot.chat import buttons
+from bot.chat.facts import silence_line
 from bot.commands.reply import Reply
 from storage.states import Severity, Status
 from storage.views import IncidentView, version
@@ -36,13 +37,20 @@ def age(since: datetime, now: datetime) -> str:
     return f"{minutes // (24 * 60)} d"
 
 
-def card_verbs(view: IncidentView) -> tuple[str, ...]:
-    """The actions that fit the status, as the chat cards offer them (none once closed)."""
+def card_verbs(view: IncidentView, now: datetime | None = None) -> tuple[str, ...]:
+    """The actions that fit the status, as the chat cards offer them (none once closed); Expire silence
+    while a silence Tocsin created for the incident runs at ``now``."""
     if view.status.is_final:
         return ()
+    expire = (buttons.UNSILENCE,) if view.active_silence(now) else ()
     if view.status is Status.ACKNOWLEDGED:
-        return (buttons.RESOLVE, SNOOZE, ASSIGN, SEVERITY)
-    return (buttons.ACK, buttons.RESOLVE, buttons.ESCALATE, SNOOZE, ASSIGN, SEVERITY)
+        return (buttons.RESOLVE, SNOOZE, ASSIGN, SEVERITY, *expire)
+    return (buttons.ACK, buttons.RESOLVE, buttons.ESCALATE, SNOOZE, ASSIGN, SEVERITY, *expire)
+
+
+def silenceable(view: IncidentView) -> bool:
+    """Born from alerts and still open: its page offers to silence them at the source."""
+    return view.is_open and view.source == "webhook" and bool(view.alerts)
 
 
 def _path(verb: str) -> str:
@@ -80,6 +88,9 @@ def _who(view: IncidentView, now: datetime) -> str:
         lines.append(f"{view.status.value.capitalize()} by {escape(who)} at {_when(view.resolved_at)}")
     if view.is_open and view.snoozed_until:
         lines.append(f"Snoozed until {_when(view.snoozed_until)}")
+    silenced = silence_line(view, _when, escape, now)
+    if silenced:
+        lines.append(silenced)
     return "".join(f'<p class="who">{line}</p>' for line in lines)
 
 
@@ -102,10 +113,10 @@ def _action(view: IncidentView, verb: str, hidden: str) -> str:
             f'<button type="submit" class="{path}">{LABELS[path]}</button></form>')
 
 
-def _actions(view: IncidentView, csrf: str, back: str | None) -> str:
+def _actions(view: IncidentView, csrf: str, back: str | None, now: datetime) -> str:
     hidden = f'<input type="hidden" name="csrf" value="{escape(csrf)}">' + (
         f'<input type="hidden" name="back" value="{escape(back)}">' if back else "")
-    forms = [_action(view, verb, hidden) for verb in card_verbs(view)]
+    forms = [_action(view, verb, hidden) for verb in card_verbs(view, now)]
     return f'<div class="actions">{"".join(forms)}</div>' if forms else ""
 
 
@@ -116,7 +127,7 @@ def render_card_html(view: IncidentView, csrf: str, now: datetime, back: str | N
     return (f'<article class="card {state} sev-{view.severity.value}" id="incident-{view.number}" '
             f'data-version="{version(view)}"><h2><a href="/incidents/{view.number}">{view.ref} '
             f'{escape(view.title)}</a></h2>{_fields(view)}'
-            f'{_alerts(view)}{_who(view, now)}{_links(view)}{_actions(view, csrf, back)}</article>')
+            f'{_alerts(view)}{_who(view, now)}{_links(view)}{_actions(view, csrf, back, now)}</article>')
 
 
 def render_reply_html(reply: Reply) -> str:

@@ -15,6 +15,8 @@ from storage.views import IncidentChange, IncidentView, TimelineEntry
 RULE = "\u2500" * 3
 ACTIVE_ACTIONS = ("ack {n}", "resolve {n}", "escalate {n}", "snooze {n} 1h")
 ACKNOWLEDGED_ACTIONS = ("resolve {n}", "snooze {n} 1h")
+#: On a card born from alerts: the preview of a silence at the source, and its expiry while one runs.
+SILENCE_ACTION, UNSILENCE_ACTION = "silence {n} 4h", "unsilence {n}"
 
 
 _when = when
@@ -28,6 +30,8 @@ def card_actions(view: IncidentView) -> tuple[str, ...]:
         actions = ACKNOWLEDGED_ACTIONS
     else:
         actions = ()
+    if actions and view.source == "webhook" and view.alerts:
+        actions = (*actions, SILENCE_ACTION, *((UNSILENCE_ACTION,) if view.active_silence() else ()))
     return tuple(a.format(n=view.number) for a in actions)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from bot.chat.facts import silence_line
 from bot.commands.reply import Reply
 from bot.slack import ids
 from storage.states import Status
@@ -71,6 +72,9 @@ def _context(view: IncidentView) -> list[str]:
         lines.append(f"{view.status.value.capitalize()} by {escape(who)} {when(view.resolved_at)}")
     if view.is_open and view.snoozed_until:
         lines.append(f"Snoozed until {when(view.snoozed_until)}")
+    silenced = silence_line(view, when, escape)
+    if silenced:
+        lines.append(silenced)
     return lines
 
 
@@ -114,7 +118,9 @@ def render_card_actions(view: IncidentView) -> list[Block]:
         elements.append(_button("Escalate", ids.ESCALATE, view.number, "danger"))
     elements.append(_snooze_menu(view.number))
     if view.source == "webhook" and view.alerts:  # born from alerts: silence them at the source
-        elements += [_silence_menu(view.number), _button("Expire silence", ids.UNSILENCE, view.number)]
+        elements.append(_silence_menu(view.number))
+        if view.active_silence():  # and expire it early while it runs
+            elements.append(_button("Expire silence", ids.UNSILENCE, view.number))
     return [{"type": "actions", "block_id": f"{ids.ACTIONS_BLOCK}:{view.number}:{version(view)}",
              "elements": elements}]
 

@@ -23,7 +23,13 @@ MAX_BYTES = 64  # Telegram's limit on callback_data
 #: Wire names of the button actions, from the shared table ``bot.chat.buttons.TELEGRAM`` (never rename them:
 #: buttons already posted carry them).
 ACK, RESOLVE, ESCALATE, SNOOZE = (buttons.wire_id(buttons.TELEGRAM, verb) for verb in buttons.VERBS)
-ACTIONS = frozenset(buttons.TELEGRAM)
+UNSILENCE = buttons.wire_id(buttons.TELEGRAM, buttons.UNSILENCE)
+#: Silence previews ("Silence 4h" on a card) and their confirmations (on the preview), by duration word.
+SILENCE_PREVIEWS = {choice: f"sl{choice[:-1]}" for choice in buttons.SILENCE_CHOICES}
+SILENCE_CONFIRMS = {choice: f"sc{choice[:-1]}" for choice in buttons.SILENCE_CHOICES}
+#: The preview's Cancel: Telegram's own (it only edits the preview), no core verb.
+CANCEL_SILENCE = "scx"
+ACTIONS = frozenset(buttons.TELEGRAM) | {CANCEL_SILENCE}
 
 
 class BadCallback(ValueError):

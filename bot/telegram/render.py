@@ -8,7 +8,17 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.chat.facts import card_facts, when
 from bot.commands.reply import Reply
-from bot.telegram.callback import ACK, ESCALATE, RESOLVE, SNOOZE, CallbackCodec
+from bot.telegram.callback import (
+    ACK,
+    CANCEL_SILENCE,
+    ESCALATE,
+    RESOLVE,
+    SILENCE_CONFIRMS,
+    SILENCE_PREVIEWS,
+    SNOOZE,
+    UNSILENCE,
+    CallbackCodec,
+)
 from storage.ports import Page
 from storage.states import Status
 from storage.views import IncidentView, TimelineEntry
@@ -59,13 +69,26 @@ def render_card_keyboard(view: IncidentView, codec: CallbackCodec, chat_id: int)
         return InlineKeyboardButton(label, callback_data=codec.encode(action, view.number, chat_id))
 
     if view.status in (Status.OPEN, Status.ESCALATING):
-        return InlineKeyboardMarkup([
-            [button("Acknowledge", ACK), button("Resolve", RESOLVE)],
-            [button("Escalate", ESCALATE), button(SNOOZE_LABEL, SNOOZE)],
-        ])
-    if view.status is Status.ACKNOWLEDGED:
-        return InlineKeyboardMarkup([[button("Resolve", RESOLVE), button(SNOOZE_LABEL, SNOOZE)]])
-    return None
+        rows = [[button("Acknowledge", ACK), button("Resolve", RESOLVE)],
+                [button("Escalate", ESCALATE), button(SNOOZE_LABEL, SNOOZE)]]
+    elif view.status is Status.ACKNOWLEDGED:
+        rows = [[button("Resolve", RESOLVE), button(SNOOZE_LABEL, SNOOZE)]]
+    else:
+        return None
+    if view.source == "webhook" and view.alerts:  # born from alerts: silence them at the source (a preview first)
+        rows.append([button(f"Silence {choice}", action) for choice, action in SILENCE_PREVIEWS.items()])
+        if view.active_silence():
+            rows.append([button("Expire silence", UNSILENCE)])
+    return InlineKeyboardMarkup(rows)
+
+
+def render_silence_confirm_keyboard(number: int, choice: str, codec: CallbackCodec,
+                                    chat_id: int) -> InlineKeyboardMarkup:
+    """Under a silence's preview: create it for ``choice`` (1h, 4h, 24h), or not."""
+    return InlineKeyboardMarkup([[
+        InlineKeyboardButton(f"Confirm silence {choice}",
+                             callback_data=codec.encode(SILENCE_CONFIRMS[choice], number, chat_id)),
+        InlineKeyboardButton("Cancel", callback_data=codec.encode(CANCEL_SILENCE, number, chat_id))]])
 
 
 def render_timeline_line(entry: TimelineEntry) -> str:

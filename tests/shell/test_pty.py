@@ -35,9 +35,10 @@ def database(tmp_path: Path) -> str:
     return url
 
 
-def shell(url: str, home: Path, *args: str) -> pexpect.spawn:
+def shell(url: str, home: Path, *args: str, env_: dict[str, str] | None = None) -> pexpect.spawn:
     child = pexpect.spawn(TOCSIN[0], [*TOCSIN[1:], "shell", *args], cwd=str(ROOT), encoding="utf-8", timeout=15,
-                          env=env(TOCSIN_DATABASE_URL=url, HOME=str(home), TERM="xterm"), dimensions=(50, 200))
+                          env=env(TOCSIN_DATABASE_URL=url, HOME=str(home), TERM="xterm", **(env_ or {})),
+                          dimensions=(50, 200))
     return child
 
 
@@ -70,7 +71,9 @@ def test_declare_acknowledge_see_a_webhook_incident_from_serve_and_its_page(data
         ana.expect_exact("new incident #2: ", timeout=CATCH_UP)
         ana.expect("Severity: critical")
         ana.expect_exact("Team: payments")
-        ana.expect_exact(f"[1] ack 2  [2] resolve 2  [3] escalate 2  [4] snooze 2 1h\r\n{PROMPT}list op")
+        # born from alerts: the card also numbers the preview of a silence at the source
+        ana.expect_exact(f"[1] ack 2  [2] resolve 2  [3] escalate 2  [4] snooze 2 1h  [5] silence 2 4h\r\n"
+                         f"{PROMPT}list op")
         ana.sendline("en")
         ana.expect_exact("2 open incidents")
         ana.expect_exact(PROMPT)
@@ -83,7 +86,7 @@ def test_declare_acknowledge_see_a_webhook_incident_from_serve_and_its_page(data
         ana.expect_exact("PAGE: #2 Primary Postgres is down [critical] is not acknowledged after", timeout=CATCH_UP)
         ana.expect_exact("escalation level 2")
         ana.expect_exact("paged about #2: Primary Postgres is down")
-        ana.expect_exact("[1] ack 2  [2] resolve 2  [3] escalate 2  [4] snooze 2 1h")
+        ana.expect_exact("[1] ack 2  [2] resolve 2  [3] escalate 2  [4] snooze 2 1h  [5] silence 2 4h")
         ana.sendline("1")  # the page's first action
         ana.expect_exact("#2 acknowledged by Ana Lima.")
         ana.expect_exact("*** #2 Primary Postgres is down was acknowledged by Ana Lima", timeout=CATCH_UP)

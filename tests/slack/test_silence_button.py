@@ -1,6 +1,7 @@
 """The acceptance test of issue 16, item 1: a silence created from the Slack card's Silence menu (the fake
 Slack API, signed requests) exists in the real Alertmanager with the right matchers, end time and creator;
-the next notification for those alerts does not arrive; the card's Expire silence button removes it."""
+the next notification for those alerts does not arrive; the card then says "Silenced until ... by ..." and
+offers Expire silence, which removes the silence, and the line and the button with it."""
 
 from __future__ import annotations
 
@@ -36,6 +37,10 @@ def clock() -> FakeClock:
     return FakeClock(datetime.now(UTC).replace(microsecond=0))
 
 
+def _context(blocks) -> str:
+    return "\n".join(e["text"] for b in blocks if b["type"] == "context" for e in b["elements"])
+
+
 def _elements(blocks) -> list[str]:
     return [e["action_id"] for b in blocks if b["type"] == "actions" for e in b["elements"]]
 
@@ -48,7 +53,8 @@ async def test_silence_from_the_card_holds_back_alerts_and_expire_removes_it(sta
         n = incident["number"]
         await slack.settle()
         card = slack.card()
-        assert ids.SILENCE in _elements(card.blocks) and ids.UNSILENCE in _elements(card.blocks)
+        assert ids.SILENCE in _elements(card.blocks) and ids.UNSILENCE not in _elements(card.blocks)
+        assert "Silenced until" not in _context(card.blocks)
         [menu] = [e for b in card.blocks if b["type"] == "actions" for e in b["elements"]
                   if e["action_id"] == ids.SILENCE]
         assert [o["value"] for o in menu["options"]] == [f"{n}:1h", f"{n}:4h", f"{n}:24h"] and menu["confirm"]
@@ -66,6 +72,10 @@ async def test_silence_from_the_card_holds_back_alerts_and_expire_removes_it(sta
         [silence] = (await http.get(f"{am}/api/v2/silences")).json()
         assert silence["status"]["state"] == "active"
         assert silence["createdBy"] == "Responder <responder@example.com>"
+        card_now = slack.card().current["blocks"]
+        assert ids.UNSILENCE in _elements(card_now)
+        assert (f"Silenced until <!date^{int(until.timestamp())}^{{date_short_pretty}} {{time}}|{until:%Y-%m-%d %H:%M} "
+                f"UTC> by Responder (silence {silence['id'][:8]}\u2026)") in _context(card_now)
         assert abs(datetime.fromisoformat(silence["endsAt"].replace("Z", "+00:00")) - until) < timedelta(seconds=1)
         assert sorted((m["name"], m["value"], m["isEqual"]) for m in silence["matchers"]) == [
             ("alertname", "HighLatency", True), ("service", "checkout", True), ("severity", "critical", True)]
@@ -87,3 +97,6 @@ async def test_silence_from_the_card_holds_back_alerts_and_expire_removes_it(sta
         assert "silence expired by Responder" in answers[0]["text"]
         [silence] = (await http.get(f"{am}/api/v2/silences")).json()
         assert silence["status"]["state"] == "expired"
+        await slack.settle()
+        card_now = slack.card().current["blocks"]
+        assert "Silenced until" not in _context(card_now) and ids.UNSILENCE not in _elements(card_now)

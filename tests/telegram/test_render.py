@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -11,7 +11,7 @@ from bot.commands.reply import Reply
 from bot.telegram.callback import CallbackCodec
 from bot.telegram.render import MAX_TEXT, render_card_html, render_card_keyboard, render_reply_html
 from storage.states import Severity, Status
-from storage.views import IncidentView, Link, PersonRef, TeamRef
+from storage.views import AlertView, IncidentView, Link, PersonRef, SilenceRef, TeamRef
 
 AT = datetime(2026, 11, 22, 3, 0, tzinfo=UTC)
 CODEC = CallbackCodec("123456:TEST")
@@ -60,3 +60,18 @@ def test_a_reply_lists_incidents_one_line_each():
     html = render_reply_html(Reply("2 open incidents", incidents=(view(), view(number=8, title="<x>"))))
     assert html.splitlines()[2:] == ["\U0001f534 <b>#7</b> Checkout &lt;b&gt;down&lt;/b&gt; &amp; out \u00b7 high \u00b7 open",
                                      "\U0001f534 <b>#8</b> &lt;x&gt; \u00b7 high \u00b7 open"]
+
+
+def test_the_silence_line_is_escaped_and_shows_only_while_the_silence_runs_at_the_card_s_change():
+    alert = AlertView("f1", "firing", "HighLatency", "", {}, AT, None, 1, AT)
+    running = view(source="webhook", alerts=(alert,), silence=SilenceRef("0d21a82b-77", AT + timedelta(hours=4),
+                                                                           "<Ben> & co"))
+    html = render_card_html(running)
+    assert "Silenced until 07:00 UTC 22 Nov by &lt;Ben&gt; &amp; co (silence 0d21a82b\u2026)" in html
+    labels = [b.text for row in render_card_keyboard(running, CODEC, -1).inline_keyboard for b in row]
+    assert labels[-4:] == ["Silence 1h", "Silence 4h", "Silence 24h", "Expire silence"]
+
+    ended = dataclasses.replace(running, updated_at=AT + timedelta(hours=4, minutes=1))  # changed after its end
+    assert "Silenced until" not in render_card_html(ended)
+    assert "Expire silence" not in [b.text for row in render_card_keyboard(ended, CODEC, -1).inline_keyboard
+                                    for b in row]

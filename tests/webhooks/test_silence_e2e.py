@@ -39,11 +39,17 @@ def clock() -> FakeClock:
     return FakeClock(datetime.now(UTC).replace(microsecond=0))
 
 
-def with_silences(container: Container, url: str) -> None:
+def silences_config(url: str) -> dict:
+    """The test config file, its first Alertmanager integration silencing in ``url`` (as a tocsin.yml holds it)."""
     integrations = [dict(i) for i in CONFIG["integrations"]]
     integrations[0]["alertmanager_url"] = url
-    teams = [{"name": "payments", "slack_channel": "CPAYMENTS"}, {"name": "platform", "slack_channel": "CPLATFORM"}]
-    configure(container, integrations=integrations, teams=teams)  # the channels of the ``people`` fixture
+    teams = [{"name": "payments", "slack_channel": "CPAYMENTS", "telegram_chat": -100200},
+             {"name": "platform", "slack_channel": "CPLATFORM"}]
+    return {**CONFIG, "integrations": integrations, "teams": teams}  # the chats of the ``people`` fixture
+
+
+def with_silences(container: Container, url: str) -> None:
+    configure(container, **silences_config(url))
 
 
 @pytest.fixture
