@@ -12,7 +12,16 @@ import pytest
 
 from bot import config_file
 from tests.escalation.conftest import ticker
-from tests.webhooks.support import AM, API_TOKENS, CONFIG, MANUAL_TOKEN, bearer, client_for, configure, sidecar_app
+from tests.webhooks.support import (
+    AM,
+    API_TOKENS,
+    CONFIG,
+    MANUAL_TOKEN,
+    bearer,
+    client_for,
+    configure,
+    sidecar_app,
+)
 
 ADMIN = bearer(API_TOKENS["admin"])
 LEAD_TOKEN = "api-team-lead-person-token"
