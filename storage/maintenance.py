@@ -153,14 +153,6 @@ async def listing(session: AsyncSession, now: datetime) -> list[Window]:
     return [_window(r, teams.get(r.team_id)) for r in rows]
 
 
-async def get(session: AsyncSession, window_id: int) -> Window:
-    row = await session.get(MaintenanceWindow, window_id)
-    if row is None:
-        raise NotFound(f"there is no maintenance window {window_id}")
-    team = await session.get(Team, row.team_id) if row.team_id else None
-    return _window(row, team.name if team else None)
-
-
 # -- the config file's ``maintenance:`` list ------------------------------------------------------
 
 
