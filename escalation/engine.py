@@ -227,7 +227,7 @@ class Escalation:
         await ledger.note_pending(session, incident.id, hold.note)
         if hold.event and not await self._told(session, incident, hold.window):
             await self.incidents.record(unit, incident, self.principal, gates.MAINTENANCE_EVENT, hold.event,
-                                        {"window": hold.window, "until": hold.until.isoformat()})
+                                        {"window": hold.window, "until": hold.window_end.isoformat() if hold.window_end else None})
         return True
 
     async def _told(self, session: AsyncSession, incident: Incident, window: int | None) -> bool:

@@ -56,6 +56,7 @@ class Hold:
     note: str
     event: str | None = None
     window: int | None = None
+    window_end: datetime | None = None
 
 
 async def maintenance_hold(session: AsyncSession, incident: Incident, now: datetime) -> Hold | None:
@@ -69,7 +70,7 @@ async def maintenance_hold(session: AsyncSession, incident: Incident, now: datet
     reason = f" ({window.reason})" if window.reason else ""
     return Hold(min(window.end_at, now + RECHECK), f"{MAINTENANCE_NOTE}{window.id} until {until}",
                 f"in maintenance window #{window.id} until {until}{reason}: nobody is paged while it lasts",
-                window.id)
+                window.id, window.end_at)
 
 
 async def cleared_after_maintenance(session: AsyncSession, incident: Incident, note: str | None) -> bool:

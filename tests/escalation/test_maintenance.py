@@ -70,6 +70,11 @@ async def _timeline(http, number=1):
     return incident, [e["text"] for e in incident["timeline"] if e["kind"] == "maintenance"]
 
 
+async def _until(http, number=1):
+    incident = (await http.get(f"/api/incidents/{number}", headers=ADMIN)).json()
+    return [e["data"]["until"] for e in incident["timeline"] if e["kind"] == "maintenance"]
+
+
 async def test_an_alert_in_a_team_window_is_recorded_but_pages_only_after_the_window(http, clock, senders, tick):
     window = (await _open(http, LEAD, team="payments", duration="2h", reason="db upgrade"))["window"]
     assert window["team"] == "payments" and window["created_by"] == "Team Lead"
@@ -79,6 +84,7 @@ async def test_an_alert_in_a_team_window_is_recorded_but_pages_only_after_the_wi
     assert incident["status"] == "open"  # recorded and visible
     assert said == [f"in maintenance window #{window['id']} until 2026-11-22 05:00 UTC (db upgrade): "
                     "nobody is paged while it lasts"]
+    assert await _until(http) == [window["ends_at"]]
     await tick(minutes=59)
     await tick(minutes=59)
     assert _paged(senders) == []
