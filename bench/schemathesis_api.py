@@ -45,8 +45,10 @@ def config_toml(max_examples: int, seed: int) -> str:
         lines += ["[[operations]]", f'include-path = "{path}"', f'headers = {{ Authorization = "Bearer {token}" }}']
     # from must be before to, and at most 366 days: a rule across two parameters that no schema states, so a
     # schema-valid pair can rightly be 400 there.
-    lines += ["[[operations]]", 'include-path = "/api/oncall/fairness"',
-              'checks = { positive_data_acceptance = { expected-statuses = ["2xx", "400", "401", "403", "404"] } }']
+    # Likewise a maintenance window: end or duration (exactly one), after start, still to come, at most 14 days.
+    for path in ("/api/oncall/fairness", "/api/maintenance"):
+        lines += ["[[operations]]", f'include-path = "{path}"',
+                  'checks = { positive_data_acceptance = { expected-statuses = ["2xx", "400", "401", "403", "404"] } }']
     return "\n".join(lines) + "\n"
 
 

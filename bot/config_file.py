@@ -13,7 +13,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ from sqlalchemy import delete, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from escalation.policy import Policy, PolicyError, parse_duration, parse_policy, to_document
-from storage import identity
+from storage import identity, maintenance
 from storage.db import Database
 from storage.models import ChatBinding, ChatIdentity, ConfigState, EscalationPolicy, Membership, Person, Team
 from storage.oncall import Schedule, ScheduleError, parse_schedule
@@ -120,6 +120,7 @@ class TocsinConfig:
     schedules: tuple[Schedule, ...] = ()  # on-call schedules (docs/oncall.md)
     storm: StormConfig = StormConfig()  # storm coalescing, for teams without their own (docs/noise.md)
     team_storms: Mapping[str, StormConfig] = field(default_factory=dict)  # a team's ``storm:``, by team name
+    maintenance: tuple[maintenance.Planned, ...] = ()  # planned maintenance windows (docs/noise.md)
 
     def storm_rule(self, team: str) -> StormConfig:
         """The storm rule of ``team``: its own, else the top-level one."""
@@ -335,7 +336,7 @@ def parse(raw: Any, env: Mapping[str, str] | None = None) -> TocsinConfig:
     if raw is None:
         return TocsinConfig()
     top = _Section(raw, "(top)", {"teams", "people", "integrations", "api_tokens", "routing",
-                                  "escalation_policies", "schedules", "storm"})
+                                  "escalation_policies", "schedules", "storm", "maintenance"})
     raw = _interpolate(top.raw, os.environ if env is None else env, "")
     storm = _storm(raw.get("storm") or {}, "storm", StormConfig())
     teams = [_team(t, f"teams[{i}]") for i, t in enumerate(_list(raw, "teams"))]
@@ -365,7 +366,38 @@ def parse(raw: Any, env: Mapping[str, str] | None = None) -> TocsinConfig:
             raise ConfigError(f"teams[{i}].escalation_policy: no policy named {team.escalation_policy!r}")
     return TocsinConfig(tuple(teams), tuple(people), tuple(integrations), tuple(tokens),
                         RoutingConfig(routing_raw.str("team_label") or "team", {str(k): str(v) for k, v in services.items()}),
-                        tuple(policies), _schedules(raw, names, people, policies), storm, _team_storms(raw, storm))
+                        tuple(policies), _schedules(raw, names, people, policies), storm, _team_storms(raw, storm),
+                        tuple(_maintenance(m, f"maintenance[{i}]", names) for i, m in enumerate(_list(raw, "maintenance"))))
+
+
+def _instant(value: Any, path: str) -> datetime:
+    """An ISO time (YAML may have read it as one already); without an offset it is UTC."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise ConfigError(f"{path}: {value!r} is not an ISO time such as 2026-12-04T09:00:00Z") from None
+    if not isinstance(value, datetime):
+        raise ConfigError(f"{path}: required, an ISO time such as 2026-12-04T09:00:00Z")
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+def _maintenance(raw: Any, path: str, teams: set[str]) -> maintenance.Planned:
+    """One planned maintenance window: what it covers (team, service, labels; none: everything) and when."""
+    s = _Section(raw, path, {"team", "service", "labels", "from", "to", "reason"})
+    team = s.str("team")
+    if team is not None and team not in teams:
+        raise ConfigError(f"{path}.team: no such team {team!r}")
+    labels = raw.get("labels") or {}
+    if not isinstance(labels, dict) or not all(isinstance(v, str | int) and str(v) for v in labels.values()):
+        raise ConfigError(f"{path}.labels: a mapping of label to value, e.g. {{env: staging}}")
+    start, end = _instant(raw.get("from"), f"{path}.from"), _instant(raw.get("to"), f"{path}.to")
+    if end <= start:
+        raise ConfigError(f"{path}.to: the window ends before it starts; give a time after 'from'")
+    if end - start > maintenance.MAX_LENGTH:
+        raise ConfigError(f"{path}.to: a maintenance window lasts at most {maintenance.MAX_LENGTH.days} days")
+    return maintenance.Planned(team, s.str("service"), {str(k): str(v) for k, v in labels.items()}, start, end,
+                               s.str("reason"))
 
 
 # -- on-call schedules (their own section: docs/oncall.md) ------------------------------------------
@@ -673,6 +705,9 @@ async def apply(db: Database, config: TocsinConfig, now: datetime, runtime: bool
         teams = await _apply_teams(session, config, now, report)
         await _apply_people(session, config, teams, now, report)
         await _apply_policies(session, config, now, report)
+        created, removed = await maintenance.apply_config(session, config.maintenance, teams, now)
+        report.created += created
+        report.removed += removed
         if runtime:
             await _apply_runtime(session, config, now, report)
     return report

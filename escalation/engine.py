@@ -205,9 +205,36 @@ class Escalation:
         if incident.snoozed_until is not None and incident.snoozed_until > now:
             await ledger.hold_until(unit.session, incident.id, incident.snoozed_until)
             return
+        if incident.dedup_key is not None and await self._held(unit, incident, step, now):
+            return
         summary = await self.page(unit.session, incident, step, now)
         if summary:
             await self.incidents.transition(unit, incident, self.principal, Status.ESCALATING, summary)
+
+    async def _held(self, unit: Unit, incident: Incident, step: EscalationStep, now: datetime) -> bool:
+        """The gates of an alert-born incident's due step (escalation/gates.py): a maintenance window or
+        ``page_when`` holds it; a step held by a window that is over is skipped if nothing fires any more."""
+        session = unit.session
+        hold = await gates.maintenance_hold(session, incident, now)
+        if hold is None and await gates.cleared_after_maintenance(session, incident, step.note):
+            await ledger.note_pending(session, incident.id, gates.CLEARED_NOTE, SKIPPED, now, self.name)
+            return True
+        if hold is None:
+            hold = await gates.threshold_hold(session, incident, await self._policy(session, step.policy), now)
+        if hold is None:
+            return False
+        await ledger.hold_until(session, incident.id, hold.until)
+        await ledger.note_pending(session, incident.id, hold.note)
+        if hold.event and not await self._told(session, incident, hold.window):
+            await self.incidents.record(unit, incident, self.principal, gates.MAINTENANCE_EVENT, hold.event,
+                                        {"window": hold.window, "until": hold.window_end.isoformat() if hold.window_end else None})
+        return True
+
+    async def _told(self, session: AsyncSession, incident: Incident, window: int | None) -> bool:
+        """Whether the timeline already says the incident is held by ``window``."""
+        rows = await session.scalars(select(IncidentEvent.data).where(
+            IncidentEvent.incident_id == incident.id, IncidentEvent.kind == gates.MAINTENANCE_EVENT))
+        return any((data or {}).get("window") == window for data in rows)
 
     async def page(self, session: AsyncSession, incident: Incident, step: EscalationStep, now: datetime,
                    by: str | None = None) -> str | None:

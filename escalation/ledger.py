@@ -148,6 +148,17 @@ async def hold_until(session: AsyncSession, incident_id: int, until: datetime) -
     await session.flush()
 
 
+async def note_pending(session: AsyncSession, incident_id: int, note: str, status: str = PENDING,
+                       at: datetime | None = None, by: str | None = None) -> None:
+    """Write ``note`` on every PENDING step of the incident (a gate's hold), or close them all as ``status``."""
+    values: dict[str, Any] = {"note": note, "status": status}
+    if status != PENDING:
+        values |= {"executed_at": at, "executed_by": by}
+    await session.execute(update(EscalationStep).where(EscalationStep.incident_id == incident_id,
+                                                       EscalationStep.status == PENDING)
+                          .values(**values).execution_options(synchronize_session="fetch"))
+
+
 async def next_due(session: AsyncSession) -> datetime | None:
     """When the earliest PENDING step anywhere comes due."""
     return await session.scalar(select(func.min(EscalationStep.due_at)).where(EscalationStep.status == PENDING))

@@ -103,6 +103,10 @@ class Policy:
     description: str | None = None
     #: Page only once an alert-born incident has fired this long and still fires (0: page as the steps say).
     page_after: timedelta = timedelta(0)
+    #: Page an alert-born incident only once this many of its alerts arrived within ``page_when_within``
+    #: (0: page as the steps say; escalation/gates.py).
+    page_when_alerts: int = 0
+    page_when_within: timedelta = timedelta(0)
 
 
 def default_policy(chats: Sequence[str]) -> Policy:
@@ -132,10 +136,10 @@ def parse_policy(raw: Any, path: str, chats: Sequence[str] | None) -> Policy:
     step naming its channels), whose channels are taken as written."""
     if not isinstance(raw, dict):
         raise PolicyError(path, "a policy is a mapping with name and steps")
-    unknown = set(raw) - {"name", "description", "match", "steps", "repeat", "page_after"}
+    unknown = set(raw) - {"name", "description", "match", "steps", "repeat", "page_after", "page_when"}
     if unknown:
         raise PolicyError(f"{path}.{sorted(unknown)[0]}",
-                          "unknown key (name, description, match, steps, repeat, page_after)")
+                          "unknown key (name, description, match, steps, repeat, page_after, page_when)")
     name = raw.get("name")
     if not isinstance(name, str) or not name.strip():
         raise PolicyError(f"{path}.name", "every policy needs a name")
@@ -163,7 +167,26 @@ def parse_policy(raw: Any, path: str, chats: Sequence[str] | None) -> Policy:
     page_after = parse_duration(raw.get("page_after", 0), f"{path}.page_after")
     if page_after > timedelta(days=1):
         raise PolicyError(f"{path}.page_after", "page_after is at most 1d (e.g. 5m)")
-    return Policy(name.strip(), steps, match, repeat, raw.get("description"), page_after)
+    alerts, within = _page_when(raw.get("page_when"), f"{path}.page_when")
+    return Policy(name.strip(), steps, match, repeat, raw.get("description"), page_after, alerts, within)
+
+
+def _page_when(raw: Any, path: str) -> tuple[int, timedelta]:
+    """``page_when: {alerts: N, within: W}`` as (N, W); (0, 0) when not set."""
+    if raw is None:
+        return 0, timedelta(0)
+    if not isinstance(raw, dict) or set(raw) - {"alerts", "within"}:
+        raise PolicyError(path, "page_when is a mapping {alerts: N, within: W}, e.g. {alerts: 3, within: 10m}")
+    alerts = raw.get("alerts")
+    if not isinstance(alerts, int) or isinstance(alerts, bool) or not 2 <= alerts <= 1000:
+        raise PolicyError(f"{path}.alerts", "a whole number from 2 to 1000: how many alerts must arrive within "
+                                            "'within' before anyone is paged, e.g. 3")
+    if raw.get("within") is None:
+        raise PolicyError(f"{path}.within", "required, a duration such as 10m")
+    within = parse_duration(raw["within"], f"{path}.within")
+    if not timedelta(0) < within <= timedelta(days=1):
+        raise PolicyError(f"{path}.within", "a duration from 1s to 1d, e.g. 10m")
+    return alerts, within
 
 
 def _parse_step(raw: Any, path: str, chats: Sequence[str] | None) -> Step:
@@ -189,7 +212,7 @@ def _parse_step(raw: Any, path: str, chats: Sequence[str] | None) -> Step:
 
 
 def to_document(policy: Policy) -> dict[str, Any]:
-    """The policy as JSON for the escalation_policy table (``page_after`` only when set, so that stored
+    """The policy as JSON for the escalation_policy table (``page_after``, ``page_when`` only when set, so that stored
     policies without it stay as they were)."""
     document: dict[str, Any] = {
         "steps": [
@@ -199,6 +222,9 @@ def to_document(policy: Policy) -> dict[str, Any]:
     }
     if policy.page_after:
         document["page_after"] = int(policy.page_after.total_seconds())
+    if policy.page_when_alerts:
+        document["page_when"] = {"alerts": policy.page_when_alerts,
+                                 "within": int(policy.page_when_within.total_seconds())}
     return document
 
 
@@ -224,6 +250,8 @@ def from_row(name: str, match: dict[str, Any], steps: dict[str, Any], repeat: in
         raw["description"] = description
     if steps.get("page_after"):
         raw["page_after"] = steps["page_after"]
+    if steps.get("page_when"):
+        raw["page_when"] = steps["page_when"]
     return parse_policy(raw, f"escalation_policy[{name}]", None)
 
 

@@ -498,3 +498,28 @@ class OncallOverrideEvent(Base):
     actor_name: Mapped[str] = mapped_column(String(200))
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     at: Mapped[datetime]
+
+
+class MaintenanceWindow(Base):
+    """A maintenance window (docs/noise.md): alerts matching it page nobody from ``start_at`` to ``end_at``.
+    It matches by team, service and labels (all given must match; none given: every alert-born incident).
+    Ending one early sets ``ended_at``; rows stay. ``source`` "config" rows are kept by ``tocsin config
+    apply`` (``config_key``: the entry's content, so that applying twice changes nothing)."""
+
+    __tablename__ = "maintenance_window"
+    __table_args__ = (CheckConstraint("end_at > start_at", name="end_after_start"),
+                      Index("ix_maintenance_window_end_at", "end_at"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("team.id", ondelete="CASCADE"))
+    service: Mapped[str | None] = mapped_column(String(200))
+    labels: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    start_at: Mapped[datetime]
+    end_at: Mapped[datetime]
+    reason: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(32))  # chat platform, api, cli or config
+    config_key: Mapped[str | None] = mapped_column(String(64))
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+    ended_by: Mapped[str | None] = mapped_column(String(200))

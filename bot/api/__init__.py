@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.routing import Route
 
 from bot.api import endpoints as e
-from bot.api import oncall, oncall_fairness, oncall_feeds
+from bot.api import maintenance, oncall, oncall_fairness, oncall_feeds
 from bot.api.openapi import handle_openapi
 from bot.container import Container
 from bot.surface import Surface
@@ -26,6 +26,9 @@ ROUTES = (
     ("/api/oncall", "GET", oncall.list_oncall),
     ("/api/oncall/overrides", "POST", oncall.create_override),
     ("/api/oncall/fairness", "GET", oncall_fairness.oncall_fairness),
+    ("/api/maintenance", "GET", maintenance.list_windows),
+    ("/api/maintenance", "POST", maintenance.create_window),
+    ("/api/maintenance/{id}", "DELETE", maintenance.end_window),
 )
 
 

@@ -122,6 +122,12 @@ SCHEMAS: Doc = {
     "OncallOverride": {"type": "object", "properties": {
         "id": {"type": "integer"}, "schedule": TEXT, "person": TEXT, "for": {"type": ["string", "null"]},
         "start": {"type": "string", "format": "date-time"}, "end": {"type": "string", "format": "date-time"}}},
+    "MaintenanceWindow": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "team": {"type": ["string", "null"]}, "service": {"type": ["string", "null"]},
+        "labels": {"type": "object", "additionalProperties": TEXT},
+        "starts_at": {"type": "string", "format": "date-time"}, "ends_at": {"type": "string", "format": "date-time"},
+        "reason": {"type": ["string", "null"]}, "created_by": TEXT, "source": TEXT,
+        "ended_at": {"type": ["string", "null"], "format": "date-time"}}},
     "Error": {"type": "object", "required": ["error", "detail"],
               "properties": {"error": TEXT, "detail": TEXT}},
     "Incident": {"type": "object", "properties": {
@@ -338,6 +344,34 @@ PATHS: Doc = {
                 "person": TEXT, "timezone": TEXT, "hours_on_call": {"type": "number"},
                 "hours_outside_working_hours": {"type": "number"}, "pages": {"type": "integer"},
                 "night_pages": {"type": "integer"}}}}}}, "The report"), **_errors(*API_ERRORS, 404)}}},
+    "/api/maintenance": {
+        "get": {"summary": "Maintenance windows running now or to come, soonest first", "tags": ["maintenance"],
+                "security": TOKEN,
+                "responses": {"200": _json({"type": "object", "properties": {
+                    "windows": {"type": "array", "items": _ref("MaintenanceWindow")}}}, "The windows"),
+                    **_errors(*API_ERRORS)}},
+        "post": {"summary": "Open a maintenance window: matching alerts are recorded but page nobody while it lasts "
+                            "(a team's: team_lead or above there; without a team: admin)", "tags": ["maintenance"],
+                 "security": TOKEN,
+                 "requestBody": _body({"type": "object", "properties": {
+                     "team": {**OPTIONAL, "description": "Only this team's incidents"},
+                     "service": {**OPTIONAL, "description": "Only this service's incidents"},
+                     "labels": {"type": ["object", "null"], "additionalProperties": WRITTEN,
+                                "description": "Only incidents with all these labels"},
+                     "start": {**OPTIONAL, "description": "ISO time (default now; without an offset: UTC)"},
+                     "end": {**OPTIONAL, "description": "ISO time; give end or duration"},
+                     "duration": {**OPTIONAL, "description": "30m, 2h, 1d; give end or duration"},
+                     "reason": OPTIONAL}}),
+                 "responses": {"201": _json({"type": "object", "properties": {"window": _ref("MaintenanceWindow")}},
+                                            "The window"), **_errors(*API_ERRORS, 404, 413, 415)}}},
+    "/api/maintenance/{id}": {"delete": {
+        "summary": "End a maintenance window now (or drop one to come); paging resumes within 30 seconds",
+        "tags": ["maintenance"], "security": TOKEN,
+        "parameters": [{"name": "id", "in": "path", "required": True,
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
+                        "description": "The window's id, as GET /api/maintenance lists it"}],
+        "responses": {"200": _json({"type": "object", "properties": {"window": _ref("MaintenanceWindow")}},
+                                   "The window, ended"), **_errors(*API_ERRORS, 404)}}},
     "/api/openapi.json": {"get": {"summary": "This description", "tags": ["meta"], "security": [],
                                   "responses": {"200": _json(OBJECT, "OpenAPI 3.1")}}},
     "/calendar/{token}.ics": {"get": {

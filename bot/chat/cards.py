@@ -25,6 +25,7 @@ from bot.chat.contract import CardChannel, Copy, Where
 from bot.chat.storm import Storms
 from bot.pacing import Coalescer
 from bot.sweep import changed_since
+from storage import maintenance
 from storage.clock import Clock
 from storage.db import Database
 from storage.queries import IncidentQueries
@@ -108,7 +109,8 @@ class CardSync:
     async def _apply(self, change: IncidentChange) -> None:
         if change.kind == "declared":
             where = self.channel.home(change.incident)
-            if where is not None and not await self._absorbed(change.incident, where):
+            if where is not None and not await self._quiet(change.incident) \
+                    and not await self._absorbed(change.incident, where):
                 await self._post_card(change.incident, where)
             return
         cards = [c for c in await copies.of(self.db, self.platform, change.incident.id) if c.kind == "card"]
@@ -128,8 +130,17 @@ class CardSync:
             if self._shown.get(number) != version(view):
                 self.refresh(number)
         elif view.is_open and where and (number, version(view)) not in self._unpostable:
-            if not await self._absorbed(view, where):
+            if not await self._quiet(view) and not await self._absorbed(view, where):
                 await self._post_card(view, where)
+
+    async def _quiet(self, view: IncidentView) -> bool:
+        """An alert-born incident covered by a running maintenance window gets no card in its team's chat;
+        the first sweep after the window (the incident changes when its escalation starts) posts it."""
+        if view.dedup_key is None:
+            return False
+        async with self.db.sessions() as session:
+            return await maintenance.covering_view(session, view.team.id if view.team else None, view.service,
+                                                   view.labels or {}, self.clock.now()) is not None
 
     async def _absorbed(self, view: IncidentView, where: Where) -> bool:
         return self.storms is not None and await self.storms.absorb(view, where)

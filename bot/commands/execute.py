@@ -12,6 +12,7 @@ from types import MappingProxyType
 from bot.commands import (
     account_commands,
     incident_commands,
+    maintenance_commands,
     oncall_commands,
     paging_commands,
     read_commands,
@@ -44,6 +45,7 @@ COMMANDS: Mapping[str, Handler] = MappingProxyType({
     "stats": read_commands.stats,
     "policy": paging_commands.show_policy,
     "oncall": oncall_commands.run,
+    "maintenance": maintenance_commands.run,
     "prefs": paging_commands.paging_prefs,
     "link": account_commands.link,
     "help": account_commands.show_help,

@@ -39,6 +39,8 @@ USAGE: dict[str, str] = {
               "oncall cancel <override id>",
     "prefs": "prefs [slack|telegram|shell|email on|off]",
     "link": "link",
+    "maintenance": "maintenance start <team|service=X|label=value|all> <duration, e.g. 2h | from to (ISO times, "
+                   "UTC)> [reason] | maintenance list | maintenance end <window id>",
     "help": "help",
 }
 ALIASES = {"acknowledge": "ack", "new": "declare", "open": "declare", "ls": "list", "sev": "severity",
@@ -67,6 +69,7 @@ class Command:
     scope: str | None = None
     target: str | None = None
     args: tuple[str, ...] = field(default_factory=tuple)
+    labels: tuple[tuple[str, str], ...] = ()
 
 
 def help_text() -> str:
@@ -274,6 +277,63 @@ def _oncall(name: str, words: list[str]) -> Command:
     return _optional_words(name, words)
 
 
+def _is_time(word: str) -> bool:
+    return bool(re.match(r"^\d{4}-\d{2}-\d{2}", word))
+
+
+def _maintenance_start(name: str, words: list[str]) -> Command:
+    """``args``: the start and end as written, when given as times (else ``duration``)."""
+    team, service, labels, everything = None, None, [], False
+    while words and not _is_time(words[0]) and not _DURATION.match(words[0]):
+        word = words.pop(0)
+        key, sep, value = word.partition("=")
+        if word.lower() == "all":
+            everything = True
+        elif sep and key and value:
+            if key.lower() == "service":
+                service = value
+            else:
+                labels.append((key, value))
+        elif sep:
+            raise UsageError(f"{word!r} is not a matcher; write service=checkout or a label as env=staging.", name)
+        elif team is None:
+            team = word
+        else:
+            raise UsageError(f"A window is for one team ({team!r} or {word!r}?); give a duration like 2h next.", name)
+    if not (team or service or labels or everything):
+        raise UsageError("'maintenance start' needs what it covers: a team, service=X, a label=value, or all.", name)
+    if everything and (team or service or labels):
+        raise UsageError("'all' covers every alert; give it alone, or give the team, service or labels instead.",
+                         name)
+    if words and _DURATION.match(words[0]):
+        duration = parse_duration(words.pop(0))
+        if not duration:
+            raise UsageError("A window needs a duration above zero, like 2h.", name)
+        return Command(name, scope="start", team=team, service=service, labels=tuple(labels), duration=duration,
+                       text=" ".join(words) or None)
+    if len(words) >= 2 and _is_time(words[0]) and _is_time(words[1]):
+        start, end = words.pop(0), words.pop(0)
+        return Command(name, scope="start", team=team, service=service, labels=tuple(labels), args=(start, end),
+                       text=" ".join(words) or None)
+    raise UsageError("'maintenance start' needs how long (2h) or a start and an end time "
+                     "(2026-12-04T09:00 2026-12-04T11:00, UTC unless an offset is given).", name)
+
+
+def _maintenance(name: str, words: list[str]) -> Command:
+    first = words.pop(0).lower() if words else "list"
+    if first == "start":
+        return _maintenance_start(name, words)
+    if first == "list" and not words:
+        return Command(name, scope="list")
+    if first == "end":
+        raw = words[0].lstrip("#") if len(words) == 1 else ""
+        if not raw.isdigit() or int(raw) == 0:
+            raise UsageError("'maintenance end' needs the window's number, as '/incident maintenance list' shows it.",
+                             name)
+        return Command(name, scope="end", number=int(raw))
+    raise UsageError(f"Unknown maintenance action {first!r}; use start, list or end.", name)
+
+
 def _optional_words(name: str, words: list[str]) -> Command:
     return Command(name, team=words[0] if words and name in ("policy", "oncall") else None, args=tuple(words))
 
@@ -296,6 +356,7 @@ _PARSERS = {
     "stats": _stats,
     "policy": _optional_words,
     "oncall": _oncall,
+    "maintenance": _maintenance,
     "prefs": _optional_words,
     "link": _optional_words,
     "help": _optional_words,

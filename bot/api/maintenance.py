@@ -1,0 +1,91 @@
+"""``GET/POST /api/maintenance`` and ``DELETE /api/maintenance/{id}``: maintenance windows (docs/noise.md).
+
+Opening or ending one is role-gated in storage/maintenance.py: team lead or above for a team's window,
+admin for a window without a team. Reading needs any token that may read incidents.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from bot.api.endpoints import _body
+from bot.api.params import _whole, body_text
+from bot.commands.grammar import parse_duration
+from bot.container import Container
+from bot.webhooks.http import HttpError
+from storage import maintenance
+from storage.actors import Actor
+from storage.errors import NotFound
+
+MAX_ID = 2**31 - 1
+
+
+def _time(body: dict[str, Any], key: str) -> datetime | None:
+    raw = body_text(body, key)
+    if raw is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(raw)
+    except ValueError:
+        raise HttpError(400, "invalid_input", f"{key}: {raw!r} is not an ISO time such as 2026-12-04T09:00:00Z "
+                                              "(without an offset: UTC)") from None
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+def _span(body: dict[str, Any], now: datetime) -> tuple[datetime, datetime]:
+    start = _time(body, "start") or now
+    end, duration = _time(body, "end"), body_text(body, "duration")
+    if (end is None) == (duration is None):
+        raise HttpError(400, "invalid_input", "end or duration: give exactly one (duration like 30m, 2h or 1d)")
+    if duration is not None:
+        try:
+            return start, start + parse_duration(duration)
+        except ValueError:
+            raise HttpError(400, "invalid_input", f"duration: {duration!r} is not like 30m, 2h or 1d") from None
+    assert end is not None
+    return start, end
+
+
+def _labels(body: dict[str, Any]) -> dict[str, str]:
+    raw = body.get("labels")
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict) or not all(isinstance(v, str) and v for v in raw.values()) \
+            or not all(k and "\x00" not in k and "\x00" not in v for k, v in raw.items()):
+        raise HttpError(400, "invalid_input", "labels: expected an object of label names to non-empty strings, "
+                                              'e.g. {"env": "staging"}')
+    return dict(raw)
+
+
+async def list_windows(request: Request, container: Container, actor: Actor) -> Response:
+    """The windows running now or to come, soonest first."""
+    await container.queries.readable(actor)
+    async with container.db.sessions() as session:
+        found = await maintenance.listing(session, container.clock.now())
+    return JSONResponse({"windows": [w.to_json() for w in found]})
+
+
+async def create_window(request: Request, container: Container, actor: Actor) -> Response:
+    """Open a window for a team, a service and/or labels, from start (default now) to end or for a duration."""
+    body, now = await _body(request, container), container.clock.now()
+    start, end = _span(body, now)
+    team, service = body_text(body, "team"), body_text(body, "service")
+    labels, reason = _labels(body), body_text(body, "reason")
+    async with container.db.transaction() as session:
+        made = await maintenance.create(session, actor, team, service, labels, start, end, reason, now)
+    return JSONResponse({"window": made.to_json()}, status_code=201)
+
+
+async def end_window(request: Request, container: Container, actor: Actor) -> Response:
+    """End a window now (or drop one still to come); paging resumes within 30 seconds."""
+    raw = request.path_params["id"]
+    window_id = _whole(raw, 1, MAX_ID)
+    if window_id is None:
+        raise NotFound(f"there is no maintenance window {raw[:40]}")
+    async with container.db.transaction() as session:
+        ended = await maintenance.end(session, actor, window_id, container.clock.now())
+    return JSONResponse({"window": ended.to_json()})
