@@ -498,3 +498,41 @@ class OncallOverrideEvent(Base):
     actor_name: Mapped[str] = mapped_column(String(200))
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     at: Mapped[datetime]
+
+
+class OncallOffer(Base):
+    """A shift offered for swapping: ``person_id`` is on call from ``start_at`` to ``end_at`` and would
+    hand it over. Taking it sets ``taken_*`` and ``override_id`` (the override that puts the taker on call);
+    cancelling sets ``cancelled_at``. Rows stay."""
+
+    __tablename__ = "oncall_offer"
+    __table_args__ = (CheckConstraint("end_at > start_at", name="end_after_start"),
+                      Index("ix_oncall_offer_schedule_end_at", "schedule", "end_at"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    schedule: Mapped[str] = mapped_column(String(100))
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="RESTRICT"))
+    start_at: Mapped[datetime]
+    end_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+    taken_by_person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="RESTRICT"))
+    taken_at: Mapped[datetime | None]
+    override_id: Mapped[int | None] = mapped_column(ForeignKey("oncall_override.id", ondelete="RESTRICT"))
+    cancelled_at: Mapped[datetime | None]
+
+
+class OncallOfferEvent(Base):
+    """The audit trail of offers: who offered, took or cancelled which, when. Append-only: triggers refuse
+    UPDATE and DELETE."""
+
+    __tablename__ = "oncall_offer_event"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    offer_id: Mapped[int] = mapped_column(ForeignKey("oncall_offer.id", ondelete="RESTRICT"))
+    kind: Mapped[str] = mapped_column(String(32))  # offered | taken | cancelled
+    actor_person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    actor_source: Mapped[str] = mapped_column(String(32))
+    actor_name: Mapped[str] = mapped_column(String(200))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    at: Mapped[datetime]
