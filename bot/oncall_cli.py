@@ -1,5 +1,6 @@
 """``tocsin oncall show SCHEDULE --from --to``: the final timeline of a schedule in the config file, as a table;
-``tocsin oncall override`` and ``tocsin oncall cancel``: overrides in the database, as the local operator."""
+``tocsin oncall override``, ``cancel`` and ``overrides`` (the list): overrides in the database, as the local
+operator."""
 
 from __future__ import annotations
 
@@ -29,6 +30,8 @@ def add_parser(sub: Any) -> None:
     override.add_argument("--for", dest="for_email", help="the email of whom they cover")
     cancel = actions.add_parser("cancel", help="cancel an override by its number (audited, as the CLI)")
     cancel.add_argument("id", type=int)
+    listed = actions.add_parser("overrides", help="a schedule's overrides running or to come, with their numbers")
+    listed.add_argument("schedule", help="an applied schedule's name")
     from bot import oncall_feeds_cli
     oncall_feeds_cli.add_actions(actions)
     oncall_feeds_cli.add_fairness(actions)
@@ -98,6 +101,8 @@ async def _apply(args: argparse.Namespace, container: Any, now: datetime) -> str
     from storage.actors import Actor, Source
 
     actor = Actor.system(Source.CLI, "cli")
+    if args.action == "overrides":
+        return await _listing(args.schedule, container, now)
     async with container.db.transaction() as session:
         if args.action == "cancel":
             row = await overrides.cancel(session, actor, args.id, now)
@@ -112,8 +117,29 @@ async def _apply(args: argparse.Namespace, container: Any, now: datetime) -> str
             f"{made.start.astimezone(zone):%a %Y-%m-%d %H:%M %z} to {made.end.astimezone(zone):%a %Y-%m-%d %H:%M %z}")
 
 
+def table(rows: list[tuple[str, ...]]) -> list[str]:
+    """``rows`` (the first is the header) as left-aligned columns."""
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
+
+
+async def _listing(name: str, container: Any, now: datetime) -> str:
+    from storage import overrides
+    from storage.directory import Readable
+
+    async with container.db.sessions() as session:
+        schedule = await overrides.schedule_named(session, name)
+        found = await overrides.listing(session, Readable("cli", None), now, schedule.name)
+    zone = schedule.zone
+    rows = [(str(o.id), f"{o.start.astimezone(zone):%a %Y-%m-%d %H:%M %z}", f"{o.end.astimezone(zone):%a %Y-%m-%d %H:%M %z}",
+             o.who, o.for_whom or "-", o.created_by) for o in found]
+    lines = [f"{schedule.name} ({schedule.timezone})"]
+    return "\n".join(lines + (table([("id", "start", "end", "who", "for", "by"), *rows]) if rows
+                               else ["  (none running or to come)"]))
+
+
 async def change(args: argparse.Namespace, settings: Any) -> int:
-    """``tocsin oncall override|cancel`` against the database."""
+    """``tocsin oncall override|cancel|overrides`` against the database."""
     import sys
 
     from bot import bootstrap

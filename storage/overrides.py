@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage import directory, oncall, schedules
 from storage.actors import Actor, Source
 from storage.directory import Principal, Readable
-from storage.errors import InvalidInput, NotFound, PermissionDenied
+from storage.errors import InvalidInput, InvalidTransition, NotFound, PermissionDenied
 from storage.models import OncallOverride, OncallOverrideEvent, Person
 from storage.roles import Role
 
@@ -120,7 +120,7 @@ async def cancel(session: AsyncSession, actor: Actor, override_id: int, now: dat
     if row is None:
         raise NotFound(f"there is no on-call override {override_id}; '/incident oncall overrides' lists them")
     if row.cancelled_at is not None:
-        raise InvalidInput(f"override {override_id} was already cancelled at {row.cancelled_at.isoformat()}")
+        raise InvalidTransition(f"override {override_id} was already cancelled at {row.cancelled_at.isoformat()}")
     schedule = await schedule_named(session, row.schedule)
     await _check(session, principal, schedule, [await session.get(Person, row.person_id)], "cancel")
     row.cancelled_at = now

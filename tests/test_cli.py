@@ -149,7 +149,17 @@ def test_oncall_override_and_cancel_change_the_database(tmp_path, db_url):
                            (["payments-primary", "dana@example.com"], "give a duration (4h) or --to")):
         bad = _run(["--database-url", db_url, "oncall", "override", *args], tmp_path)
         assert bad.returncode == 1 and expected in bad.stderr, (args, bad.stderr)
+    listed = _run(["--database-url", db_url, "oncall", "overrides", "payments-primary"], tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.splitlines() == [
+        "payments-primary (Europe/Lisbon)",
+        "id  start                       end                         who               for              by",
+        "1   Mon 2030-01-07 09:00 +0000  Mon 2030-01-07 13:00 +0000  dana@example.com  ana@example.com  cli"]
+    unknown = _run(["--database-url", db_url, "oncall", "overrides", "nope"], tmp_path)
+    assert unknown.returncode == 1 and "no on-call schedule 'nope'" in unknown.stderr
     assert _run(["--database-url", db_url, "oncall", "cancel", "1"], tmp_path).stdout.strip() == \
         "override 1 of payments-primary cancelled"
+    assert "(none running or to come)" in _run(["--database-url", db_url, "oncall", "overrides", "payments-primary"],
+                                               tmp_path).stdout
     again = _run(["--database-url", db_url, "oncall", "cancel", "1"], tmp_path)
     assert again.returncode == 1 and "already cancelled" in again.stderr

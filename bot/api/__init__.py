@@ -25,6 +25,8 @@ ROUTES = (
     ("/api/metrics", "GET", e.incident_metrics),
     ("/api/oncall", "GET", oncall.list_oncall),
     ("/api/oncall/overrides", "POST", oncall.create_override),
+    ("/api/oncall/overrides", "GET", oncall.list_overrides),
+    ("/api/oncall/overrides/{id}", "DELETE", oncall.cancel_override),
     ("/api/oncall/fairness", "GET", oncall_fairness.oncall_fairness),
 )
 

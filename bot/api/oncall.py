@@ -1,4 +1,5 @@
-"""``GET /api/oncall`` (who is on call, per readable schedule) and ``POST /api/oncall/overrides``."""
+"""``GET /api/oncall`` (who is on call, per readable schedule) and the overrides: ``POST``, ``GET`` (the list)
+and ``DELETE /api/oncall/overrides/{id}`` (a cancel, role-gated and audited as the chat one)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from bot.api.endpoints import _body
-from bot.api.params import body_text, text_filter
+from bot.api.params import body_text, text_filter, whole_id
 from bot.commands.grammar import parse_duration
 from bot.container import Container
 from bot.webhooks.http import HttpError
@@ -78,3 +79,26 @@ async def create_override(request: Request, container: Container, actor: Actor) 
     return JSONResponse({"override": {"id": made.id, "schedule": made.schedule.name, "person": made.who,
                                       "for": made.for_whom, "start": made.start.isoformat(),
                                       "end": made.end.isoformat()}}, status_code=201)
+
+
+def override_json(o: overrides.Listed) -> dict[str, Any]:
+    return {"id": o.id, "schedule": o.schedule.name, "person": o.who, "for": o.for_whom,
+            "start": o.start.isoformat(), "end": o.end.isoformat(), "created_by": o.created_by}
+
+
+async def list_overrides(request: Request, container: Container, actor: Actor) -> Response:
+    """The overrides running or to come, of the schedules the token may read (or of ``?schedule=``)."""
+    reader = await container.queries.readable(actor)
+    async with container.db.sessions() as session:
+        found = await overrides.listing(session, reader, container.clock.now(), text_filter(request, "schedule"))
+    return JSONResponse({"overrides": [override_json(o) for o in found]})
+
+
+async def cancel_override(request: Request, container: Container, actor: Actor) -> Response:
+    """Cancel an override: the person covering may, others need team lead or above (the chat cancel's rules)."""
+    override_id = whole_id(request, "id", "on-call override")
+    now = container.clock.now()
+    async with container.db.transaction() as session:
+        row = await overrides.cancel(session, actor, override_id, now)
+    return JSONResponse({"override": {"id": row.id, "schedule": row.schedule, "start": row.start_at.isoformat(),
+                                      "end": row.end_at.isoformat(), "cancelled_at": now.isoformat()}})

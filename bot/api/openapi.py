@@ -51,6 +51,8 @@ def _query(name: str, schema: Doc, description: str) -> Doc:
 INCIDENT_NUMBER = {"type": "integer", "minimum": 1, "maximum": MAX_INCIDENT}
 NUMBER = {"name": "number", "in": "path", "required": True, "schema": INCIDENT_NUMBER,
           "description": "The incident number (#42 is 42)"}
+ROW_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1},
+          "description": "The number the list shows"}
 API_ERRORS = (400, 401, 403, 503)
 ACTION_ERRORS = (*API_ERRORS, 404, 409, 413, 415)
 WEBHOOK_ERRORS = (400, 401, 413, 415, 503)
@@ -121,7 +123,8 @@ SCHEMAS: Doc = {
         "shifts": {"type": "array", "items": _SHIFT}}},
     "OncallOverride": {"type": "object", "properties": {
         "id": {"type": "integer"}, "schedule": TEXT, "person": TEXT, "for": {"type": ["string", "null"]},
-        "start": {"type": "string", "format": "date-time"}, "end": {"type": "string", "format": "date-time"}}},
+        "start": {"type": "string", "format": "date-time"}, "end": {"type": "string", "format": "date-time"},
+        "created_by": TEXT, "cancelled_at": {"type": "string", "format": "date-time"}}},
     "Error": {"type": "object", "required": ["error", "detail"],
               "properties": {"error": TEXT, "detail": TEXT}},
     "Incident": {"type": "object", "properties": {
@@ -313,7 +316,20 @@ PATHS: Doc = {
             "duration": {**OPTIONAL, "description": "30m, 4h, 2d; give end or duration"}}}),
         "responses": {"201": _json({"type": "object", "properties": {"override": _ref("OncallOverride")}},
                                    "The override, in force"),
-                      **_errors(*ACTION_ERRORS)}}},
+                      **_errors(*ACTION_ERRORS)}},
+        "get": {
+        "summary": "The overrides running or to come, of the schedules the token may read", "tags": ["oncall"],
+        "security": TOKEN,
+        "parameters": [_query("schedule", FILTER, "Only this schedule's (unknown: 404; another team's: 403)")],
+        "responses": {"200": _json({"type": "object", "properties": {
+            "overrides": {"type": "array", "items": _ref("OncallOverride")}}}, "The overrides, by start"),
+            **_errors(*API_ERRORS, 404)}}},
+    "/api/oncall/overrides/{id}": {"delete": {
+        "summary": "Cancel an override (the person covering may; others need team_lead or above); audited",
+        "tags": ["oncall"], "security": TOKEN, "parameters": [ROW_ID],
+        "responses": {"200": _json({"type": "object", "properties": {"override": _ref("OncallOverride")}},
+                                   "The override, cancelled"),
+                      **_errors(*API_ERRORS, 404, 409)}}},
     "/api/oncall/fairness": {"get": {
         "summary": "Fairness per person: hours on call, of them outside working hours (09:00-17:00 Mon-Fri), pages "
                    "and pages at night (22:00-07:00), in each person's zone", "tags": ["oncall"], "security": TOKEN,

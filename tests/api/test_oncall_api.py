@@ -66,3 +66,42 @@ async def test_bad_or_refused_overrides_say_why(http, as_token, container, who, 
                                json={"schedule": "payments-primary", **body})
     assert response.status_code == status, response.text
     assert detail in response.json()["detail"]
+
+
+async def test_overrides_are_listed_and_cancelled_through_the_api_role_gated_and_audited(http, as_token, container):
+    from tests.core.test_oncall_overrides import _events
+
+    await store_schedules(container, PAYMENTS, PLATFORM)
+    lead = await http.post("/api/oncall/overrides", headers=as_token("admin"), json={
+        "schedule": "payments-primary", "person": "manager@example.com", "for": "responder@example.com",
+        "duration": "2h"})
+    assert lead.status_code == 201, lead.text
+    other = await http.post("/api/oncall/overrides", headers=as_token("admin"), json={
+        "schedule": "platform-primary", "person": "admin@example.com", "duration": "1h"})
+    assert other.status_code == 201, other.text
+    listed = await http.get("/api/oncall/overrides", headers=as_token("responder"))
+    assert listed.status_code == 200, listed.text
+    assert listed.json()["overrides"] == [{
+        "id": 1, "schedule": "payments-primary", "person": "manager@example.com", "for": "responder@example.com",
+        "start": "2026-11-22T03:00:00+00:00", "end": "2026-11-22T05:00:00+00:00", "created_by": "automation"}]
+    one = await http.get("/api/oncall/overrides?schedule=platform-primary", headers=as_token("admin"))
+    assert [o["id"] for o in one.json()["overrides"]] == [2]
+    hidden = await http.get("/api/oncall/overrides?schedule=platform-primary", headers=as_token("responder"))
+    assert hidden.status_code == 403 and "has no role in team platform" in hidden.json()["detail"]
+
+    refused = await http.delete("/api/oncall/overrides/1", headers=as_token("responder"))
+    assert refused.status_code == 403 and "team_lead or above" in refused.json()["detail"]
+    missing = await http.delete("/api/oncall/overrides/99", headers=as_token("admin"))
+    assert missing.status_code == 404 and "no on-call override 99" in missing.json()["detail"]
+    word = await http.delete("/api/oncall/overrides/first", headers=as_token("admin"))
+    assert word.status_code == 404 and "no on-call override 'first'" in word.json()["detail"]
+    cancelled = await http.delete("/api/oncall/overrides/1", headers=as_token("admin"))
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["override"]["cancelled_at"] == "2026-11-22T03:00:00+00:00"
+    assert (await http.get("/api/oncall/overrides", headers=as_token("responder"))).json()["overrides"] == []
+    now = (await http.get("/api/oncall", headers=as_token("responder"))).json()["schedules"][0]["now"]
+    assert now["who"] == "responder@example.com"
+    again = await http.delete("/api/oncall/overrides/1", headers=as_token("admin"))
+    assert again.status_code == 409 and "already cancelled" in again.json()["detail"]
+    assert [e[:3] for e in await _events(container)] == [(1, "created", "automation"), (2, "created", "automation"),
+                                                         (1, "cancelled", "automation")]
