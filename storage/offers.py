@@ -145,7 +145,7 @@ async def take(session: AsyncSession, actor: Actor, offer_id: int, taker: Person
     schedule = await overrides.schedule_named(session, row.schedule)
     taker = taker or principal.person
     if taker is None:
-        raise InvalidInput(f"{principal.name} is no person; name who takes the shift (an email address)")
+        raise InvalidInput(f"{principal.name} is no person; name who takes the shift (person: an email address)")
     if taker.id == principal.person_id:
         await _role_or_refuse(session, principal, schedule, "take")
     else:

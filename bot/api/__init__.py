@@ -27,6 +27,10 @@ ROUTES = (
     ("/api/oncall/overrides", "POST", oncall.create_override),
     ("/api/oncall/overrides", "GET", oncall.list_overrides),
     ("/api/oncall/overrides/{id}", "DELETE", oncall.cancel_override),
+    ("/api/oncall/offers", "GET", oncall.list_offers),
+    ("/api/oncall/offers", "POST", oncall.create_offer),
+    ("/api/oncall/offers/{id}/take", "POST", oncall.take_offer),
+    ("/api/oncall/offers/{id}", "DELETE", oncall.cancel_offer),
     ("/api/oncall/fairness", "GET", oncall_fairness.oncall_fairness),
 )
 

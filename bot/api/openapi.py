@@ -125,6 +125,10 @@ SCHEMAS: Doc = {
         "id": {"type": "integer"}, "schedule": TEXT, "person": TEXT, "for": {"type": ["string", "null"]},
         "start": {"type": "string", "format": "date-time"}, "end": {"type": "string", "format": "date-time"},
         "created_by": TEXT, "cancelled_at": {"type": "string", "format": "date-time"}}},
+    "OncallOffer": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "schedule": TEXT, "person": TEXT,
+        "start": {"type": "string", "format": "date-time"}, "end": {"type": "string", "format": "date-time"},
+        "created_by": TEXT, "cancelled_at": {"type": "string", "format": "date-time"}}},
     "Error": {"type": "object", "required": ["error", "detail"],
               "properties": {"error": TEXT, "detail": TEXT}},
     "Incident": {"type": "object", "properties": {
@@ -329,6 +333,39 @@ PATHS: Doc = {
         "tags": ["oncall"], "security": TOKEN, "parameters": [ROW_ID],
         "responses": {"200": _json({"type": "object", "properties": {"override": _ref("OncallOverride")}},
                                    "The override, cancelled"),
+                      **_errors(*API_ERRORS, 404, 409)}}},
+    "/api/oncall/offers": {"get": {
+        "summary": "The open shift offers (nobody took them) of the schedules the token may read", "tags": ["oncall"],
+        "security": TOKEN,
+        "parameters": [_query("schedule", FILTER, "Only this schedule's (unknown: 404; another team's: 403)")],
+        "responses": {"200": _json({"type": "object", "properties": {
+            "offers": {"type": "array", "items": _ref("OncallOffer")}}}, "The offers, by start"),
+            **_errors(*API_ERRORS, 404)}},
+        "post": {
+        "summary": "Offer a shift for swapping (one's own: any role in the team; someone else's: team_lead or "
+                   "above); the person must be on call for all of it", "tags": ["oncall"], "security": TOKEN,
+        "requestBody": _body({"type": "object", "required": ["schedule"], "properties": {
+            "schedule": WRITTEN,
+            "person": {**OPTIONAL, "description": "Whose shift, by email (default: the token's person)"},
+            "start": {**OPTIONAL, "description": "ISO time; give start and end, or neither for the next shift"},
+            "end": {**OPTIONAL, "description": "ISO time; without an offset: the schedule's zone"}}}),
+        "responses": {"201": _json({"type": "object", "properties": {"offer": _ref("OncallOffer")}}, "The offer"),
+                      **_errors(*ACTION_ERRORS)}}},
+    "/api/oncall/offers/{id}/take": {"post": {
+        "summary": "Take an offered shift: an override puts the taker on call instead (any role in the team; "
+                   "for someone else: team_lead or above)", "tags": ["oncall"], "security": TOKEN,
+        "parameters": [ROW_ID],
+        "requestBody": _body({"type": "object", "properties": {
+            "person": {**OPTIONAL, "description": "Who takes it, by email (default: the token's person)"}}},
+            required=False),
+        "responses": {"201": _json({"type": "object", "properties": {
+            "offer": _ref("OncallOffer"), "override": _ref("OncallOverride")}}, "Taken: the override in force"),
+            **_errors(*ACTION_ERRORS)}}},
+    "/api/oncall/offers/{id}": {"delete": {
+        "summary": "Withdraw an offer nobody took (its person may; others need team_lead or above); audited",
+        "tags": ["oncall"], "security": TOKEN, "parameters": [ROW_ID],
+        "responses": {"200": _json({"type": "object", "properties": {"offer": _ref("OncallOffer")}},
+                                   "The offer, cancelled"),
                       **_errors(*API_ERRORS, 404, 409)}}},
     "/api/oncall/fairness": {"get": {
         "summary": "Fairness per person: hours on call, of them outside working hours (09:00-17:00 Mon-Fri), pages "
