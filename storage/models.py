@@ -389,7 +389,7 @@ class InboundDelivery(Base):
 
 STEP_STATUSES = ("PENDING", "EXECUTED", "CANCELLED", "SKIPPED", "FAILED")
 NOTIFICATION_STATUSES = ("PENDING", "SENT", "FAILED", "CANCELLED")
-NOTIFICATION_KINDS = ("page", "notice")
+NOTIFICATION_KINDS = ("page", "notice", "oncall")  # oncall: a handoff notice or shift reminder, no incident
 
 
 class EscalationStep(Base):
@@ -431,7 +431,7 @@ class Notification(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id", ondelete="RESTRICT"), index=True)
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incident.id", ondelete="RESTRICT"), index=True)
     step_id: Mapped[int | None] = mapped_column(ForeignKey("escalation_step.id", ondelete="RESTRICT"))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("notification.id", ondelete="RESTRICT"))
     kind: Mapped[str] = mapped_column(String(16))

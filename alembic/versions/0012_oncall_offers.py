@@ -1,4 +1,5 @@
-"""oncall_offer and oncall_offer_event: shifts offered for swapping, and their append-only audit trail
+"""oncall_offer and oncall_offer_event: shifts offered for swapping, and their append-only audit trail;
+notification rows of kind 'oncall' without an incident (handoff notices and shift reminders)
 
 A person offers a shift (or a lead offers it for them); another person of the team takes it, which makes an
 oncall_override (its own audit row too). Triggers refuse UPDATE and DELETE on oncall_offer_event, on both
@@ -21,6 +22,10 @@ APPEND_ONLY = "oncall_offer_event is append-only: audit rows are never updated o
 
 
 def upgrade() -> None:
+    with op.batch_alter_table('notification', schema=None) as batch_op:
+        batch_op.alter_column('incident_id', existing_type=sa.Integer(), nullable=True)
+        batch_op.drop_constraint(op.f('ck_notification_kind'), type_='check')
+        batch_op.create_check_constraint('kind', "kind IN ('page', 'notice', 'oncall')")
     op.create_table('oncall_offer',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('schedule', sa.String(length=100), nullable=False),
@@ -79,3 +84,8 @@ def downgrade() -> None:
     op.drop_table('oncall_offer_event')
     op.drop_index('ix_oncall_offer_schedule_end_at', table_name='oncall_offer')
     op.drop_table('oncall_offer')
+    op.execute("DELETE FROM notification WHERE kind = 'oncall' OR incident_id IS NULL")
+    with op.batch_alter_table('notification', schema=None) as batch_op:
+        batch_op.drop_constraint(op.f('ck_notification_kind'), type_='check')
+        batch_op.create_check_constraint('kind', "kind IN ('page', 'notice')")
+        batch_op.alter_column('incident_id', existing_type=sa.Integer(), nullable=False)
