@@ -97,7 +97,7 @@ class HandoffNotices(Background):
     def __init__(self, db: Database, clock: Clock, senders: Collection[str], known: Sequence[str], *,
                  skip: Collection[str] = (), kick: Callable[[], None] = lambda: None, idle: float = IDLE) -> None:
         """``senders``: the channels there is a sender for (read at each run); ``skip``: channels whose surface
-        shows incidents' pages only (the shell's and console's inboxes)."""
+        shows incidents' pages only (the inbox channels)."""
         self.db, self.clock, self.senders, self.known, self.skip = db, clock, senders, known, skip
         self.kick, self.idle = kick, idle
         self._wake = asyncio.Event()
