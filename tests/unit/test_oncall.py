@@ -135,3 +135,18 @@ def test_handoff_notices_default_to_a_dm_and_survive_the_stored_document() -> No
     assert from_document(to_document(s)) == s
     older = {k: v for k, v in to_document(plain).items() if k not in ("handoff_notice", "remind_before")}
     assert from_document(older) == plain  # a document applied before these keys existed
+
+
+def test_an_override_is_a_handoff_to_the_coverer_and_back() -> None:
+    from escalation.handoffs import due
+    from storage.oncall import Override
+
+    s = Schedule("p", None, "Europe/Lisbon", (Layer("w", ("ana", "ben"), Rule("weekly", at=time(9)),
+                                                    date(2026, 11, 2)),))
+    cover = [Override("dana", _utc(2026, 11, 24, 10), _utc(2026, 11, 24, 12))]
+    assert due(s, _utc(2026, 11, 24, 9, 59), cover) == []
+    (to_dana,) = due(s, _utc(2026, 11, 24, 10), cover)
+    assert to_dana.direct() == "You are on call for p until Tue 24 Nov 12:00 Europe/Lisbon"
+    (back,) = due(s, _utc(2026, 11, 24, 12, 14), cover)  # still within the 15 minutes looked back
+    assert (back.who, back.direct()) == ("ben", "You are on call for p until Mon 30 Nov 09:00 Europe/Lisbon")
+    assert due(s, _utc(2026, 11, 24, 12, 16), cover) == []  # later than that: not sent late
