@@ -8,19 +8,23 @@ from bot.commands.handler import MentionResolver
 from bot.commands.override_commands import _actor_for, _at, _person, instant
 from bot.commands.reply import Reply
 from bot.container import Container
-from storage import offers, overrides
+from storage import directory, offers, overrides
 from storage.actors import Actor
+from storage.errors import InvalidInput
 
 
 async def offer(container: Container, actor: Actor, command: Command, mentions: MentionResolver | None) -> Reply:
     whose_raw, *when = command.args
-    whose_actor = await _actor_for(whose_raw or "me", actor, mentions)
+    whose_actor = await _actor_for(whose_raw, actor, mentions) if whose_raw else actor
     now = container.clock.now()
     async with container.db.transaction() as session:
         schedule = await overrides.schedule_named(session, command.text or "")
-        start, end = (None, None) if when == ["next"] or [w.lower() for w in when] == ["next"] else \
+        start, end = (None, None) if [w.lower() for w in when] == ["next"] else \
             (instant(when[0], schedule.zone), instant(when[1], schedule.zone))
-        whose = await _person(session, whose_raw or "you", whose_actor)
+        whose = await _person(session, whose_raw, whose_actor) if whose_raw else \
+            (await directory.resolve(session, actor)).person
+        if whose is None:
+            raise InvalidInput("you are no Tocsin person, so have no shift; offer someone's: ... for @person")
         made = await offers.offer(session, actor, schedule.name, whose, start, end, now)
     zone = made.schedule.zone
     return Reply(f"Offer {made.id}: {made.who}'s shift of {made.schedule.name}, {_at(made.start, zone)} to "

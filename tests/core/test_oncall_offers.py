@@ -8,8 +8,10 @@ import asyncio
 from sqlalchemy import select
 
 from bot.commands.execute import run_text
+from bot.platforms import SLACK
 from bot.shell.main import sign_in
 from bot.shell.session import Session
+from storage.actors import Actor
 from storage.models import OncallOfferEvent
 from tests.core.test_oncall_commands import PAYMENTS, PLATFORM
 from tests.core.test_oncall_overrides import _events as override_events
@@ -123,6 +125,8 @@ async def test_bad_offers_are_named_and_change_nothing(container, people):
     nothing = await run_text(container, people.slack("observer"), "oncall offer payments-primary next")
     assert nothing.error and "No shift of payments-primary is observer@example.com's in the next 60 days" in \
         nothing.text
+    stranger = await run_text(container, Actor(SLACK, "UNOBODY", "nobody"), "oncall offer payments-primary next")
+    assert stranger.error and "is not linked to a Tocsin person" in stranger.text
     assert await _events(container) == []
 
 
