@@ -59,7 +59,7 @@ def run(args: argparse.Namespace, settings: Settings, config) -> int:
 
         from bot import oncall_cli
         from storage.db import DEFAULT_URL
-        if args.action in ("override", "cancel"):
+        if args.action in ("override", "cancel", "overrides", "offer", "offers", "take", "cancel-offer"):
             migrations.require_current(settings.database_url, settings.database_connect_timeout)
             return asyncio.run(oncall_cli.change(args, settings))
         covering = []

@@ -1,4 +1,5 @@
-"""The escalation engine's parts in a process: the step timer and the notification dispatcher.
+"""The escalation engine's parts in a process: the step timer, the notification dispatcher and the on-call
+handoff notices (escalation/handoffs.py).
 
 ``bot.bootstrap`` installs the ledger hook whenever the process escalates, even with TOCSIN_SCHEDULER=off,
 so that incidents changed here keep their ledger right; the timer and dispatcher run only with the
@@ -10,10 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.container import Container
-from bot.platforms import LIMITS
+from bot.notify.inbox import INBOXES
+from bot.platforms import CHATS, LIMITS
 from bot.surface import Surface
 from escalation.dispatcher import Dispatcher
 from escalation.engine import Escalation
+from escalation.handoffs import HandoffNotices
+from escalation.policy import channels
 from escalation.timer import EscalationTimer
 from escalation.wakeup import Listener
 from storage.views import IncidentChange
@@ -27,6 +31,7 @@ class Paging:
     escalation: Escalation
     dispatcher: Dispatcher
     timer: EscalationTimer
+    handoffs: HandoffNotices
 
     def wake(self) -> None:
         """Another process scheduled steps or queued notifications."""
@@ -46,7 +51,9 @@ def build(container: Container, escalation: Escalation) -> Paging:
     dispatcher = Dispatcher(container.db, container.clock, container.senders, retry_cap=settings.notify_retry_cap,
                             failover_after=settings.notify_failover_after, limits=LIMITS)
     timer = EscalationTimer(escalation, after_run=lambda _ran: dispatcher.kick())
-    return Paging(escalation, dispatcher, timer)
+    handoffs = HandoffNotices(container.db, container.clock, container.senders, channels(CHATS), skip=INBOXES,
+                              kick=dispatcher.kick)
+    return Paging(escalation, dispatcher, timer, handoffs)
 
 
 def surface(container: Container, paging: Paging) -> Surface:
@@ -54,7 +61,7 @@ def surface(container: Container, paging: Paging) -> Surface:
     if not container.settings.scheduler:
         return Surface.off("scheduler", "TOCSIN_SCHEDULER=off; the ledger is still kept")
     channels = ", ".join(sorted(container.senders)) or "none yet"
-    components = [paging.timer, paging.dispatcher]
+    components = [paging.timer, paging.dispatcher, paging.handoffs]
     if container.db.is_postgres:
         components.append(Listener(container.db.url, paging.wake))
     return Surface("scheduler", f"on (channels at start-up: {channels})", components=components)

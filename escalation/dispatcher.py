@@ -65,7 +65,7 @@ Limits = Mapping[str, Callable[[str], tuple[Limit, ...]]]
 @dataclass(frozen=True)
 class Job:
     id: int
-    incident_id: int
+    incident_id: int | None  # None: a handoff notice or shift reminder (kind "oncall")
     channel: str
     destination: Destination
     kind: str
@@ -272,8 +272,8 @@ class Dispatcher(Background):
         try:
             async with self._slots[job.channel]:
                 fresh = views is None or job.incident_id not in views  # read now, after the claim
-                page = Page(await self._view(job.incident_id, views), job.reason, job.message, job.kind,
-                            key=f"tocsin-notification-{job.id}")
+                view = await self._view(job.incident_id, views) if job.incident_id is not None else None
+                page = Page(view, job.reason, job.message, job.kind, key=f"tocsin-notification-{job.id}")
                 delivery, note = None, None
                 find = getattr(sender, "find", None)
                 if job.in_doubt and find is not None:

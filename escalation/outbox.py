@@ -31,6 +31,18 @@ async def write(session: AsyncSession, incident_id: int, reason: str, planned: I
     return rows
 
 
+async def write_oncall(session: AsyncSession, reason: str, planned: Planned, message: str,
+                       now: datetime) -> Notification:
+    """Queue a handoff notice or shift reminder (kind ``oncall``, no incident: escalation/handoffs.py)."""
+    row = Notification(incident_id=None, kind="oncall", reason=reason[:64], target=planned.target,
+                       person_id=planned.person_id, channel=planned.channel, address=planned.address,
+                       topic=planned.topic, message=message, status=PENDING, attempts=0, next_attempt_at=now,
+                       note=planned.note, created_at=now)
+    session.add(row)
+    await session.flush()
+    return row
+
+
 _CANCEL_UNSENT_PG = ("UPDATE notification SET status = 'CANCELLED', note = %s WHERE incident_id = ANY(%s::integer[]) "
                      "AND kind = 'page' AND status = 'PENDING' AND claimed_at IS NULL")
 _ANY_PAGED_PG = ("SELECT EXISTS (SELECT 1 FROM notification WHERE incident_id = ANY(%s::integer[]) AND kind = 'page' "

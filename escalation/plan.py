@@ -121,6 +121,16 @@ def _channels_for(person: Person, wanted: tuple[str, ...], accepted: tuple[str, 
     return [fallback], f"fell back to {fallback}: {tried}"
 
 
+def first_reachable(person: Person, accepted: tuple[str, ...], available: Collection[str]) -> Planned | None:
+    """One direct message to ``person``: on the first channel of their accepted list that works here."""
+    channels, note = _channels_for(person, accepted[:1], accepted, available)
+    if not channels:
+        return None
+    channel = channels[0]
+    return Planned(person.email or "", channel, person_address(person, channel) or "", person.id, note=note,
+                   name=person.name)
+
+
 async def plan_step(session: AsyncSession, incident: Incident, step: Step, available: Collection[str],
                     known: Sequence[str], at: datetime | None = None) -> tuple[list[Planned], list[str]]:
     """The notifications a step writes, and notes on whom it could not reach and why (``available``: the

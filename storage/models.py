@@ -389,7 +389,7 @@ class InboundDelivery(Base):
 
 STEP_STATUSES = ("PENDING", "EXECUTED", "CANCELLED", "SKIPPED", "FAILED")
 NOTIFICATION_STATUSES = ("PENDING", "SENT", "FAILED", "CANCELLED")
-NOTIFICATION_KINDS = ("page", "notice")
+NOTIFICATION_KINDS = ("page", "notice", "oncall")  # oncall: a handoff notice or shift reminder, no incident
 
 
 class EscalationStep(Base):
@@ -431,7 +431,7 @@ class Notification(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id", ondelete="RESTRICT"), index=True)
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incident.id", ondelete="RESTRICT"), index=True)
     step_id: Mapped[int | None] = mapped_column(ForeignKey("escalation_step.id", ondelete="RESTRICT"))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("notification.id", ondelete="RESTRICT"))
     kind: Mapped[str] = mapped_column(String(16))
@@ -523,3 +523,41 @@ class MaintenanceWindow(Base):
     created_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
     ended_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class OncallOffer(Base):
+    """A shift offered for swapping: ``person_id`` is on call from ``start_at`` to ``end_at`` and would
+    hand it over. Taking it sets ``taken_*`` and ``override_id`` (the override that puts the taker on call);
+    cancelling sets ``cancelled_at``. Rows stay."""
+
+    __tablename__ = "oncall_offer"
+    __table_args__ = (CheckConstraint("end_at > start_at", name="end_after_start"),
+                      Index("ix_oncall_offer_schedule_end_at", "schedule", "end_at"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    schedule: Mapped[str] = mapped_column(String(100))
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="RESTRICT"))
+    start_at: Mapped[datetime]
+    end_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+    taken_by_person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="RESTRICT"))
+    taken_at: Mapped[datetime | None]
+    override_id: Mapped[int | None] = mapped_column(ForeignKey("oncall_override.id", ondelete="RESTRICT"))
+    cancelled_at: Mapped[datetime | None]
+
+
+class OncallOfferEvent(Base):
+    """The audit trail of offers: who offered, took or cancelled which, when. Append-only: triggers refuse
+    UPDATE and DELETE."""
+
+    __tablename__ = "oncall_offer_event"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    offer_id: Mapped[int] = mapped_column(ForeignKey("oncall_offer.id", ondelete="RESTRICT"))
+    kind: Mapped[str] = mapped_column(String(32))  # offered | taken | cancelled
+    actor_person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    actor_source: Mapped[str] = mapped_column(String(32))
+    actor_name: Mapped[str] = mapped_column(String(200))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    at: Mapped[datetime]

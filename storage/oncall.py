@@ -10,6 +10,7 @@ override wins over an earlier one (an override of an override).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -64,6 +65,9 @@ class Schedule:
     team: str | None
     timezone: str
     layers: tuple[Layer, ...]
+    notify_dm: bool = True  # a direct message to the incoming person at each handoff
+    notify_channel: bool = False  # and a line in the team's chats
+    remind_before: timedelta | None = None  # a reminder this long before each shift starts
 
     @property
     def zone(self) -> ZoneInfo:
@@ -277,9 +281,29 @@ def parse_restriction(raw: object, path: str) -> Restriction:
     return Restriction(weekdays, start, end)
 
 
+def _notices(raw: dict, path: str) -> tuple[bool, bool, timedelta | None]:
+    """``handoff_notice: {dm, channel}`` and ``remind_before: 1h``."""
+    notice = _keys(raw.get("handoff_notice") or {}, f"{path}.handoff_notice", {"dm", "channel"})
+    flags = []
+    for key, default in (("dm", True), ("channel", False)):
+        value = notice.get(key, default)
+        if not isinstance(value, bool):
+            raise ScheduleError(f"{path}.handoff_notice.{key}: {value!r} is not true or false")
+        flags.append(value)
+    before = raw.get("remind_before")
+    if before is None:
+        return flags[0], flags[1], None
+    match = re.fullmatch(r"\s*(\d+)\s*([mhd])\s*", str(before))
+    if not match or not int(match.group(1)):
+        raise ScheduleError(f"{path}.remind_before: {before!r} is not a time before the shift such as 30m, 1h or 1d")
+    amount = int(match.group(1))
+    unit = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1)}[match.group(2)]
+    return flags[0], flags[1], amount * unit
+
+
 def parse_schedule(raw: object, path: str, members: set[str] | None = None) -> Schedule:
     """One schedule from the config file; ``members`` are the emails allowed in its layers."""
-    raw = _keys(raw, path, {"name", "team", "timezone", "layers"})
+    raw = _keys(raw, path, {"name", "team", "timezone", "layers", "handoff_notice", "remind_before"})
     name = str(raw.get("name") or "").strip()
     if not name or ":" in name:
         raise ScheduleError(f"{path}.name: required, without ':'")
@@ -313,7 +337,7 @@ def parse_schedule(raw: object, path: str, members: set[str] | None = None) -> S
         restriction = parse_restriction(lr["restrict"], f"{lp}.restrict") if lr.get("restrict") else None
         layers.append(Layer(str(lr.get("name") or f"layer-{i + 1}"), emails, rule, start, restriction))
     team = raw.get("team")
-    return Schedule(name, str(team) if team else None, zone, tuple(layers))
+    return Schedule(name, str(team) if team else None, zone, tuple(layers), *_notices(raw, path))
 
 
 # -- the stored form (the applied config's JSON document) ---------------------------------------
@@ -328,7 +352,9 @@ def to_document(s: Schedule) -> dict:
                 "restriction": None if r is None else {
                     "weekdays": sorted(r.weekdays), "start": r.start.isoformat() if r.start else None,
                     "end": r.end.isoformat() if r.end else None}}
-    return {"name": s.name, "team": s.team, "timezone": s.timezone, "layers": [layer(x) for x in s.layers]}
+    return {"name": s.name, "team": s.team, "timezone": s.timezone, "layers": [layer(x) for x in s.layers],
+            "handoff_notice": {"dm": s.notify_dm, "channel": s.notify_channel},
+            "remind_before": s.remind_before.total_seconds() if s.remind_before else None}
 
 
 def from_document(d: dict) -> Schedule:
@@ -339,4 +365,7 @@ def from_document(d: dict) -> Schedule:
                      date.fromisoformat(x["start"]), None if r is None else Restriction(
                          frozenset(r["weekdays"]), time.fromisoformat(r["start"]) if r["start"] else None,
                          time.fromisoformat(r["end"]) if r["end"] else None))
-    return Schedule(d["name"], d["team"], d["timezone"], tuple(layer(x) for x in d["layers"]))
+    notice, before = d.get("handoff_notice") or {}, d.get("remind_before")
+    return Schedule(d["name"], d["team"], d["timezone"], tuple(layer(x) for x in d["layers"]),
+                    notice.get("dm", True), notice.get("channel", False),
+                    timedelta(seconds=before) if before else None)

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage import directory, oncall, schedules
 from storage.actors import Actor, Source
 from storage.directory import Principal, Readable
-from storage.errors import InvalidInput, NotFound, PermissionDenied
+from storage.errors import InvalidInput, InvalidTransition, NotFound, PermissionDenied
 from storage.models import OncallOverride, OncallOverrideEvent, Person
 from storage.roles import Role
 
@@ -65,7 +65,8 @@ async def schedule_named(session: AsyncSession, name: str) -> oncall.Schedule:
     raise NotFound(f"there is no on-call schedule {name!r} (known: {known})")
 
 
-async def _role(session: AsyncSession, principal: Principal, schedule: oncall.Schedule) -> Role | None:
+async def role_for(session: AsyncSession, principal: Principal, schedule: oncall.Schedule) -> Role | None:
+    """``principal``'s role in the schedule's team (a schedule without a team: their best role)."""
     team_id = (await directory.team_by_name(session, schedule.team)).id if schedule.team else None
     return await directory.role_in(session, principal, team_id)
 
@@ -73,7 +74,7 @@ async def _role(session: AsyncSession, principal: Principal, schedule: oncall.Sc
 async def _check(session: AsyncSession, principal: Principal, schedule: oncall.Schedule,
                  people: list[Person], verb: str) -> None:
     """Refuse unless ``principal`` may ``verb`` an override of ``schedule`` concerning ``people``."""
-    role = await _role(session, principal, schedule)
+    role = await role_for(session, principal, schedule)
     where = f"team {schedule.team}" if schedule.team else "any team"
     if role is None:
         raise PermissionDenied(f"{principal.name} has no role in {where}, so may not {verb} overrides of "
@@ -105,6 +106,13 @@ async def create(session: AsyncSession, actor: Actor, schedule_name: str, who: P
     if not who.email or not who.active:
         raise InvalidInput(f"{who.name} has no email address or is not active, so cannot be paged when on call")
     await _check(session, principal, schedule, [who] + ([for_whom] if for_whom else []), "create")
+    return await insert(session, principal, schedule, who, for_whom, start, end, now)
+
+
+async def insert(session: AsyncSession, principal: Principal, schedule: oncall.Schedule, who: Person,
+                 for_whom: Person | None, start: datetime, end: datetime, now: datetime) -> Created:
+    """Write the override and its audit row; the caller has checked that ``principal`` may (``create``,
+    or a shift offer taken: storage/offers.py)."""
     row = OncallOverride(schedule=schedule.name, person_id=who.id, for_person_id=for_whom.id if for_whom else None,
                          start_at=start, end_at=end, created_by=principal.name, created_at=now)
     session.add(row)
@@ -120,7 +128,7 @@ async def cancel(session: AsyncSession, actor: Actor, override_id: int, now: dat
     if row is None:
         raise NotFound(f"there is no on-call override {override_id}; '/incident oncall overrides' lists them")
     if row.cancelled_at is not None:
-        raise InvalidInput(f"override {override_id} was already cancelled at {row.cancelled_at.isoformat()}")
+        raise InvalidTransition(f"override {override_id} was already cancelled at {row.cancelled_at.isoformat()}")
     schedule = await schedule_named(session, row.schedule)
     await _check(session, principal, schedule, [await session.get(Person, row.person_id)], "cancel")
     row.cancelled_at = now

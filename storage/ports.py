@@ -94,12 +94,13 @@ class Destination:
 
 
 class Page:
-    """What to say: about which incident, why (``reason``), and a one-line text. ``key`` is the same for
-    every attempt at one notification (an idempotency key: email Message-ID, webhook Idempotency-Key)."""
+    """What to say: about which incident (None for an on-call handoff notice, kind "oncall"), why (``reason``),
+    and a one-line text. ``key`` is the same for every attempt at one notification (an idempotency key: email
+    Message-ID, webhook Idempotency-Key)."""
 
     __slots__ = ("incident", "key", "kind", "reason", "text")
 
-    def __init__(self, incident: IncidentView, reason: str, text: str, kind: str = "page",
+    def __init__(self, incident: IncidentView | None, reason: str, text: str, kind: str = "page",
                  key: str | None = None) -> None:
         self.incident, self.reason, self.text, self.kind, self.key = incident, reason, text, kind, key
 

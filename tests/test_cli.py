@@ -149,7 +149,52 @@ def test_oncall_override_and_cancel_change_the_database(tmp_path, db_url):
                            (["payments-primary", "dana@example.com"], "give a duration (4h) or --to")):
         bad = _run(["--database-url", db_url, "oncall", "override", *args], tmp_path)
         assert bad.returncode == 1 and expected in bad.stderr, (args, bad.stderr)
+    listed = _run(["--database-url", db_url, "oncall", "overrides", "payments-primary"], tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.splitlines() == [
+        "payments-primary (Europe/Lisbon)",
+        "id  start                       end                         who               for              by",
+        "1   Mon 2030-01-07 09:00 +0000  Mon 2030-01-07 13:00 +0000  dana@example.com  ana@example.com  cli"]
+    unknown = _run(["--database-url", db_url, "oncall", "overrides", "nope"], tmp_path)
+    assert unknown.returncode == 1 and "no on-call schedule 'nope'" in unknown.stderr
     assert _run(["--database-url", db_url, "oncall", "cancel", "1"], tmp_path).stdout.strip() == \
         "override 1 of payments-primary cancelled"
+    assert "(none running or to come)" in _run(["--database-url", db_url, "oncall", "overrides", "payments-primary"],
+                                               tmp_path).stdout
     again = _run(["--database-url", db_url, "oncall", "cancel", "1"], tmp_path)
     assert again.returncode == 1 and "already cancelled" in again.stderr
+
+
+def test_oncall_offer_take_and_cancel_offer_change_the_database(tmp_path, db_url):
+    example = str(ROOT / "tocsin.example.yml")
+    assert _run(["--database-url", db_url, "config", "apply", example], tmp_path).returncode == 0
+    base = ["--database-url", db_url, "oncall"]
+    made = _run([*base, "offer", "payments-primary", "dana@example.com", "--from", "2030-01-08T09:00",
+                 "--to", "2030-01-08T17:00"], tmp_path)
+    assert made.returncode == 0, made.stderr
+    assert made.stdout.strip() == ("offer 1: dana@example.com's shift of payments-primary from "
+                                   "Tue 2030-01-08 09:00 +0000 to Tue 2030-01-08 17:00 +0000")
+    again = _run([*base, "offer", "payments-primary", "dana@example.com", "--from", "2030-01-08T09:00",
+                  "--to", "2030-01-08T17:00"], tmp_path)
+    assert again.returncode == 1 and "overlaps offer 1" in again.stderr
+    listed = _run([*base, "offers", "payments-primary"], tmp_path)
+    assert listed.stdout.splitlines()[1:] == [
+        "id  start                       end                         who               by",
+        "1   Tue 2030-01-08 09:00 +0000  Tue 2030-01-08 17:00 +0000  dana@example.com  cli"]
+    taken = _run([*base, "take", "1", "ben@example.com"], tmp_path)
+    assert taken.returncode == 0, taken.stderr
+    assert taken.stdout.strip() == ("offer 1 taken: override 1 puts ben@example.com on call for payments-primary "
+                                    "instead of dana@example.com from Tue 2030-01-08 09:00 +0000 to "
+                                    "Tue 2030-01-08 17:00 +0000")
+    shown = _run([*base, "show", "payments-primary", "--config", example, "--from", "2030-01-08T08:00",
+                  "--to", "2030-01-08T18:00"], tmp_path)
+    assert "Tue 2030-01-08 09:00 +0000  Tue 2030-01-08 17:00 +0000  ben@example.com  override" in shown.stdout
+    not_hers = _run([*base, "offer", "payments-primary", "ana@example.com", "--from", "2030-01-14T09:00",
+                     "--to", "2030-01-14T17:00"], tmp_path)
+    assert not_hers.returncode == 1 and "not all ana@example.com's shift" in not_hers.stderr  # Dana's hours
+    next_shift = _run([*base, "offer", "payments-primary", "ana@example.com"], tmp_path)
+    assert next_shift.returncode == 0 and next_shift.stdout.startswith("offer 2: ana@example.com's shift")
+    assert _run([*base, "cancel-offer", "2"], tmp_path).stdout.strip() == "offer 2 of payments-primary cancelled"
+    gone = _run([*base, "take", "2", "ben@example.com"], tmp_path)
+    assert gone.returncode == 1 and "offer 2 was cancelled" in gone.stderr
+    assert "(none open)" in _run([*base, "offers", "payments-primary"], tmp_path).stdout

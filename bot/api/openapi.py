@@ -51,6 +51,8 @@ def _query(name: str, schema: Doc, description: str) -> Doc:
 INCIDENT_NUMBER = {"type": "integer", "minimum": 1, "maximum": MAX_INCIDENT}
 NUMBER = {"name": "number", "in": "path", "required": True, "schema": INCIDENT_NUMBER,
           "description": "The incident number (#42 is 42)"}
+ROW_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1},
+          "description": "The number the list shows"}
 API_ERRORS = (400, 401, 403, 503)
 ACTION_ERRORS = (*API_ERRORS, 404, 409, 413, 415)
 WEBHOOK_ERRORS = (400, 401, 413, 415, 503)
@@ -121,7 +123,12 @@ SCHEMAS: Doc = {
         "shifts": {"type": "array", "items": _SHIFT}}},
     "OncallOverride": {"type": "object", "properties": {
         "id": {"type": "integer"}, "schedule": TEXT, "person": TEXT, "for": {"type": ["string", "null"]},
-        "start": {"type": "string", "format": "date-time"}, "end": {"type": "string", "format": "date-time"}}},
+        "start": {"type": "string", "format": "date-time"}, "end": {"type": "string", "format": "date-time"},
+        "created_by": TEXT, "cancelled_at": {"type": "string", "format": "date-time"}}},
+    "OncallOffer": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "schedule": TEXT, "person": TEXT,
+        "start": {"type": "string", "format": "date-time"}, "end": {"type": "string", "format": "date-time"},
+        "created_by": TEXT, "cancelled_at": {"type": "string", "format": "date-time"}}},
     "MaintenanceWindow": {"type": "object", "properties": {
         "id": {"type": "integer"}, "team": {"type": ["string", "null"]}, "service": {"type": ["string", "null"]},
         "labels": {"type": "object", "additionalProperties": TEXT},
@@ -331,7 +338,53 @@ PATHS: Doc = {
             "duration": {**OPTIONAL, "description": "30m, 4h, 2d; give end or duration"}}}),
         "responses": {"201": _json({"type": "object", "properties": {"override": _ref("OncallOverride")}},
                                    "The override, in force"),
+                      **_errors(*ACTION_ERRORS)}},
+        "get": {
+        "summary": "The overrides running or to come, of the schedules the token may read", "tags": ["oncall"],
+        "security": TOKEN,
+        "parameters": [_query("schedule", FILTER, "Only this schedule's (unknown: 404; another team's: 403)")],
+        "responses": {"200": _json({"type": "object", "properties": {
+            "overrides": {"type": "array", "items": _ref("OncallOverride")}}}, "The overrides, by start"),
+            **_errors(*API_ERRORS, 404)}}},
+    "/api/oncall/overrides/{id}": {"delete": {
+        "summary": "Cancel an override (the person covering may; others need team_lead or above); audited",
+        "tags": ["oncall"], "security": TOKEN, "parameters": [ROW_ID],
+        "responses": {"200": _json({"type": "object", "properties": {"override": _ref("OncallOverride")}},
+                                   "The override, cancelled"),
+                      **_errors(*API_ERRORS, 404, 409)}}},
+    "/api/oncall/offers": {"get": {
+        "summary": "The open shift offers (nobody took them) of the schedules the token may read", "tags": ["oncall"],
+        "security": TOKEN,
+        "parameters": [_query("schedule", FILTER, "Only this schedule's (unknown: 404; another team's: 403)")],
+        "responses": {"200": _json({"type": "object", "properties": {
+            "offers": {"type": "array", "items": _ref("OncallOffer")}}}, "The offers, by start"),
+            **_errors(*API_ERRORS, 404)}},
+        "post": {
+        "summary": "Offer a shift for swapping (one's own: any role in the team; someone else's: team_lead or "
+                   "above); the person must be on call for all of it", "tags": ["oncall"], "security": TOKEN,
+        "requestBody": _body({"type": "object", "required": ["schedule"], "properties": {
+            "schedule": WRITTEN,
+            "person": {**OPTIONAL, "description": "Whose shift, by email (default: the token's person)"},
+            "start": {**OPTIONAL, "description": "ISO time; give start and end, or neither for the next shift"},
+            "end": {**OPTIONAL, "description": "ISO time; without an offset: the schedule's zone"}}}),
+        "responses": {"201": _json({"type": "object", "properties": {"offer": _ref("OncallOffer")}}, "The offer"),
                       **_errors(*ACTION_ERRORS)}}},
+    "/api/oncall/offers/{id}/take": {"post": {
+        "summary": "Take an offered shift: an override puts the taker on call instead (any role in the team; "
+                   "for someone else: team_lead or above)", "tags": ["oncall"], "security": TOKEN,
+        "parameters": [ROW_ID],
+        "requestBody": _body({"type": "object", "properties": {
+            "person": {**OPTIONAL, "description": "Who takes it, by email (default: the token's person)"}}},
+            required=False),
+        "responses": {"201": _json({"type": "object", "properties": {
+            "offer": _ref("OncallOffer"), "override": _ref("OncallOverride")}}, "Taken: the override in force"),
+            **_errors(*ACTION_ERRORS)}}},
+    "/api/oncall/offers/{id}": {"delete": {
+        "summary": "Withdraw an offer nobody took (its person may; others need team_lead or above); audited",
+        "tags": ["oncall"], "security": TOKEN, "parameters": [ROW_ID],
+        "responses": {"200": _json({"type": "object", "properties": {"offer": _ref("OncallOffer")}},
+                                   "The offer, cancelled"),
+                      **_errors(*API_ERRORS, 404, 409)}}},
     "/api/oncall/fairness": {"get": {
         "summary": "Fairness per person: hours on call, of them outside working hours (09:00-17:00 Mon-Fri), pages "
                    "and pages at night (22:00-07:00), in each person's zone", "tags": ["oncall"], "security": TOKEN,

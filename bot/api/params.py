@@ -95,6 +95,15 @@ def incident_number(request: Request) -> int:
     return number
 
 
+def whole_id(request: Request, key: str, what: str) -> int:
+    """The path's row id ``key``; anything but a whole number names no row (404)."""
+    raw = request.path_params[key]
+    number = _whole(raw, 1, 2**31 - 1)
+    if number is None:
+        raise NotFound(f"there is no {what} {raw[:40]!r}")
+    return number
+
+
 def statuses(raw: str | None) -> tuple[Status, ...]:
     """The comma-separated ``status`` filter; ``active`` is open, escalating and acknowledged."""
     if raw is None:

@@ -36,7 +36,8 @@ USAGE: dict[str, str] = {
     "policy": "policy [team]",
     "oncall": "oncall [team] | oncall override <schedule> @person <duration, e.g. 4h> | oncall override "
               "<schedule> @person <from> <to> (ISO times) [for @person] | oncall overrides [schedule] | "
-              "oncall cancel <override id>",
+              "oncall cancel <override id> | oncall offer <schedule> next|<from> <to> [for @person] | "
+              "oncall offers [schedule] | oncall take <offer id> | oncall cancel offer <offer id>",
     "prefs": "prefs [slack|telegram|shell|email on|off]",
     "link": "link",
     "maintenance": "maintenance start <team|service=X|label=value|all> <duration, e.g. 2h | from to (ISO times, "
@@ -262,12 +263,38 @@ def _override(name: str, words: list[str]) -> Command:
     return Command(name, scope="override", text=schedule, target=target, args=(for_whom or "", *rest))
 
 
+def _offer(name: str, words: list[str]) -> Command:
+    """``args`` is (whose shift or "", then "next" or the start and end as written)."""
+    whose = ""
+    if len(words) >= 2 and words[-2].lower() == "for":
+        whose, words = words[-1], words[:-2]
+    if len(words) == 2 and words[1].lower() == "next" or len(words) == 3:
+        return Command(name, scope="offer", text=words[0], args=(whose, *words[1:]))
+    raise UsageError("'oncall offer' needs a schedule and next (your next shift) or two times "
+                     "(2026-12-04T09:00 2026-12-04T17:00).", name)
+
+
+def _offer_number(name: str, verb: str, words: list[str]) -> int:
+    raw = words[0].lstrip("#") if len(words) == 1 else ""
+    if not raw.isdigit():
+        raise UsageError(f"'oncall {verb}' needs the offer's number, as '/incident oncall offers' lists it.", name)
+    return int(raw)
+
+
 def _oncall(name: str, words: list[str]) -> Command:
     first = words[0].lower() if words else ""
     if first == "override":
         return _override(name, words[1:])
     if first == "overrides":
         return Command(name, scope="overrides", text=words[1] if len(words) > 1 else None)
+    if first == "offer":
+        return _offer(name, words[1:])
+    if first == "offers":
+        return Command(name, scope="offers", text=words[1] if len(words) > 1 else None)
+    if first == "take":
+        return Command(name, scope="take", number=_offer_number(name, "take", words[1:]))
+    if first == "cancel" and len(words) > 1 and words[1].lower() == "offer":
+        return Command(name, scope="cancel-offer", number=_offer_number(name, "cancel offer", words[2:]))
     if first == "cancel":
         raw = words[1].lstrip("#") if len(words) == 2 else ""
         if not raw.isdigit():

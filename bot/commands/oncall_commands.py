@@ -1,12 +1,13 @@
 """``/incident oncall [team]``: who is on call now, the next handoff, and the next 7 days, per schedule
-(overrides applied); ``oncall override|overrides|cancel`` go to override_commands."""
+(overrides applied); ``oncall override|overrides|cancel`` go to override_commands, ``oncall
+offer|offers|take|cancel offer`` (swaps) to offer_commands."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.commands import override_commands
+from bot.commands import offer_commands, override_commands
 from bot.commands.grammar import Command
 from bot.commands.handler import MentionResolver
 from bot.commands.reply import Reply
@@ -48,7 +49,8 @@ async def show(container: Container, actor: Actor, command: Command, mentions: M
 
 
 async def run(container: Container, actor: Actor, command: Command, mentions: MentionResolver | None) -> Reply:
-    """``/incident oncall ...``: who is on call, or an override verb."""
+    """``/incident oncall ...``: who is on call, or an override or swap verb."""
     verbs = {"override": override_commands.override, "overrides": override_commands.listing,
-             "cancel": override_commands.cancel}
+             "cancel": override_commands.cancel, "offer": offer_commands.offer, "offers": offer_commands.listing,
+             "take": offer_commands.take, "cancel-offer": offer_commands.cancel}
     return await verbs.get(command.scope or "", show)(container, actor, command, mentions)

@@ -34,7 +34,7 @@ class EmailSender:
     def message(self, destination: Destination, page: Page) -> EmailMessage:
         view = page.incident
         msg = EmailMessage()
-        subject = f"[Tocsin] #{view.number} {view.title} ({view.severity.value})"
+        subject = f"[Tocsin] #{view.number} {view.title} ({view.severity.value})" if view else f"[Tocsin] {page.text}"
         msg["Subject"] = f"Re: {subject}" if destination.thread else subject
         msg["From"], msg["To"] = self.sender, destination.address
         msg["Message-ID"] = f"<{page.key}@tocsin>" if page.key else make_msgid(domain="tocsin")

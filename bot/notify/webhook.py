@@ -22,8 +22,9 @@ def payload(destination: Destination, page: Page) -> dict:
     return {
         "key": page.key, "kind": page.kind, "reason": page.reason, "text": page.text, "to": destination.address,
         "person_id": destination.person_id,
-        "incident": {"number": view.number, "title": view.title, "severity": view.severity.value,
-                     "status": view.status.value, "team": view.team.name if view.team else None},
+        "incident": None if view is None else {
+            "number": view.number, "title": view.title, "severity": view.severity.value,
+            "status": view.status.value, "team": view.team.name if view.team else None},
     }
 
 

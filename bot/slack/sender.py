@@ -105,6 +105,8 @@ class SlackSender:
 
     async def _card_in(self, channel: str, page: Page) -> str | None:
         """The ts of this incident's live card in ``channel``, if it is there."""
+        if page.incident is None:  # an on-call notice: no card
+            return None
         copies = await refs.copies(self.db, page.incident.id)
         return next((c.message_id for c in copies if c.chat_id == channel and c.kind == "card"), None)
 

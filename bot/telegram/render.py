@@ -116,4 +116,6 @@ def render_page_html(page: Page) -> str:
 
 def render_notice_html(page: Page) -> str:
     """A follow-up (e.g. "#42 was acknowledged by Alice"), usually a reply to the page it follows."""
+    if page.incident is None:  # an on-call handoff notice or reminder
+        return _clip(escape(page.text))
     return _clip(f"{escape(page.text)}\n{render_incident_line(page.incident)}")

@@ -150,3 +150,25 @@ async def test_webhook_rate_limit_is_retried_after_and_client_errors_are_permane
     await sender.close()
     assert limited.value.retry_after == 12 and not limited.value.permanent
     assert refused.value.permanent
+
+
+async def test_an_oncall_handoff_notice_has_no_incident_by_email_and_webhook(unused_tcp_port_factory, sink):
+    text = "You are on call for payments-primary until Mon 30 Nov 09:00 Europe/Lisbon"
+    notice = Page(None, "oncall:handoff", text, "oncall", key="tocsin-notification-4")
+    inbox = Inbox()
+    port = unused_tcp_port_factory()  # the sink has the fixture's port
+    controller = Controller(inbox, hostname="127.0.0.1", port=port, auth_require_tls=False)
+    controller.start()
+    try:
+        await EmailSender("127.0.0.1", port, starttls=False).send(Destination("email", "ana@example.com"),
+                                                                             notice)
+    finally:
+        controller.stop()
+    ((to, message),) = inbox.messages
+    assert to == ["ana@example.com"] and message["Subject"] == f"[Tocsin] {text}"
+    url, received, _ = sink
+    sender = WebhookSender(url)
+    await sender.send(Destination("webhook", "ana@example.com"), notice)
+    await sender.close()
+    data = json.loads(received[0][1])
+    assert (data["kind"], data["text"], data["incident"]) == ("oncall", text, None)

@@ -131,3 +131,12 @@ async def test_a_group_is_held_to_its_per_minute_budget_but_private_chats_are_no
         group = [t for chat, t in at if chat < 0]
         assert group[2] - group[0] >= 0.95  # the third group message waited for the window
         assert [t for chat, t in at if chat > 0][1] < 0.5
+
+
+async def test_an_oncall_handoff_notice_is_a_plain_direct_message(bot, people):
+    text = "You are on call for payments-primary until Mon 30 Nov 09:00 Europe/Lisbon"
+    notice = Page(None, "oncall:handoff", text, "oncall", key="tocsin-notification-4")
+    delivery = await bot.runtime.container.senders["telegram"].send(dm_to(people), notice)
+    message = bot.tg.last_message(RESPONDER)
+    assert delivery.reference == str(message.message_id) and message.text == text
+    assert "reply_markup" not in bot.tg.calls_to("sendMessage")[-1]

@@ -107,6 +107,10 @@ def _config(schedule: dict) -> dict:
     ({"layers": [{"members": ["ana@example.com"], "handoff": {"every": "day"}, "restrict": {"weekdays": ["funday"]}}]},
      "schedules[0].layers[0].restrict.weekdays[0]"),
     ({"team": "nope"}, "schedules[0].team"),
+    ({"handoff_notice": {"channel": "yes"}}, "schedules[0].handoff_notice.channel"),
+    ({"handoff_notice": {"sms": True}}, "schedules[0].handoff_notice.sms"),
+    ({"remind_before": "soon"}, "schedules[0].remind_before"),
+    ({"remind_before": "0h"}, "schedules[0].remind_before"),
 ])
 def test_config_check_names_the_offending_key(change: dict, key: str) -> None:
     with pytest.raises(ConfigError, match="^" + re.escape(key) + ": "):
@@ -116,3 +120,33 @@ def test_config_check_names_the_offending_key(change: dict, key: str) -> None:
 def test_config_parses_a_good_schedule() -> None:
     (s,) = parse(_config({}), env={}).schedules
     assert s.name == "p" and s.layers[0].rule == Rule("daily", at=time(9))
+
+
+def test_handoff_notices_default_to_a_dm_and_survive_the_stored_document() -> None:
+    from datetime import timedelta
+
+    from storage.oncall import from_document, to_document
+
+    (plain,) = parse(_config({}), env={}).schedules
+    assert (plain.notify_dm, plain.notify_channel, plain.remind_before) == (True, False, None)
+    (s,) = parse(_config({"handoff_notice": {"dm": False, "channel": True}, "remind_before": "90m"}),
+                 env={}).schedules
+    assert (s.notify_dm, s.notify_channel, s.remind_before) == (False, True, timedelta(minutes=90))
+    assert from_document(to_document(s)) == s
+    older = {k: v for k, v in to_document(plain).items() if k not in ("handoff_notice", "remind_before")}
+    assert from_document(older) == plain  # a document applied before these keys existed
+
+
+def test_an_override_is_a_handoff_to_the_coverer_and_back() -> None:
+    from escalation.handoffs import due
+    from storage.oncall import Override
+
+    s = Schedule("p", None, "Europe/Lisbon", (Layer("w", ("ana", "ben"), Rule("weekly", at=time(9)),
+                                                    date(2026, 11, 2)),))
+    cover = [Override("dana", _utc(2026, 11, 24, 10), _utc(2026, 11, 24, 12))]
+    assert due(s, _utc(2026, 11, 24, 9, 59), cover) == []
+    (to_dana,) = due(s, _utc(2026, 11, 24, 10), cover)
+    assert to_dana.direct() == "You are on call for p until Tue 24 Nov 12:00 Europe/Lisbon"
+    (back,) = due(s, _utc(2026, 11, 24, 12, 14), cover)  # still within the 15 minutes looked back
+    assert (back.who, back.direct()) == ("ben", "You are on call for p until Mon 30 Nov 09:00 Europe/Lisbon")
+    assert due(s, _utc(2026, 11, 24, 12, 16), cover) == []  # later than that: not sent late
