@@ -58,6 +58,9 @@ class TeamConfig:
     telegram_chat: int | None = None
     telegram_topic: int | None = None
     escalation_policy: str | None = None
+    # message templates for the team's incidents (``message: {title, summary}``; docs/webhooks.md)
+    message_title: str | None = None
+    message_summary: str | None = None
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,12 @@ class IntegrationConfig:
     flap_count: int = 0  # the flap gate (``flap: {count, within}``; docs/noise.md); 0: off
     flap_within: int = 0  # seconds
     severity_label: str = "severity"
+    # any JSON sender through templates (type generic; bot/webhooks/mapped.py, docs/webhooks.md)
+    preset: str | None = None
+    mapping: Mapping[str, Any] = field(default_factory=dict, hash=False)
+    example: Any = field(default=None, hash=False)  # the payload ``config check`` renders the templates against
+    message_title: str | None = None  # message templates, over the team's (``message: {title, summary}``)
+    message_summary: str | None = None
 
 
 @dataclass(frozen=True)
@@ -209,9 +218,10 @@ def _storm(raw: Any, path: str, base: StormConfig) -> StormConfig:
 
 def _team(raw: Any, path: str) -> TeamConfig:
     s = _Section(raw, path, {"name", "description", "slack_channel", "telegram_chat", "telegram_topic",
-                             "escalation_policy", "storm"})
+                             "escalation_policy", "storm", "message"})
+    message_title, message_summary = _templates().message(raw.get("message"), f"{path}.message", None)
     return TeamConfig(s.str("name", True), s.str("description"), s.str("slack_channel"), s.int("telegram_chat"),
-                      s.int("telegram_topic"), s.str("escalation_policy"))
+                      s.int("telegram_topic"), s.str("escalation_policy"), message_title, message_summary)
 
 
 def _team_storms(raw: Any, base: StormConfig) -> dict[str, StormConfig]:
@@ -239,7 +249,8 @@ def _person(raw: Any, path: str, teams: set[str]) -> PersonConfig:
 def _integration(raw: Any, path: str, teams: set[str]) -> IntegrationConfig:
     s = _Section(raw, path, {"name", "type", "token", "basic_auth", "hmac_secret", "hmac_without_timestamp", "team",
                              "auto_resolve", "group_by", "alertmanager_url", "alertmanager_token",
-                             "alertmanager_basic_auth", "flap", "severity_label"})
+                             "alertmanager_basic_auth", "flap", "severity_label", "preset", "mapping", "example",
+                             "message"})
     kind = s.str("type", True)
     if kind not in INTEGRATION_TYPES:
         raise ConfigError(f"{path}.type: {kind!r} is not one of {', '.join(INTEGRATION_TYPES)}")
@@ -262,10 +273,14 @@ def _integration(raw: Any, path: str, teams: set[str]) -> IntegrationConfig:
         raise ConfigError(f"{path}.hmac_without_timestamp: only means something with an hmac_secret")
     am_url, am_token, am_user, am_password = _alertmanager_api(raw, s, path, kind)
     flap_count, flap_within = _flap(raw.get("flap"), f"{path}.flap")
+    checks = _templates()
+    preset, mapping, example = checks.mapping(raw, path, kind)
+    message_title, message_summary = checks.message(raw.get("message"), f"{path}.message",
+                                                    checks.sample(preset, mapping, example))
     return IntegrationConfig(s.str("name", True), kind, token, b.str("username"), b.str("password"), hmac_secret,
                              without_timestamp, team, s.bool("auto_resolve", True), tuple(group_by),
                              am_url, am_token, am_user, am_password, flap_count, flap_within,
-                             severity_label)
+                             severity_label, preset, mapping, example, message_title, message_summary)
 
 
 def _alertmanager_api(raw: Any, s: _Section, path: str, kind: str | None
@@ -440,6 +455,13 @@ def _assign(row: Any, values: dict[str, Any], label: str, report: ApplyReport) -
         setattr(row, key, values[key])
     if changed:
         report.updated.append(f"{label} ({', '.join(changed)})")
+
+
+def _templates() -> Any:
+    # Not imported at the top: bot.webhooks imports the container, which imports this module.
+    from bot.webhooks import template_config
+
+    return template_config
 
 
 def _platforms() -> Any:
