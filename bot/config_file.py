@@ -129,6 +129,8 @@ class TocsinConfig:
     schedules: tuple[Schedule, ...] = ()  # on-call schedules (docs/oncall.md)
     storm: StormConfig = StormConfig()  # storm coalescing, for teams without their own (docs/noise.md)
     team_storms: Mapping[str, StormConfig] = field(default_factory=dict)  # a team's ``storm:``, by team name
+    #: each team's message templates (``message:``), by team name: {"title": ..., "summary": ...} or {}
+    team_messages: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     def storm_rule(self, team: str) -> StormConfig:
         """The storm rule of ``team``: its own, else the top-level one."""
@@ -380,7 +382,14 @@ def parse(raw: Any, env: Mapping[str, str] | None = None) -> TocsinConfig:
             raise ConfigError(f"teams[{i}].escalation_policy: no policy named {team.escalation_policy!r}")
     return TocsinConfig(tuple(teams), tuple(people), tuple(integrations), tuple(tokens),
                         RoutingConfig(routing_raw.str("team_label") or "team", {str(k): str(v) for k, v in services.items()}),
-                        tuple(policies), _schedules(raw, names, people, policies), storm, _team_storms(raw, storm))
+                        tuple(policies), _schedules(raw, names, people, policies), storm, _team_storms(raw, storm),
+                        _team_messages(teams))
+
+
+def _team_messages(teams: list[TeamConfig]) -> dict[str, dict[str, str]]:
+    """Every team (one without templates too: its incidents do not take another team's), by name."""
+    return {t.name: {k: v for k, v in (("title", t.message_title), ("summary", t.message_summary)) if v}
+            for t in teams}
 
 
 # -- on-call schedules (their own section: docs/oncall.md) ------------------------------------------
@@ -622,7 +631,7 @@ async def _apply_policies(session: AsyncSession, config: TocsinConfig, now: date
 # -- what running processes reload: integrations, API tokens, routing ------------------------------
 
 #: The part of the file every process holds in memory; the rest is in tables every request reads.
-RUNTIME = ("integrations", "api_tokens", "routing", "schedules", "storm", "team_storms")
+RUNTIME = ("integrations", "api_tokens", "routing", "schedules", "storm", "team_storms", "team_messages")
 
 
 def secrets(config: TocsinConfig) -> list[str | None]:
@@ -651,6 +660,7 @@ def with_runtime(config: TocsinConfig, document: Mapping[str, Any]) -> TocsinCon
                                routing=RoutingConfig(**document["routing"]),
                                storm=StormConfig(**document.get("storm", {})),
                                team_storms={t: StormConfig(**r) for t, r in document.get("team_storms", {}).items()},
+                               team_messages=dict(document.get("team_messages", {})),
                                schedules=tuple(oncall_from_document(s) for s in document.get("schedules", ())))
 
 

@@ -42,8 +42,8 @@ def render_summary(source: str, delivery: Delivery, alert: AlertIn, payload: Any
 
 
 def team_of(delivery: Delivery, route: Route, teams: Mapping[str, Any]) -> Any:
-    """The configured team the incident will belong to, as the ingest picks it (team label, service map,
-    the integration's team), among ``teams`` (by lower-case name); None when none of them."""
+    """What ``teams`` (by lower-case team name) holds for the team the incident will belong to, picked as
+    the ingest picks it (team label, service map, the integration's team); None for a team not in it."""
     for alert in delivery.alerts:
         for name in (alert.labels.get(route.team_label), route.services.get(alert.labels.get("service", ""))):
             if name and name.lower() in teams:

@@ -155,9 +155,10 @@ def _worded(container: Container, integration: IntegrationConfig, route: Route, 
     """The delivery with the integration's message templates applied, else its team's (docs/webhooks.md)."""
     title, summary = integration.message_title, integration.message_summary
     if not (title and summary):
-        team = messages.team_of(delivery, route, {t.name.lower(): t for t in container.config.teams})
+        teams = {name.lower(): words for name, words in container.config.team_messages.items()}
+        team = messages.team_of(delivery, route, teams)
         if team is not None:
-            title, summary = title or team.message_title, summary or team.message_summary
+            title, summary = title or team.get("title"), summary or team.get("summary")
     if not (title or summary):
         return delivery
 

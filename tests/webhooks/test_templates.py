@@ -4,6 +4,7 @@ failure is a 422 that keeps the delivery and is counted, never a 5xx."""
 from __future__ import annotations
 
 import copy
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.config_file import ConfigError, parse
+from bot.config_file import ConfigError, TocsinConfig, parse, runtime_document, with_runtime
 from storage import inbound
 from storage.queries import IncidentFilter
 from tests.webhooks.support import AM, CONFIG, GENERIC_TOKEN, bearer, configure
@@ -168,3 +169,13 @@ async def test_a_message_template_that_fails_keeps_the_derived_words_and_is_coun
     assert (await container.queries.get(1)).title == "CPU above 90% on web1"
     metrics = await _metrics(client)
     assert 'tocsin_template_failures_total{source="grafana",template="message.title"} 1.0' in metrics
+
+
+def test_templates_survive_the_reload_of_an_applied_config():
+    team = {"name": "payments", "message": {"summary": "{{ summary }}!"}}
+    config = parse(_config({"name": "z", "type": "generic", "token": TOKEN, "preset": "zabbix",
+                            "mapping": {"title": "{{ payload.event_name }}"}, "message": {"title": "Z: {{ title }}"}},
+                           teams=[team, {"name": "platform"}]), env={})
+    reloaded = with_runtime(TocsinConfig(), json.loads(json.dumps(runtime_document(config))))  # without --config
+    assert reloaded.integrations == config.integrations
+    assert reloaded.team_messages == {"payments": {"summary": "{{ summary }}!"}, "platform": {}}
