@@ -16,6 +16,7 @@ import yaml
 from bot.config_file import ConfigError, TocsinConfig, parse, runtime_document, with_runtime
 from storage import inbound
 from storage.queries import IncidentFilter
+from tests.telegram.test_inbound import tocsin
 from tests.webhooks.support import AM, CONFIG, GENERIC_TOKEN, bearer, configure
 from tests.webhooks.test_sources import GRAFANA_AUTH, GRAFANA_FIRING
 
@@ -179,3 +180,16 @@ def test_templates_survive_the_reload_of_an_applied_config():
     reloaded = with_runtime(TocsinConfig(), json.loads(json.dumps(runtime_document(config))))  # without --config
     assert reloaded.integrations == config.integrations
     assert reloaded.team_messages == {"payments": {"summary": "{{ summary }}!"}, "platform": {}}
+
+
+async def test_an_operator_sees_the_kept_delivery_and_is_told_it_is_not_replayed(client, container, db_url):
+    configure(container, integrations=[*CONFIG["integrations"], mapped({"title": "{{ payload.name }}"}, example={"name": "Disk"})])
+    assert (await client.post("/webhooks/generic", json={"id": 1}, headers=bearer(TOKEN))).status_code == 422
+    [kept] = await inbound.listing(container.db)
+    listed = tocsin(db_url, "inbound", "list")
+    assert listed.returncode == 0 and f"#{kept.id}" in listed.stdout and "webhook of integration 'mapped'" in listed.stdout
+    assert "mapping.title: rendered empty" in listed.stdout and TOKEN not in listed.stdout
+    refused = tocsin(db_url, "inbound", "replay", str(kept.id))
+    assert refused.returncode == 1 and "kept for inspection only: fix the mapping" in refused.stderr
+    assert "nothing to replay" in tocsin(db_url, "inbound", "replay", "--all").stdout
+    assert [r.status for r in await inbound.listing(container.db)] == ["dead"]
