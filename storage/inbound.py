@@ -26,7 +26,8 @@ BACKOFF_FIRST, BACKOFF_MAX = timedelta(seconds=30), timedelta(hours=1)
 MAX_ERROR = 500
 #: Platforms whose kept deliveries are for an operator to read, never replayed: a webhook delivery its
 #: integration's mapping could not read (bot/webhooks/receive.py); the sender's next one is read anew.
-INSPECT_ONLY = ("webhook",)
+WEBHOOK = "webhook"
+INSPECT_ONLY = (WEBHOOK,)
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,6 @@ from storage.ingest import Delivery, IngestResult, Route, digest
 from storage.states import Severity
 
 log = logging.getLogger(__name__)
-KEPT_PLATFORM = "webhook"  # where a delivery its mapping could not read is kept (storage/inbound.py)
 
 
 @dataclass(frozen=True)
@@ -144,7 +143,7 @@ async def _mapped(container: Container, integration: IntegrationConfig, payload:
         log.warning("webhook from %s: its mapping did not fit the payload (%s); the delivery is kept", integration.name,
                     exc)
         now = container.clock.now()
-        row = await inbound.record_failed(container.db, KEPT_PLATFORM, f"{integration.name}:{digest(payload)}",
+        row = await inbound.record_failed(container.db, inbound.WEBHOOK, f"{integration.name}:{digest(payload)}",
                                           {"integration": integration.name, "body": payload}, str(exc), now)
         raise HttpError(422, "template_failed", f"{exc} (integration {integration.name}: fix its mapping; the "
                                                 f"delivery is kept as #{row}, see tocsin inbound list)") from None
