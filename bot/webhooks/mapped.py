@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from bot.webhooks.presets import PRESETS
-from bot.webhooks.shape import ShapeError, clean
+from bot.webhooks.shape import ShapeError, clean, document
 from bot.webhooks.templates import TemplateFailure, compile_template, render
 from storage.ingest import AlertIn, Delivery, bounded, digest
 
@@ -81,7 +81,7 @@ def parse_mapped(payload: Any, mapping: Mapping[str, Any]) -> Delivery:
              if (href := clean(render(source, context, f"mapping.links.{text}"), 2000))]
     if links:
         annotations["links"] = links
-    fingerprint = bounded(key, 128) if key else digest("mapped", payload)
+    fingerprint = bounded(key, 128) if key else digest("mapped", document(payload))  # storable text only
     # the first link is the alert's source (as the generic webhook's); all of them stay in the annotations
     return Delivery(alerts=(AlertIn(fingerprint=fingerprint, firing=firing, labels=labels, annotations=annotations,
                                     generator_url=links[0]["href"] if links else None),),

@@ -33,7 +33,7 @@ from bot.webhooks.http import (
 )
 from bot.webhooks.mapped import effective, parse_mapped
 from bot.webhooks.pagerduty import parse_change, parse_pagerduty
-from bot.webhooks.shape import ShapeError
+from bot.webhooks.shape import ShapeError, clean, document
 from bot.webhooks.templates import TemplateFailure
 from storage import inbound
 from storage.changes import record_change
@@ -142,10 +142,11 @@ async def _mapped(container: Container, integration: IntegrationConfig, payload:
         container.metrics.template_failures.labels(integration.name, exc.field).inc()
         log.warning("webhook from %s: its mapping did not fit the payload (%s); the delivery is kept", integration.name,
                     exc)
-        now = container.clock.now()
-        row = await inbound.record_failed(container.db, inbound.WEBHOOK, f"{integration.name}:{digest(payload)}",
-                                          {"integration": integration.name, "body": payload}, str(exc), now)
-        raise HttpError(422, "template_failed", f"{exc} (integration {integration.name}: fix its mapping; the "
+        kept, problem = document(payload), clean(str(exc))  # storable: no NUL, no lone surrogate
+        row = await inbound.record_failed(container.db, inbound.WEBHOOK, f"{integration.name}:{digest(kept)}",
+                                          {"integration": integration.name, "body": kept}, problem,
+                                          container.clock.now())
+        raise HttpError(422, "template_failed", f"{problem} (integration {integration.name}: fix its mapping; the "
                                                 f"delivery is kept as #{row}, see tocsin inbound list)") from None
 
 
