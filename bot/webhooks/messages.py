@@ -13,6 +13,7 @@ import dataclasses
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from bot.webhooks.shape import clean
 from bot.webhooks.templates import TemplateFailure, render
 from storage.ingest.model import AlertIn, Delivery, Route, common_labels, group_title, title_of
 
@@ -53,12 +54,13 @@ def team_of(delivery: Delivery, route: Route, teams: Mapping[str, Any]) -> Any:
 
 def apply(delivery: Delivery, payload: Any, title: str | None, summary: str | None, route: Route,
           failed: Callable[[TemplateFailure], None]) -> Delivery:
-    """``delivery`` with its title and its alerts' summaries rendered by the templates given."""
+    """``delivery`` with its title and its alerts' summaries rendered by the templates given (made storable:
+    the payload a template reads may hold NUL characters and lone surrogates)."""
     if summary:
         alerts = []
         for alert in delivery.alerts:
             try:
-                worded = render_summary(summary, delivery, alert, payload, "message.summary")
+                worded = clean(render_summary(summary, delivery, alert, payload, "message.summary"), 2000)
             except TemplateFailure as exc:
                 failed(exc)
                 worded = ""
@@ -69,12 +71,12 @@ def apply(delivery: Delivery, payload: Any, title: str | None, summary: str | No
     if title and firing:  # a title is only read when an incident opens
         default = delivery.title or group_title(firing, route)
         try:
-            worded = render_title(title, delivery, payload, default, "message.title")
+            worded = clean(render_title(title, delivery, payload, default, "message.title"), 500)
         except TemplateFailure as exc:
             failed(exc)
             worded = ""
         if worded:
-            delivery = dataclasses.replace(delivery, title=worded[:500])
+            delivery = dataclasses.replace(delivery, title=worded)
     return delivery
 
 

@@ -195,3 +195,14 @@ async def test_an_operator_sees_the_kept_delivery_and_is_told_it_is_not_replayed
     assert refused.returncode == 1 and "kept for inspection only: fix the mapping" in refused.stderr
     assert "nothing to replay" in tocsin(db_url, "inbound", "replay", "--all").stdout
     assert [r.status for r in await inbound.listing(container.db)] == ["dead"]
+
+
+async def test_message_templates_over_odd_payload_text_store_it_cleaned(client, container):
+    message = {"title": "{{ payload.receiver }} {{ title }}", "summary": "{{ payload.receiver }}"}
+    configure(container, integrations=[dict(CONFIG["integrations"][1], message=message)])
+    body = dict(copy.deepcopy(GRAFANA_FIRING), receiver="tocsin\x00\ud800")
+    sent = await client.post("/webhooks/alertmanager", content=json.dumps(body).encode(),  # \\ud800 escaped
+                             headers={**GRAFANA_AUTH, "Content-Type": "application/json"})
+    assert sent.status_code == 200, sent.text
+    view = await container.queries.get(1)
+    assert view.title == "tocsin? CPU above 90% on web1" and view.alerts[0].summary == "tocsin?"
