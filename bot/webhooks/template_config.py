@@ -45,7 +45,7 @@ def mapping(raw: Mapping[str, Any], path: str, kind: str | None) -> tuple[str | 
         key = "preset" if preset is not None else "mapping"
         raise ConfigError(f"{path}.{key}: only an integration of type generic reads its body through templates "
                           f"(this one is {kind})")
-    if preset is not None and preset not in PRESETS:
+    if preset is not None and (not isinstance(preset, str) or preset not in PRESETS):
         raise ConfigError(f"{path}.preset: {preset!r} is not one of {', '.join(PRESETS)}")
     checked = _mapping(own or {}, f"{path}.mapping")
     if preset is None and "title" not in checked:

@@ -61,6 +61,8 @@ REFUSED = [
     (mapped({"title": "x", "colour": "red"}), "integrations[6].mapping.colour", "unknown key"),
     ({"name": "z", "type": "generic", "token": TOKEN, "preset": "nagios"}, "integrations[6].preset",
      "is not one of zabbix, datadog, uptime_kuma, sentry, newrelic"),
+    ({"name": "z", "type": "generic", "token": TOKEN, "preset": ["zabbix"]}, "integrations[6].preset",
+     "['zabbix'] is not one of"),
     ({"name": "z", "type": "alertmanager", "token": TOKEN, "preset": "zabbix"}, "integrations[6].preset",
      "only an integration of type generic"),
     ({"name": "z", "type": "generic", "token": TOKEN, "preset": "zabbix", "mapping": {"team": "{{ payload.nope() }}"}},
