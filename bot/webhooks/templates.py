@@ -85,6 +85,24 @@ def _join(values: Any) -> str:
     return _bounded("".join(values))
 
 
+def _replace(value: Any, old: Any, new: Any, count: int | None = None) -> str:
+    """``| replace``, its result's size checked before it is built (``replace('', long)`` multiplies)."""
+    text, old, new = str(value), str(old), str(new)
+    found = text.count(old) if count is None else min(max(count, 0), text.count(old))
+    if len(text) + found * (len(new) - len(old)) > MAX_OUTPUT:
+        raise SecurityError(f"a value over {MAX_OUTPUT} characters or items")
+    return text.replace(old, new, -1 if count is None else max(count, 0))
+
+
+def _join_filter(value: Any, d: Any = "", attribute: Any = None) -> str:
+    """``| join``, its result's size checked before it is built (a long separator multiplies)."""
+    items = [str(SANDBOX.getitem(v, attribute) if attribute is not None else v) for v in value][:MAX_OUTPUT + 1]
+    separator = str(d)
+    if sum(map(len, items)) + len(separator) * max(len(items) - 1, 0) > MAX_OUTPUT:
+        raise SecurityError(f"a value over {MAX_OUTPUT} characters or items")
+    return separator.join(items)
+
+
 def _split(value: Any, separator: str | None = None) -> list[str]:
     """``"a,b" | split(",")``: a str method, as a filter (templates may not call methods on text)."""
     return [] if isinstance(value, Undefined) or value is None else str(value).split(separator)[:MAX_RANGE]
@@ -113,7 +131,7 @@ class Sandbox(SandboxedEnvironment):
     def __init__(self) -> None:
         super().__init__(undefined=ChainableUndefined, autoescape=False, keep_trailing_newline=False)
         self.filters = {name: self.filters[name] for name in FILTERS}
-        self.filters.update(split=_split, tag=_tag)
+        self.filters.update(split=_split, tag=_tag, replace=_replace, join=_join_filter)
         self.globals = {"range": _range, "dict": dict}
 
     def getattr(self, obj: Any, attribute: str) -> Any:

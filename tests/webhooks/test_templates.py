@@ -53,6 +53,10 @@ REFUSED = [
      "stopped after 0.25 s"),
     (mapped({"title": "{{ 'x' * 100000 }}"}, example={}), "integrations[6].mapping.title", "over 10000 characters"),
     (mapped({"title": "{{ payload.title | center(80) }}"}), "integrations[6].mapping.title", "No filter named 'center'"),
+    (mapped({"title": "{{ payload.title | replace('', payload.title) }}"}, example={"title": "x" * 200}),
+     "integrations[6].mapping.title", "over 10000 characters"),
+    (mapped({"title": "{{ payload.ids | join(payload.title) }}"}, example={"title": "x" * 200, "ids": [1] * 100}),
+     "integrations[6].mapping.title", "over 10000 characters"),
     (mapped({"title": "{% macro d(s, n) %}{% if n %}{{ d(s ~ s, n - 1) }}{% else %}{{ s }}{% endif %}{% endmacro %}"
                       "{{ d('ab', 40) }}"}, example={}), "integrations[6].mapping.title", "over 10000 characters"),
     (mapped({"title": "{{ payload.title"}), "integrations[6].mapping.title", "unexpected end of template"),
