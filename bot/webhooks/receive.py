@@ -80,14 +80,17 @@ async def _authenticated_body(request: Request, endpoint: Endpoint, container: C
     check_length(request, limit)
     candidates = _candidates(container, endpoint.types)
     integration = auth.by_header(request, candidates)
-    signed = endpoint.signed and auth.SIGNATURE_HEADER in request.headers
+    sentry = endpoint.signed and auth.SENTRY_SIGNATURE_HEADER in request.headers
+    signed = endpoint.signed and auth.SIGNATURE_HEADER in request.headers or sentry
     if integration is None and not signed:
         raise auth.refused(request, endpoint.source, candidates, auth.header_failure(request, endpoint.source),
                            f"send the {endpoint.source} integration's token (Authorization: Bearer ...)"
                            + (" or an X-Tocsin-Signature with an X-Tocsin-Timestamp" if endpoint.signed else ""))
     check_json_type(request)
     body = await read_body(request, limit)
-    if integration is None:
+    if integration is None and sentry and auth.SIGNATURE_HEADER not in request.headers:
+        integration = auth.by_sentry_signature(request, body, candidates, container.clock.now())
+    elif integration is None:
         integration = auth.by_signature(request, body, candidates, container.clock.now(), endpoint.source)
     return integration, body
 

@@ -4,6 +4,9 @@ body docs/webhooks.md tells it to send), fires and then resolves one incident th
 from __future__ import annotations
 
 import copy
+import hashlib
+import hmac
+import json
 import random
 from typing import Any
 
@@ -138,3 +141,21 @@ async def test_mutated_tool_payloads_never_get_a_5xx_through_any_preset(client, 
         assert response.status_code in (200, 400, 422), (sample.source, response.text)
         seen.add(response.status_code)
     assert {200, 422} <= seen
+
+
+async def test_sentry_is_authenticated_by_its_own_signature_of_the_body(client, container, clock):
+    secret = "sentry-client-secret-0123456789abcdef"
+    configure(container, integrations=[*CONFIG["integrations"], preset_integration("sentry", hmac_secret=secret)])
+    body = json.dumps(SENTRY_ALERT).encode()
+    now = str(int(clock.now().timestamp()))
+
+    def sentry(signature: str, stamp: str = now) -> dict[str, str]:
+        return {"Content-Type": "application/json", "Sentry-Hook-Resource": "event_alert",
+                "Sentry-Hook-Timestamp": stamp, "Sentry-Hook-Signature": signature}
+
+    good = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    for headers in (sentry("0" * 64), sentry(good, str(int(now) - 600)), sentry("not hex")):
+        assert (await client.post("/webhooks/generic", content=body, headers=headers)).status_code == 401
+    response = await client.post("/webhooks/generic", content=body, headers=sentry(good))
+    assert response.status_code == 200 and response.json()["integration"] == "sentry"
+    assert (await container.queries.get(1)).title == "ReferenceError: heck is not defined"
