@@ -58,6 +58,9 @@ class TeamConfig:
     telegram_chat: int | None = None
     telegram_topic: int | None = None
     escalation_policy: str | None = None
+    # message templates for the team's incidents (``message: {title, summary}``; docs/webhooks.md)
+    message_title: str | None = None
+    message_summary: str | None = None
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,12 @@ class IntegrationConfig:
     flap_count: int = 0  # the flap gate (``flap: {count, within}``; docs/noise.md); 0: off
     flap_within: int = 0  # seconds
     severity_label: str = "severity"
+    # any JSON sender through templates (type generic; bot/webhooks/mapped.py, docs/webhooks.md)
+    preset: str | None = None
+    mapping: Mapping[str, Any] = field(default_factory=dict, hash=False)
+    example: Any = field(default=None, hash=False)  # the payload ``config check`` renders the templates against
+    message_title: str | None = None  # message templates, over the team's (``message: {title, summary}``)
+    message_summary: str | None = None
 
 
 @dataclass(frozen=True)
@@ -121,6 +130,8 @@ class TocsinConfig:
     storm: StormConfig = StormConfig()  # storm coalescing, for teams without their own (docs/noise.md)
     team_storms: Mapping[str, StormConfig] = field(default_factory=dict)  # a team's ``storm:``, by team name
     maintenance: tuple[maintenance.Planned, ...] = ()  # planned maintenance windows (docs/noise.md)
+    #: each team's message templates (``message:``), by team name: {"title": ..., "summary": ...} or {}
+    team_messages: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     def storm_rule(self, team: str) -> StormConfig:
         """The storm rule of ``team``: its own, else the top-level one."""
@@ -210,9 +221,10 @@ def _storm(raw: Any, path: str, base: StormConfig) -> StormConfig:
 
 def _team(raw: Any, path: str) -> TeamConfig:
     s = _Section(raw, path, {"name", "description", "slack_channel", "telegram_chat", "telegram_topic",
-                             "escalation_policy", "storm"})
+                             "escalation_policy", "storm", "message"})
+    message_title, message_summary = _templates().message(raw.get("message"), f"{path}.message", None)
     return TeamConfig(s.str("name", True), s.str("description"), s.str("slack_channel"), s.int("telegram_chat"),
-                      s.int("telegram_topic"), s.str("escalation_policy"))
+                      s.int("telegram_topic"), s.str("escalation_policy"), message_title, message_summary)
 
 
 def _team_storms(raw: Any, base: StormConfig) -> dict[str, StormConfig]:
@@ -240,7 +252,8 @@ def _person(raw: Any, path: str, teams: set[str]) -> PersonConfig:
 def _integration(raw: Any, path: str, teams: set[str]) -> IntegrationConfig:
     s = _Section(raw, path, {"name", "type", "token", "basic_auth", "hmac_secret", "hmac_without_timestamp", "team",
                              "auto_resolve", "group_by", "alertmanager_url", "alertmanager_token",
-                             "alertmanager_basic_auth", "flap", "severity_label"})
+                             "alertmanager_basic_auth", "flap", "severity_label", "preset", "mapping", "example",
+                             "message"})
     kind = s.str("type", True)
     if kind not in INTEGRATION_TYPES:
         raise ConfigError(f"{path}.type: {kind!r} is not one of {', '.join(INTEGRATION_TYPES)}")
@@ -263,10 +276,14 @@ def _integration(raw: Any, path: str, teams: set[str]) -> IntegrationConfig:
         raise ConfigError(f"{path}.hmac_without_timestamp: only means something with an hmac_secret")
     am_url, am_token, am_user, am_password = _alertmanager_api(raw, s, path, kind)
     flap_count, flap_within = _flap(raw.get("flap"), f"{path}.flap")
+    checks = _templates()
+    preset, mapping, example = checks.mapping(raw, path, kind)
+    message_title, message_summary = checks.message(raw.get("message"), f"{path}.message",
+                                                    checks.sample(preset, mapping, example))
     return IntegrationConfig(s.str("name", True), kind, token, b.str("username"), b.str("password"), hmac_secret,
                              without_timestamp, team, s.bool("auto_resolve", True), tuple(group_by),
                              am_url, am_token, am_user, am_password, flap_count, flap_within,
-                             severity_label)
+                             severity_label, preset, mapping, example, message_title, message_summary)
 
 
 def _alertmanager_api(raw: Any, s: _Section, path: str, kind: str | None
@@ -367,7 +384,8 @@ def parse(raw: Any, env: Mapping[str, str] | None = None) -> TocsinConfig:
     return TocsinConfig(tuple(teams), tuple(people), tuple(integrations), tuple(tokens),
                         RoutingConfig(routing_raw.str("team_label") or "team", {str(k): str(v) for k, v in services.items()}),
                         tuple(policies), _schedules(raw, names, people, policies), storm, _team_storms(raw, storm),
-                        tuple(_maintenance(m, f"maintenance[{i}]", names) for i, m in enumerate(_list(raw, "maintenance"))))
+                        tuple(_maintenance(m, f"maintenance[{i}]", names) for i, m in enumerate(_list(raw, "maintenance"))),
+                        _team_messages(teams))
 
 
 def _instant(value: Any, path: str) -> datetime:
@@ -398,6 +416,12 @@ def _maintenance(raw: Any, path: str, teams: set[str]) -> maintenance.Planned:
         raise ConfigError(f"{path}.to: a maintenance window lasts at most {maintenance.MAX_LENGTH.days} days")
     return maintenance.Planned(team, s.str("service"), {str(k): str(v) for k, v in labels.items()}, start, end,
                                s.str("reason"))
+
+
+def _team_messages(teams: list[TeamConfig]) -> dict[str, dict[str, str]]:
+    """Every team (one without templates too: its incidents do not take another team's), by name."""
+    return {t.name: {k: v for k, v in (("title", t.message_title), ("summary", t.message_summary)) if v}
+            for t in teams}
 
 
 # -- on-call schedules (their own section: docs/oncall.md) ------------------------------------------
@@ -472,6 +496,13 @@ def _assign(row: Any, values: dict[str, Any], label: str, report: ApplyReport) -
         setattr(row, key, values[key])
     if changed:
         report.updated.append(f"{label} ({', '.join(changed)})")
+
+
+def _templates() -> Any:
+    # Not imported at the top: bot.webhooks imports the container, which imports this module.
+    from bot.webhooks import template_config
+
+    return template_config
 
 
 def _platforms() -> Any:
@@ -632,7 +663,7 @@ async def _apply_policies(session: AsyncSession, config: TocsinConfig, now: date
 # -- what running processes reload: integrations, API tokens, routing ------------------------------
 
 #: The part of the file every process holds in memory; the rest is in tables every request reads.
-RUNTIME = ("integrations", "api_tokens", "routing", "schedules", "storm", "team_storms")
+RUNTIME = ("integrations", "api_tokens", "routing", "schedules", "storm", "team_storms", "team_messages")
 
 
 def secrets(config: TocsinConfig) -> list[str | None]:
@@ -661,6 +692,7 @@ def with_runtime(config: TocsinConfig, document: Mapping[str, Any]) -> TocsinCon
                                routing=RoutingConfig(**document["routing"]),
                                storm=StormConfig(**document.get("storm", {})),
                                team_storms={t: StormConfig(**r) for t, r in document.get("team_storms", {}).items()},
+                               team_messages=dict(document.get("team_messages", {})),
                                schedules=tuple(oncall_from_document(s) for s in document.get("schedules", ())))
 
 

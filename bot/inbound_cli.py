@@ -37,6 +37,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 def summary(row: inbound.Inbound) -> str:
     """What the delivery was, in a few words (never its tokens: those are not kept)."""
     payload = row.payload
+    if row.platform in inbound.INSPECT_ONLY:
+        return f"webhook of integration {payload.get('integration')!r} (kept for inspection, not replayed)"
     if "callback_query" in payload:
         return f"button {payload['callback_query'].get('data', '')!r}"
     message = payload.get("message") or payload.get("edited_message")
@@ -73,6 +75,9 @@ async def _replay(args: argparse.Namespace, settings: Settings) -> int:
         replayed = await inbound.replay(container.db, container.clock.now(), None if args.all else args.ids)
     finally:
         await container.close()
+    refused += [f"#{i} is a webhook delivery its integration's mapping could not read, kept for inspection only: "
+                "fix the mapping (tocsin config apply); the sender's next notification is read with it"
+                for i, s in found.items() if s in (inbound.FAILED, inbound.DEAD) and i not in replayed]
     for reason in refused:
         print(f"tocsin: {reason}", file=sys.stderr)
     if replayed:

@@ -24,6 +24,10 @@ LEASE = timedelta(minutes=2)
 MAX_ATTEMPTS = 5
 BACKOFF_FIRST, BACKOFF_MAX = timedelta(seconds=30), timedelta(hours=1)
 MAX_ERROR = 500
+#: Platforms whose kept deliveries are for an operator to read, never replayed: a webhook delivery its
+#: integration's mapping could not read (bot/webhooks/receive.py); the sender's next one is read anew.
+WEBHOOK = "webhook"
+INSPECT_ONLY = (WEBHOOK,)
 
 
 @dataclass(frozen=True)
@@ -143,8 +147,9 @@ async def statuses(db: Database, ids: Sequence[int]) -> dict[int, str]:
 
 
 async def replay(db: Database, now: datetime, ids: Sequence[int] | None = None) -> list[int]:
-    """Put failed or dead deliveries (``ids``, or all of them) back to pending, due now. The ids replayed."""
-    where = [InboundDelivery.status.in_([FAILED, DEAD])]
+    """Put failed or dead deliveries (``ids``, or all of them) back to pending, due now. The ids replayed
+    (never those of an ``INSPECT_ONLY`` platform: nothing would process them)."""
+    where = [InboundDelivery.status.in_([FAILED, DEAD]), InboundDelivery.platform.not_in(INSPECT_ONLY)]
     if ids is not None:
         where.append(InboundDelivery.id.in_(list(ids)))
     async with db.transaction() as session:

@@ -36,7 +36,9 @@ def _errors(*statuses: int) -> Doc:
     words = {400: "Invalid input (the detail names the field)", 401: "Missing or unknown token",
              403: "The token's person or role may not do this", 404: "No such incident (or team, or person)",
              409: "The incident's state does not allow it", 413: "Body over TOCSIN_MAX_BODY_BYTES",
-             415: "Content-Type is not application/json", 503: "Database unavailable; retry"}
+             415: "Content-Type is not application/json",
+             422: "The integration's mapping templates could not read the body (kept; the detail names the template)",
+             503: "Database unavailable; retry"}
     return {str(s): _json(_ref("Error"), words[s]) for s in statuses}
 
 
@@ -99,11 +101,12 @@ def _action(summary: str, field: str | None = None, required: bool = False, stat
     return {"post": operation}
 
 
-def _webhook(summary: str, schema: Doc, security: list[Doc], status: str = "200") -> Doc:
+def _webhook(summary: str, schema: Doc, security: list[Doc], status: str = "200",
+             errors: tuple[int, ...] = WEBHOOK_ERRORS) -> Doc:
     return {"post": {"summary": summary, "tags": ["webhooks"], "security": security,
                      "requestBody": _body(schema),
                      "responses": {status: _json(_ref("IngestResult"), "Stored, or a repeat of what was stored"),
-                                   **_errors(*WEBHOOK_ERRORS)}}}
+                                   **_errors(*errors)}}}
 
 
 _SHIFT = {"type": ["object", "null"], "properties": {
@@ -440,8 +443,10 @@ PATHS: Doc = {
                                        _ref("AlertmanagerWebhook"), INTEGRATION),
     "/webhooks/elastic": _webhook("Kibana webhook connector (any rule, APM included) / Elastic Watcher",
                                   _ref("ElasticWebhook"), INTEGRATION),
-    "/webhooks/generic": _webhook("Generic JSON alert", _ref("GenericWebhook"),
-                                  [*INTEGRATION, {"integrationSignature": []}]),
+    # an integration with a preset or mapping reads any JSON (docs/webhooks.md); the schema is the generic shape
+    "/webhooks/generic": _webhook("Generic JSON alert, or any JSON read by the integration's preset or mapping "
+                                  "templates", _ref("GenericWebhook"), [*INTEGRATION, {"integrationSignature": []}],
+                                  errors=(*WEBHOOK_ERRORS, 422)),
     "/v2/enqueue": _PAGERDUTY_EVENT,
     "/webhooks/pagerduty": _PAGERDUTY_EVENT,
     "/v2/change/enqueue": {"post": {

@@ -146,6 +146,36 @@ def _without_timestamp(request: Request, body: bytes, signers: Sequence[Integrat
     return found
 
 
+SENTRY_SIGNATURE_HEADER = "sentry-hook-signature"
+SENTRY_TIMESTAMP_HEADER = "sentry-hook-timestamp"
+_HEX = re.compile(r"^[0-9a-fA-F]{64}$")
+
+
+def by_sentry_signature(request: Request, body: bytes, candidates: Sequence[IntegrationConfig],
+                        now: datetime) -> IntegrationConfig:
+    """The ``preset: sentry`` integration whose ``hmac_secret`` (the Sentry integration's Client Secret) signs
+    the body as Sentry does: ``Sentry-Hook-Signature`` = hex HMAC-SHA256 of the raw body, sent with a
+    ``Sentry-Hook-Timestamp`` that must be within 5 minutes of ``now`` (Sentry sends no other secret)."""
+    signers = [i for i in candidates if i.hmac_secret and i.preset == "sentry"]
+    signature = request.headers.get(SENTRY_SIGNATURE_HEADER, "").strip()
+    stamp = request.headers.get(SENTRY_TIMESTAMP_HEADER, "").strip().partition(".")[0]
+    if not _HEX.match(signature) or not _TIMESTAMP.match(stamp):
+        raise refused(request, "generic", signers, "a malformed Sentry-Hook-Signature or Sentry-Hook-Timestamp",
+                      "Sentry-Hook-Signature must be 64 hex digits, sent with Sentry-Hook-Timestamp")
+    if abs(int(stamp) - int(now.timestamp())) > WINDOW_SECONDS:
+        raise refused(request, "generic", signers, "Sentry-Hook-Timestamp outside the 5-minute window",
+                      "the Sentry-Hook-Timestamp is more than 5 minutes from Tocsin's clock")
+    found = None
+    for integration in signers:
+        if same(signature.lower(), _hmac(integration.hmac_secret or "", body)) and found is None:
+            found = integration
+    if found is None:
+        raise refused(request, "generic", signers, "the Sentry signature does not match any preset: sentry "
+                      "integration's hmac_secret", "the Sentry-Hook-Signature does not match the body; set the "
+                      "integration's hmac_secret to the Sentry integration's Client Secret")
+    return found
+
+
 def sign(secret: str, body: bytes, timestamp: int | None = None) -> str:
     """The signature header value a sender computes (documented; used by tests and the bench): of
     "{timestamp}.{body}", or of the body alone (the old form) without a timestamp."""

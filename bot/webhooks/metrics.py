@@ -47,6 +47,9 @@ class Metrics:
                                     ["source"], registry=self.registry)
         self.opened = Counter("tocsin_incidents_opened", "Incidents opened from alerts", ["source", "severity"],
                               registry=self.registry)
+        self.template_failures = Counter("tocsin_template_failures",
+                                         "Mapping or message templates that did not render, by source and template",
+                                         ["source", "template"], registry=self.registry)
         self.changes = Counter("tocsin_change_events", "Change events recorded (never paged), by source",
                                ["source"], registry=self.registry)
         self.open = Gauge("tocsin_incidents_open", "Incidents not yet resolved or cancelled", ["severity"],

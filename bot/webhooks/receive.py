@@ -18,7 +18,7 @@ from starlette.responses import JSONResponse, Response
 
 from bot.config_file import IntegrationConfig
 from bot.container import Container
-from bot.webhooks import auth
+from bot.webhooks import auth, messages
 from bot.webhooks.alertmanager import parse_alertmanager
 from bot.webhooks.elastic import parse_elastic
 from bot.webhooks.generic import parse_generic
@@ -31,10 +31,13 @@ from bot.webhooks.http import (
     parse_json,
     read_body,
 )
+from bot.webhooks.mapped import effective, parse_mapped
 from bot.webhooks.pagerduty import parse_change, parse_pagerduty
-from bot.webhooks.shape import ShapeError
+from bot.webhooks.shape import ShapeError, clean, document
+from bot.webhooks.templates import TemplateFailure
+from storage import inbound
 from storage.changes import record_change
-from storage.ingest import Delivery, IngestResult, Route
+from storage.ingest import Delivery, IngestResult, Route, digest
 from storage.states import Severity
 
 log = logging.getLogger(__name__)
@@ -77,14 +80,17 @@ async def _authenticated_body(request: Request, endpoint: Endpoint, container: C
     check_length(request, limit)
     candidates = _candidates(container, endpoint.types)
     integration = auth.by_header(request, candidates)
-    signed = endpoint.signed and auth.SIGNATURE_HEADER in request.headers
+    sentry = endpoint.signed and auth.SENTRY_SIGNATURE_HEADER in request.headers
+    signed = endpoint.signed and auth.SIGNATURE_HEADER in request.headers or sentry
     if integration is None and not signed:
         raise auth.refused(request, endpoint.source, candidates, auth.header_failure(request, endpoint.source),
                            f"send the {endpoint.source} integration's token (Authorization: Bearer ...)"
                            + (" or an X-Tocsin-Signature with an X-Tocsin-Timestamp" if endpoint.signed else ""))
     check_json_type(request)
     body = await read_body(request, limit)
-    if integration is None:
+    if integration is None and sentry and auth.SIGNATURE_HEADER not in request.headers:
+        integration = auth.by_sentry_signature(request, body, candidates, container.clock.now())
+    elif integration is None:
         integration = auth.by_signature(request, body, candidates, container.clock.now(), endpoint.source)
     return integration, body
 
@@ -105,11 +111,17 @@ async def receive(request: Request, endpoint: Endpoint) -> Response:
     try:
         integration, body = await _authenticated_body(request, endpoint, container)
         source = integration.name
-        try:
-            delivery = endpoint.parse(parse_json(body))
-        except ShapeError as exc:
-            raise HttpError(400, "invalid_payload", str(exc)) from None
-        result = await container.ingest.ingest(delivery, route_for(container, integration))
+        payload = parse_json(body)
+        if integration.preset or integration.mapping:
+            delivery = await _mapped(container, integration, payload)
+        else:
+            try:
+                delivery = endpoint.parse(payload)
+            except ShapeError as exc:
+                raise HttpError(400, "invalid_payload", str(exc)) from None
+        route = route_for(container, integration)
+        delivery = _worded(container, integration, route, delivery, payload)
+        result = await container.ingest.ingest(delivery, route)
     except HttpError as exc:
         metrics.webhooks.labels(source, exc.error).inc()
         return exc.response()
@@ -122,6 +134,43 @@ async def receive(request: Request, endpoint: Endpoint) -> Response:
     metrics.ingested(source, result)
     _log_unmatched(source, result)
     return _answer(result, integration)
+
+
+async def _mapped(container: Container, integration: IntegrationConfig, payload: Any) -> Delivery:
+    """The delivery as the integration's preset and mapping read it. When they do not fit the payload, the
+    delivery is kept (``tocsin inbound list``), counted, and answered 422: the sender's retry would fail alike."""
+    try:
+        return parse_mapped(payload, effective(integration.preset, integration.mapping))
+    except (TemplateFailure, ShapeError) as exc:
+        container.metrics.template_failures.labels(integration.name, exc.field).inc()
+        log.warning("webhook from %s: its mapping did not fit the payload (%s); the delivery is kept", integration.name,
+                    exc)
+        kept, problem = document(payload), clean(str(exc))  # storable: no NUL, no lone surrogate
+        row = await inbound.record_failed(container.db, inbound.WEBHOOK, f"{integration.name}:{digest(kept)}",
+                                          {"integration": integration.name, "body": kept}, problem,
+                                          container.clock.now())
+        raise HttpError(422, "template_failed", f"{problem} (integration {integration.name}: fix its mapping; the "
+                                                f"delivery is kept as #{row}, see tocsin inbound list)") from None
+
+
+def _worded(container: Container, integration: IntegrationConfig, route: Route, delivery: Delivery,
+            payload: Any) -> Delivery:
+    """The delivery with the integration's message templates applied, else its team's (docs/webhooks.md)."""
+    title, summary = integration.message_title, integration.message_summary
+    if not (title and summary):
+        teams = {name.lower(): words for name, words in container.config.team_messages.items()}
+        team = messages.team_of(delivery, route, teams)
+        if team is not None:
+            title, summary = title or team.get("title"), summary or team.get("summary")
+    if not (title or summary):
+        return delivery
+
+    def failed(exc: TemplateFailure) -> None:
+        container.metrics.template_failures.labels(integration.name, exc.field).inc()
+        log.warning("webhook from %s: a message template failed, the derived words are kept: %s",
+                    integration.name, exc)
+
+    return messages.apply(delivery, payload, title, summary, route, failed)
 
 
 def _log_unmatched(source: str, result: IngestResult) -> None:
@@ -189,7 +238,7 @@ async def handle_pagerduty_event(request: Request) -> Response:
         if event.action == "acknowledge":
             result = await ingest.alerts.acknowledge(event.delivery.group_key or "", route)
         else:
-            result = await ingest.ingest(event.delivery, route)
+            result = await ingest.ingest(_worded(container, integration, route, event.delivery, payload), route)
     except HttpError as exc:
         metrics.webhooks.labels(source, exc.error).inc()
         return _pagerduty_error(exc.status, exc.error, exc.detail)
