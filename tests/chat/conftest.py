@@ -4,6 +4,7 @@ terminal (the real ``Terminal`` is driven through a pseudo-terminal in tests/she
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -42,7 +43,7 @@ class Chat:
     def outage(self, down: bool) -> None: ...
     def refuse_next_post(self) -> None: ...
     def slow_posts(self, seconds: float) -> None: ...
-    def slow_calls(self) -> None: ...  # the storm arrives while the first edit is in flight
+    def hold_edits(self) -> asyncio.Event: ...  # edits wait for the event: a storm arrives while one is in flight
 
 
 class SlackChat(Chat):
@@ -76,8 +77,8 @@ class SlackChat(Chat):
     def slow_posts(self, seconds: float) -> None:
         self.fake.lag = seconds
 
-    def slow_calls(self) -> None:
-        self.fake.delay = 0.1  # every call: thread lines (one per change) are sent in order too
+    def hold_edits(self) -> asyncio.Event:
+        return self.fake.holds.setdefault("chat.update", asyncio.Event())
 
 
 class TelegramChat(Chat):
@@ -110,8 +111,8 @@ class TelegramChat(Chat):
     def slow_posts(self, seconds: float) -> None:
         self.fake.delays["sendMessage"] = seconds
 
-    def slow_calls(self) -> None:
-        self.fake.delays["editMessageText"] = 0.5
+    def hold_edits(self) -> asyncio.Event:
+        return self.fake.holds.setdefault("editMessageText", asyncio.Event())
 
 
 class ShellChat(Chat):
@@ -145,8 +146,8 @@ class ShellChat(Chat):
     def slow_posts(self, seconds: float) -> None:
         self.terminal.delays["card"] = seconds
 
-    def slow_calls(self) -> None:
-        self.terminal.delays["edit"] = 0.5
+    def hold_edits(self) -> asyncio.Event:
+        return self.terminal.holds.setdefault("edit", asyncio.Event())
 
 
 @pytest.fixture(params=["slack", "telegram", "shell"])

@@ -103,6 +103,7 @@ class FakeSlack:
         self.users: dict[str, dict[str, Any]] = {}  # id -> {"email": ..., "name": ...} for users.info
         self.delay: float = 0.0  # seconds every API answer waits (simulates a slow Slack)
         self.lag: float = 0.0  # seconds every answer waits after the method took effect (slow but done)
+        self.holds: dict[str, asyncio.Event] = {}  # method -> its answers wait until the event is set
         self.down = False  # an outage: every method answers 503 and does nothing until this is False again
         self._faults: dict[str, deque[Fault]] = {}
         self._ts = itertools.count(1)
@@ -189,6 +190,8 @@ class FakeSlack:
         self.calls.append(Call(method, args, token))
         if self.delay:
             await asyncio.sleep(self.delay)
+        if method in self.holds:
+            await self.holds[method].wait()
         if self.down:
             return web.json_response({"ok": False, "error": "service_unavailable"}, status=503)
         faults = self._faults.get(method)

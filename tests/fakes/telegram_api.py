@@ -96,6 +96,7 @@ class FakeTelegram:
         self.blocked: set[int] = set()  # chat ids that answer 403 "bot was blocked by the user"
         self.webhook: dict[str, Any] | None = None
         self.delays: dict[str, float] = {}  # method -> seconds to wait before answering (a slow API)
+        self.holds: dict[str, asyncio.Event] = {}  # method -> its answers wait until the event is set
         self._failures: list[_Failure] = []
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
@@ -238,6 +239,8 @@ class FakeTelegram:
         await self._notify()
         if method in self.delays:
             await asyncio.sleep(self.delays[method])
+        if method in self.holds:
+            await self.holds[method].wait()
         failure = self._failure_for(method, params)
         if failure is not None:
             return failure

@@ -19,11 +19,14 @@ class FakeTerminal:
     blocked: bool = False
     closed_for: set[str] = field(default_factory=set)  # kinds whose next print finds the terminal closed
     delays: dict[str, float] = field(default_factory=dict)
+    holds: dict[str, asyncio.Event] = field(default_factory=dict)  # kind -> prints of it wait until set
 
     async def show(self, text: str, *, kind: str = "reply") -> None:
         self.attempts[kind] += 1
         if self.delays.get(kind):
             await asyncio.sleep(self.delays[kind])
+        if kind in self.holds:
+            await self.holds[kind].wait()
         if self.blocked:
             raise BlockingIOError(11, "the terminal takes no output now")
         if kind in self.closed_for:
