@@ -15,11 +15,11 @@ from storage.errors import NotFound
 from storage.models import Person
 
 
-def _at(t: datetime, zone: ZoneInfo) -> str:
+def shown_at(t: datetime, zone: ZoneInfo) -> str:
     return f"{t.astimezone(zone):%a %d %b %H:%M %Z}"
 
 
-async def _actor_for(raw: str, actor: Actor, mentions: MentionResolver | None) -> Actor:
+async def actor_for(raw: str, actor: Actor, mentions: MentionResolver | None) -> Actor:
     if raw.lower() in ("me", "@me"):
         return actor
     target = await mentions(raw) if mentions else None
@@ -30,7 +30,7 @@ async def _actor_for(raw: str, actor: Actor, mentions: MentionResolver | None) -
     return target
 
 
-async def _person(session, raw: str, target: Actor) -> Person:
+async def person_in_chat(session, raw: str, target: Actor) -> Person:
     person = await directory.find_person(session, target)
     if person is None:
         raise NotFound(f"{raw} is not an active Tocsin person (people are set in the config file)")
@@ -48,21 +48,21 @@ def instant(value: str, zone: ZoneInfo) -> datetime:
 
 
 async def override(container: Container, actor: Actor, command: Command, mentions: MentionResolver | None) -> Reply:
-    who_actor = await _actor_for(command.target or "", actor, mentions)
+    who_actor = await actor_for(command.target or "", actor, mentions)
     covered, *times = command.args
-    for_actor = await _actor_for(covered, actor, mentions) if covered else None
+    for_actor = await actor_for(covered, actor, mentions) if covered else None
     now = container.clock.now()
     async with container.db.transaction() as session:
         schedule = await overrides.schedule_named(session, command.text or "")
         start, end = (now, now + command.duration) if command.duration else \
             (instant(times[0], schedule.zone), instant(times[1], schedule.zone))
-        who = await _person(session, command.target or "", who_actor)
-        for_whom = await _person(session, covered, for_actor) if for_actor else None
+        who = await person_in_chat(session, command.target or "", who_actor)
+        for_whom = await person_in_chat(session, covered, for_actor) if for_actor else None
         made = await overrides.create(session, actor, schedule.name, who, for_whom, start, end, now)
     zone = made.schedule.zone
     instead = f" instead of {made.for_whom}" if made.for_whom else ""
     return Reply(f"Override {made.id}: {made.who} is on call for {made.schedule.name}{instead} from "
-                 f"{_at(made.start, zone)} to {_at(made.end, zone)}. Undo: /incident oncall cancel {made.id}",
+                 f"{shown_at(made.start, zone)} to {shown_at(made.end, zone)}. Undo: /incident oncall cancel {made.id}",
                  ephemeral=False)
 
 
@@ -77,7 +77,7 @@ async def listing(container: Container, actor: Actor, command: Command, mentions
     for o in found:
         zone = o.schedule.zone
         instead = f" instead of {o.for_whom}" if o.for_whom else ""
-        lines.append(f"  {o.id}. {o.schedule.name}: {o.who}{instead}, {_at(o.start, zone)} to {_at(o.end, zone)} "
+        lines.append(f"  {o.id}. {o.schedule.name}: {o.who}{instead}, {shown_at(o.start, zone)} to {shown_at(o.end, zone)} "
                      f"(by {o.created_by})")
     return Reply("\n".join(lines), ephemeral=True)
 
