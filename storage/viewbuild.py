@@ -13,7 +13,8 @@ from storage.states import Severity, Status
 from storage.views import Account, AlertView, IncidentView, Link, PersonRef, Room, TeamRef, TimelineEntry
 
 MAX_ALERTS_IN_VIEW = 10
-LINK_ANNOTATIONS = (("runbook_url", "Runbook"), ("dashboard_url", "Dashboard"))
+LINK_ANNOTATIONS = (("runbook_url", "Runbook"), ("dashboard_url", "Dashboard"), ("panel_url", "Panel"),
+                    ("silence_url", "Silence"))
 
 
 def person_ref(person: Person | None) -> PersonRef | None:
@@ -56,6 +57,16 @@ def _links(alerts: Sequence[Alert]) -> tuple[Link, ...]:
     return tuple(list(seen.values())[:5])
 
 
+def _alert_description(incident: Incident, alerts: Sequence[Alert]) -> str | None:
+    """The first alert's ``description`` annotation (Alertmanager's and Grafana's convention), unless it
+    only repeats the title."""
+    for alert in alerts:
+        text = (alert.annotations or {}).get("description")
+        if isinstance(text, str) and text.strip() and text.strip() != incident.title:
+            return text.strip()
+    return None
+
+
 async def alert_counts(session: AsyncSession, incident_ids: Sequence[int]) -> dict[int, dict[str, int]]:
     """Firing and resolved alert counts per incident, in one query."""
     counts: dict[int, dict[str, int]] = {i: {} for i in incident_ids}
@@ -78,7 +89,7 @@ def incident_view(
         id=incident.id,
         number=incident.number,
         title=incident.title,
-        description=incident.description,
+        description=incident.description or _alert_description(incident, alerts),
         status=Status(incident.status),
         severity=Severity(incident.severity),
         service=incident.service,

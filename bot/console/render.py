@@ -60,6 +60,10 @@ def _fields(view: IncidentView) -> str:
     return "<dl>" + "".join(f"<dt>{k}</dt><dd>{escape(v)}</dd>" for k, v in pairs) + "</dl>"
 
 
+def _description(view: IncidentView) -> str:
+    return f'<p class="description">{escape(view.description[:500])}</p>' if view.description else ""
+
+
 def _alerts(view: IncidentView) -> str:
     shown = view.alerts[:MAX_ALERTS]
     items = [f"<li>{escape(a.name)} ({escape(a.status)})" + (f": {escape(a.summary[:200])}" if a.summary else "")
@@ -116,7 +120,7 @@ def render_card_html(view: IncidentView, csrf: str, now: datetime, back: str | N
     return (f'<article class="card {state} sev-{view.severity.value}" id="incident-{view.number}" '
             f'data-version="{version(view)}"><h2><a href="/incidents/{view.number}">{view.ref} '
             f'{escape(view.title)}</a></h2>{_fields(view)}'
-            f'{_alerts(view)}{_who(view, now)}{_links(view)}{_actions(view, csrf, back)}</article>')
+            f'{_description(view)}{_alerts(view)}{_who(view, now)}{_links(view)}{_actions(view, csrf, back)}</article>')
 
 
 def render_reply_html(reply: Reply) -> str:
