@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from storage import oncall_cards
 from storage.models import Alert, Incident, IncidentEvent, Person, Team
 from storage.states import Severity, Status
-from storage.views import Account, AlertView, IncidentView, Link, PersonRef, Room, TeamRef, TimelineEntry
+from storage.views import (
+    Account,
+    AlertView,
+    IncidentView,
+    Link,
+    OnCall,
+    PersonRef,
+    Room,
+    TeamRef,
+    TimelineEntry,
+)
 
 MAX_ALERTS_IN_VIEW = 10
 LINK_ANNOTATIONS = (("runbook_url", "Runbook"), ("dashboard_url", "Dashboard"), ("panel_url", "Panel"),
@@ -82,7 +94,8 @@ async def alert_counts(session: AsyncSession, incident_ids: Sequence[int]) -> di
 
 
 def incident_view(
-    incident: Incident, counts: dict[str, int] | None = None, alerts: Sequence[Alert] = ()
+    incident: Incident, counts: dict[str, int] | None = None, alerts: Sequence[Alert] = (),
+    on_call: tuple[OnCall, ...] = (),
 ) -> IncidentView:
     counts = counts or {}
     return IncidentView(
@@ -113,11 +126,20 @@ def incident_view(
         truncated_alerts=incident.truncated_alerts,
         links=_links(alerts),
         alerts=tuple(alert_view(a) for a in alerts[:MAX_ALERTS_IN_VIEW]),
+        on_call=on_call,
     )
 
 
-async def full_view(session: AsyncSession, incident: Incident) -> IncidentView:
-    """The view of one incident with its alert counts, first alerts and links."""
+async def _on_call(session: AsyncSession, incidents: Sequence[Incident],
+                   now: datetime | None) -> dict[str, tuple[OnCall, ...]]:
+    """Who is on call for these incidents' teams at ``now`` (nothing without ``now``: the card has no line)."""
+    teams = {i.team.name for i in incidents if i.team is not None}
+    return await oncall_cards.of_teams(session, teams, now) if now is not None and teams else {}
+
+
+async def full_view(session: AsyncSession, incident: Incident, now: datetime | None = None) -> IncidentView:
+    """The view of one incident with its alert counts, first alerts and links; with ``now``, who is on call
+    for its team then (the card's "On call" line)."""
     await session.refresh(incident, ["team", "created_by", "assignee", "acknowledged_by", "resolved_by"])
     alerts = (
         await session.scalars(
@@ -133,12 +155,16 @@ async def full_view(session: AsyncSession, incident: Incident) -> IncidentView:
             counts[alert.status] = counts.get(alert.status, 0) + 1
     else:
         counts = (await alert_counts(session, [incident.id]))[incident.id]
-    return incident_view(incident, counts, alerts[:MAX_ALERTS_IN_VIEW])
+    on_call = await _on_call(session, [incident], now)
+    return incident_view(incident, counts, alerts[:MAX_ALERTS_IN_VIEW],
+                         on_call.get(incident.team.name, ()) if incident.team else ())
 
 
-async def full_views(session: AsyncSession, incidents: Sequence[Incident]) -> list[IncidentView]:
+async def full_views(session: AsyncSession, incidents: Sequence[Incident],
+                     now: datetime | None = None) -> list[IncidentView]:
     """``full_view`` of each incident (loaded with their people and team), in two queries for them all: the
-    alert counts, and each incident's first alerts (ranked as ``full_view`` orders them)."""
+    alert counts, and each incident's first alerts (ranked as ``full_view`` orders them); with ``now``, the
+    on-call lines of all their teams at once."""
     ids = [i.id for i in incidents]
     counts = await alert_counts(session, ids)
     first: dict[int, list[Alert]] = {i: [] for i in ids}
@@ -150,7 +176,9 @@ async def full_views(session: AsyncSession, incidents: Sequence[Incident]) -> li
         for row in await session.scalars(select(alert).where(ranked.c.rank <= MAX_ALERTS_IN_VIEW)
                                          .order_by(ranked.c.incident_id, ranked.c.rank)):
             first[row.incident_id].append(row)
-    return [incident_view(i, counts[i.id], first[i.id]) for i in incidents]
+    on_call = await _on_call(session, incidents, now)
+    return [incident_view(i, counts[i.id], first[i.id], on_call.get(i.team.name, ()) if i.team else ())
+            for i in incidents]
 
 
 def timeline_entry(event: IncidentEvent) -> TimelineEntry:

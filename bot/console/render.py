@@ -10,6 +10,7 @@ from datetime import datetime
 from html import escape
 
 from bot.chat import buttons
+from bot.chat.facts import on_call
 from bot.commands.reply import Reply
 from storage.states import Severity, Status
 from storage.views import IncidentView, version
@@ -57,6 +58,8 @@ def _fields(view: IncidentView) -> str:
         pairs.append(("Alerts", f"{view.alerts_firing} firing, {view.alerts_resolved} resolved"))
     if view.assignee:
         pairs.append(("Assignee", view.assignee.name))
+    if (who := on_call(view)) is not None:
+        pairs.append(("On call", who))
     return "<dl>" + "".join(f"<dt>{k}</dt><dd>{escape(v)}</dd>" for k, v in pairs) + "</dl>"
 
 

@@ -7,6 +7,8 @@ import copy
 import re
 
 from tests.console.conftest import csrf_of, post_alerts, press
+from tests.escalation.conftest import store_schedules
+from tests.escalation.test_oncall_targets import SCHEDULE
 
 
 def _card(page: str, number: int) -> str:
@@ -93,3 +95,13 @@ async def test_a_grafana_card_shows_the_description_and_the_silence_panel_and_da
     for url, label in (("http://grafana.local/alerting/silence/new", "Silence"),
                        ("http://grafana.local/d/abc?viewPanel=2", "Panel"), ("http://grafana.local/d/abc", "Dashboard")):
         assert f'<a href="{url}" rel="noopener noreferrer">{label}</a>' in card, label
+
+
+async def test_a_card_names_who_is_on_call_for_its_team_at_the_time_the_board_is_shown(browser, http, container,
+                                                                                       clock):
+    await store_schedules(container, SCHEDULE)  # the responder until 03:10, then the team lead
+    await post_alerts(http)
+    board = await browser("responder@example.com")
+    assert "<dt>On call</dt><dd>Responder (payments-primary, until Sun 03:10)</dd>" in _card((await board.get("/")).text, 1)
+    clock.advance(minutes=15)
+    assert "<dt>On call</dt><dd>Team Lead (payments-primary, until Mon 03:10)</dd>" in _card((await board.get("/")).text, 1)
