@@ -26,7 +26,8 @@ from storage.views import (
 
 MAX_ALERTS_IN_VIEW = 10
 LINK_ANNOTATIONS = (("runbook_url", "Runbook"), ("dashboard_url", "Dashboard"), ("panel_url", "Panel"),
-                    ("silence_url", "Silence"))
+                    ("silence_url", "Silence"), ("alertmanager_url", "Alertmanager"))
+MAX_LINKS = 6  # each of the above and the alert's source (generatorURL), once
 
 
 def person_ref(person: Person | None) -> PersonRef | None:
@@ -66,7 +67,7 @@ def _links(alerts: Sequence[Alert]) -> tuple[Link, ...]:
                 seen[url] = Link(label, str(url))
         if alert.generator_url and alert.generator_url not in seen:
             seen[alert.generator_url] = Link("Source", alert.generator_url)
-    return tuple(list(seen.values())[:5])
+    return tuple(list(seen.values())[:MAX_LINKS])
 
 
 def _alert_description(incident: Incident, alerts: Sequence[Alert]) -> str | None:
