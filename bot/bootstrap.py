@@ -69,7 +69,7 @@ def build(settings: Settings, config: TocsinConfig | None = None, clock: Clock |
     for observer in observers:
         bus.subscribe(observer)
     incidents = IncidentService(db, bus, clock)
-    c = Container(settings, config or TocsinConfig(), db, clock, bus, incidents, IncidentQueries(db),
+    c = Container(settings, config or TocsinConfig(), db, clock, bus, incidents, IncidentQueries(db, clock),
                   metrics=Metrics(), ingest=GroupCommit(AlertIngest(incidents)))
 
     # -- outbound senders that are not chat platforms (the scheduler's) --------------------------------

@@ -326,7 +326,7 @@ class Dispatcher(Background):
         if views is not None and incident_id in views:
             return views[incident_id]
         async with self._db, self.db.sessions() as session:
-            view = await full_view(session, await session.get(Incident, incident_id))
+            view = await full_view(session, await session.get(Incident, incident_id), self.clock.now())
         if views is not None:
             views[incident_id] = view
         return view

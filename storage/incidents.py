@@ -152,7 +152,7 @@ class IncidentService:
                 if detached:
                     incident = await unit.session.get(Incident, incident.id, populate_existing=True)
                     assert incident is not None
-                view = await full_view(unit.session, incident)
+                view = await full_view(unit.session, incident, unit.now)
                 unit.changes.append(IncidentChange(view, entry.kind, entry.principal.name,
                                                    entry.principal.actor.source, entry.text, event.data))
         return events
@@ -241,7 +241,7 @@ class IncidentService:
                     await self.authorise(unit, principal, team_id, Permission.DECLARE)
                     existing = await self.open_by_dedup_key(unit.session, dedup_key) if dedup_key else None
                     if existing is not None:
-                        view = await full_view(unit.session, existing)
+                        view = await full_view(unit.session, existing, unit.now)
                         return ActionResult(view, False, f"{view.ref} is already open for {dedup_key!r}")
                     incident = await self.open_incident(
                         unit, principal, title, severity=severity, service=service, team_id=team_id,
@@ -312,7 +312,7 @@ class IncidentService:
                                   publish=False)
             else:
                 changed, message = await apply(unit, incident, principal)
-                view = unit.changes[-1].incident if changed else await full_view(unit.session, incident)
+                view = unit.changes[-1].incident if changed else await full_view(unit.session, incident, unit.now)
         if refusal is not None:
             raise refusal
         return ActionResult(view, changed, message)

@@ -9,6 +9,7 @@ from sqlalchemy import ColumnElement, Select, false, func, or_, select, true
 
 from storage import directory
 from storage.actors import Actor
+from storage.clock import Clock, SystemClock
 from storage.db import Database
 from storage.directory import Readable
 from storage.errors import InvalidInput, NotFound
@@ -73,8 +74,9 @@ def _filtered(query: Select, f: IncidentFilter) -> Select:
 
 
 class IncidentQueries:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, clock: Clock | None = None) -> None:
         self.db = db
+        self.clock = clock or SystemClock()  # the instant of a card's "On call" line
 
     async def readable(self, actor: Actor) -> Readable:
         """What ``actor`` may read (refuses the unlinked and people without a role)."""
@@ -87,7 +89,7 @@ class IncidentQueries:
             incident = await session.scalar(select(Incident).where(Incident.number == number))
             if incident is None:
                 raise NotFound(f"there is no incident #{number}")
-            view = await full_view(session, incident)
+            view = await full_view(session, incident, self.clock.now())
         if reader is not None:
             reader.check(incident.team_id, number, view.team.name if view.team else None)
         return view
@@ -110,7 +112,7 @@ class IncidentQueries:
                 )
             ).unique().all()
             if alerts:
-                return await full_views(session, rows), int(total or 0)
+                return await full_views(session, rows, self.clock.now()), int(total or 0)
             counts = await alert_counts(session, [i.id for i in rows])
             return [incident_view(i, counts[i.id]) for i in rows], int(total or 0)
 

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from storage import oncall_cards
 from storage.models import Alert, Incident, IncidentEvent, Person, Team
 from storage.states import Severity, Status
 from storage.views import (
@@ -16,6 +17,7 @@ from storage.views import (
     AlertView,
     IncidentView,
     Link,
+    OnCall,
     PersonRef,
     Room,
     SilenceRef,
@@ -24,7 +26,9 @@ from storage.views import (
 )
 
 MAX_ALERTS_IN_VIEW = 10
-LINK_ANNOTATIONS = (("runbook_url", "Runbook"), ("dashboard_url", "Dashboard"))
+LINK_ANNOTATIONS = (("runbook_url", "Runbook"), ("dashboard_url", "Dashboard"), ("panel_url", "Panel"),
+                    ("silence_url", "Silence"), ("alertmanager_url", "Alertmanager"))
+MAX_LINKS = 6  # each of the above and the alert's source (generatorURL), once
 
 
 def person_ref(person: Person | None) -> PersonRef | None:
@@ -64,7 +68,17 @@ def _links(alerts: Sequence[Alert]) -> tuple[Link, ...]:
                 seen[url] = Link(label, str(url))
         if alert.generator_url and alert.generator_url not in seen:
             seen[alert.generator_url] = Link("Source", alert.generator_url)
-    return tuple(list(seen.values())[:5])
+    return tuple(list(seen.values())[:MAX_LINKS])
+
+
+def _alert_description(incident: Incident, alerts: Sequence[Alert]) -> str | None:
+    """The first alert's ``description`` annotation (Alertmanager's and Grafana's convention), unless it
+    only repeats the title."""
+    for alert in alerts:
+        text = (alert.annotations or {}).get("description")
+        if isinstance(text, str) and text.strip() and text.strip() != incident.title:
+            return text.strip()
+    return None
 
 
 async def alert_counts(session: AsyncSession, incident_ids: Sequence[int]) -> dict[int, dict[str, int]]:
@@ -112,13 +126,14 @@ async def silences(session: AsyncSession, incident_ids: Sequence[int]) -> dict[i
 def incident_view(
     incident: Incident, counts: dict[str, int] | None = None, alerts: Sequence[Alert] = (),
     silence: SilenceRef | None = None,
+    on_call: tuple[OnCall, ...] = (),
 ) -> IncidentView:
     counts = counts or {}
     return IncidentView(
         id=incident.id,
         number=incident.number,
         title=incident.title,
-        description=incident.description,
+        description=incident.description or _alert_description(incident, alerts),
         status=Status(incident.status),
         severity=Severity(incident.severity),
         service=incident.service,
@@ -143,11 +158,20 @@ def incident_view(
         links=_links(alerts),
         alerts=tuple(alert_view(a) for a in alerts[:MAX_ALERTS_IN_VIEW]),
         silence=silence,
+        on_call=on_call,
     )
 
 
-async def full_view(session: AsyncSession, incident: Incident) -> IncidentView:
-    """The view of one incident with its alert counts, first alerts and links."""
+async def _on_call(session: AsyncSession, incidents: Sequence[Incident],
+                   now: datetime | None) -> dict[str, tuple[OnCall, ...]]:
+    """Who is on call for these incidents' teams at ``now`` (nothing without ``now``: the card has no line)."""
+    teams = {i.team.name for i in incidents if i.team is not None}
+    return await oncall_cards.of_teams(session, teams, now) if now is not None and teams else {}
+
+
+async def full_view(session: AsyncSession, incident: Incident, now: datetime | None = None) -> IncidentView:
+    """The view of one incident with its alert counts, first alerts and links; with ``now``, who is on call
+    for its team then (the card's "On call" line)."""
     await session.refresh(incident, ["team", "created_by", "assignee", "acknowledged_by", "resolved_by"])
     # the incident's last silence event rides along with its alerts (a silence needs alerts): no extra round
     # trip for the view of an incident never silenced, which is what ingest builds
@@ -171,12 +195,16 @@ async def full_view(session: AsyncSession, incident: Incident) -> IncidentView:
     else:
         counts = (await alert_counts(session, [incident.id]))[incident.id]
     silence = _silence(await session.get(IncidentEvent, event_id)) if event_id is not None else None
-    return incident_view(incident, counts, alerts[:MAX_ALERTS_IN_VIEW], silence)
+    on_call = await _on_call(session, [incident], now)
+    return incident_view(incident, counts, alerts[:MAX_ALERTS_IN_VIEW], silence,
+                         on_call.get(incident.team.name, ()) if incident.team else ())
 
 
-async def full_views(session: AsyncSession, incidents: Sequence[Incident]) -> list[IncidentView]:
+async def full_views(session: AsyncSession, incidents: Sequence[Incident],
+                     now: datetime | None = None) -> list[IncidentView]:
     """``full_view`` of each incident (loaded with their people and team), in two queries for them all: the
-    alert counts, and each incident's first alerts (ranked as ``full_view`` orders them)."""
+    alert counts, and each incident's first alerts (ranked as ``full_view`` orders them); with ``now``, the
+    on-call lines of all their teams at once."""
     ids = [i.id for i in incidents]
     counts = await alert_counts(session, ids)
     first: dict[int, list[Alert]] = {i: [] for i in ids}
@@ -189,7 +217,10 @@ async def full_views(session: AsyncSession, incidents: Sequence[Incident]) -> li
                                          .order_by(ranked.c.incident_id, ranked.c.rank)):
             first[row.incident_id].append(row)
     silenced = await silences(session, [i for i in ids if first[i]])
-    return [incident_view(i, counts[i.id], first[i.id], silenced.get(i.id)) for i in incidents]
+    on_call = await _on_call(session, incidents, now)
+    return [incident_view(i, counts[i.id], first[i.id], silenced.get(i.id),
+                          on_call.get(i.team.name, ()) if i.team else ())
+            for i in incidents]
 
 
 def timeline_entry(event: IncidentEvent) -> TimelineEntry:

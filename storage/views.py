@@ -58,6 +58,17 @@ class Link:
 
 
 @dataclass(frozen=True)
+class OnCall:
+    """Who one schedule of the incident's team had on call when the view was built (``who`` None: nobody),
+    until when, and the schedule's zone (the card says "until Mon 09:00" in it)."""
+
+    schedule: str
+    who: str | None
+    until: datetime | None
+    timezone: str
+
+
+@dataclass(frozen=True)
 class AlertView:
     fingerprint: str
     status: str
@@ -122,6 +133,7 @@ class IncidentView:
     links: tuple[Link, ...] = ()
     alerts: tuple[AlertView, ...] = ()
     silence: SilenceRef | None = None
+    on_call: tuple[OnCall, ...] = ()  # per schedule of the team, as of the build (docs/oncall.md)
 
     def active_silence(self, now: datetime | None = None) -> SilenceRef | None:
         """The silence if it still runs at ``now``; a card asks as of its incident's last change (the

@@ -5,10 +5,11 @@ and its buttons, and says how its markup escapes text and marks it strong."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from storage.states import Status
-from storage.views import IncidentView
+from storage.views import IncidentView, OnCall
 
 Markup = Callable[[str], str]
 
@@ -34,6 +35,23 @@ def _plain(text: str) -> str:
     return text
 
 
+def _until(entry: OnCall, built: datetime) -> str:
+    """The handoff in the schedule's zone: "Mon 09:00" within the week, "12 Dec 09:00" beyond it."""
+    if entry.until is None:
+        return ""
+    local = entry.until.astimezone(ZoneInfo(entry.timezone))
+    return f", until {local:%a %H:%M}" if entry.until - built < timedelta(days=6) else f", until {local:%d %b %H:%M}"
+
+
+def on_call(view: IncidentView) -> str | None:
+    """Who the team's schedules have on call, "Ana (payments-primary, until Mon 09:00)", one per schedule
+    joined by "; " (None: the team has no schedule). Without escaping: each platform escapes it."""
+    if not view.on_call:
+        return None
+    return "; ".join(f"{e.who or 'nobody'} ({e.schedule}{_until(e, view.updated_at) if e.who else ''})"
+                     for e in view.on_call)
+
+
 def card_facts(view: IncidentView, escape: Markup = _plain, strong: Markup = _plain) -> list[str]:
     """Status and severity, team and service, description, assignee, who acknowledged or closed it and when,
     snooze, the alert counts and a silence at the source: one line each, those that apply."""
@@ -42,6 +60,8 @@ def card_facts(view: IncidentView, escape: Markup = _plain, strong: Markup = _pl
              f"Service: {escape(view.service)}" if view.service else ""]
     if any(where):
         lines.append(" \u00b7 ".join(w for w in where if w))
+    if (who := on_call(view)) is not None:
+        lines.append(f"On call: {escape(who)}")
     if view.description:
         lines.append(escape(view.description[:500]))
     if view.assignee:

@@ -10,7 +10,7 @@ from datetime import datetime
 from html import escape
 
 from bot.chat import buttons
-from bot.chat.facts import silence_line
+from bot.chat.facts import on_call, silence_line
 from bot.commands.reply import Reply
 from storage.states import Severity, Status
 from storage.views import IncidentView, version
@@ -65,7 +65,13 @@ def _fields(view: IncidentView) -> str:
         pairs.append(("Alerts", f"{view.alerts_firing} firing, {view.alerts_resolved} resolved"))
     if view.assignee:
         pairs.append(("Assignee", view.assignee.name))
+    if (who := on_call(view)) is not None:
+        pairs.append(("On call", who))
     return "<dl>" + "".join(f"<dt>{k}</dt><dd>{escape(v)}</dd>" for k, v in pairs) + "</dl>"
+
+
+def _description(view: IncidentView) -> str:
+    return f'<p class="description">{escape(view.description[:500])}</p>' if view.description else ""
 
 
 def _alerts(view: IncidentView) -> str:
@@ -127,7 +133,7 @@ def render_card_html(view: IncidentView, csrf: str, now: datetime, back: str | N
     return (f'<article class="card {state} sev-{view.severity.value}" id="incident-{view.number}" '
             f'data-version="{version(view)}"><h2><a href="/incidents/{view.number}">{view.ref} '
             f'{escape(view.title)}</a></h2>{_fields(view)}'
-            f'{_alerts(view)}{_who(view, now)}{_links(view)}{_actions(view, csrf, back, now)}</article>')
+            f'{_description(view)}{_alerts(view)}{_who(view, now)}{_links(view)}{_actions(view, csrf, back, now)}</article>')
 
 
 def render_reply_html(reply: Reply) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from bot.chat.facts import silence_line
+from bot.chat.facts import on_call, silence_line
 from bot.commands.reply import Reply
 from bot.slack import ids
 from storage.states import Status
@@ -51,6 +51,8 @@ def _fields(view: IncidentView) -> list[Block]:
         pairs.append(("Alerts", _alerts(view)))
     if view.assignee:
         pairs.append(("Assignee", escape(view.assignee.name)))
+    if (who := on_call(view)) is not None:
+        pairs.append(("On call", escape(who)))
     return [{"type": "mrkdwn", "text": f"*{name}*\n{value}"} for name, value in pairs]
 
 

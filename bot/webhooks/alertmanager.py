@@ -10,6 +10,8 @@ from storage.ingest import AlertIn, Delivery, bounded, label_fingerprint
 STATUSES = {"firing": True, "resolved": False}
 #: Grafana's extra per-alert links, kept as annotations so the incident card can link to them.
 GRAFANA_LINKS = {"dashboardURL": "dashboard_url", "panelURL": "panel_url", "silenceURL": "silence_url"}
+#: The annotation that keeps an Alertmanager's ``externalURL`` (its web UI) for the card's link.
+EXTERNAL_URL = "alertmanager_url"
 
 
 def parse_alertmanager(payload: Any) -> Delivery:
@@ -17,13 +19,23 @@ def parse_alertmanager(payload: Any) -> Delivery:
     body = obj(payload, "(body)")
     group_labels = labels(body.get("groupLabels"), "groupLabels")
     common = document(obj(body.get("commonAnnotations"), "commonAnnotations", required=False))
-    alerts = tuple(_alert(a, f"alerts[{i}]") for i, a in enumerate(array(body.get("alerts"), "alerts")))
+    raw_alerts = array(body.get("alerts"), "alerts")
+    alerts = tuple(_alert(a, f"alerts[{i}]") for i, a in enumerate(raw_alerts))
+    external = text(body.get("externalURL"), "externalURL")
+    if external and not _from_grafana(body, raw_alerts):  # Grafana's is Grafana's root: its own links say more
+        for alert in alerts:
+            alert.annotations.setdefault(EXTERNAL_URL, external)
     return Delivery(
         alerts=alerts,
         group_key=text(body.get("groupKey"), "groupKey"),
         title=_title(common, group_labels),
         truncated=count(body.get("truncatedAlerts"), "truncatedAlerts"),
     )
+
+
+def _from_grafana(body: dict[str, Any], alerts: list[Any]) -> bool:
+    """Grafana's contact point sends ``orgId`` and per-alert links that Alertmanager never does."""
+    return "orgId" in body or any(isinstance(a, dict) and any(k in a for k in GRAFANA_LINKS) for a in alerts)
 
 
 def _alert(raw: Any, field: str) -> AlertIn:

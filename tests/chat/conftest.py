@@ -29,6 +29,16 @@ from tests.slack.conftest import slack_settings
 from tests.telegram.harness import FAST, GROUP, telegram_settings
 
 
+def shown_text(message: dict[str, Any]) -> str:
+    """A Slack message as its reader sees it: the fallback text, then every block's text and fields."""
+    parts = [message.get("text") or ""]
+    for block in message.get("blocks") or []:
+        for item in [block.get("text"), *block.get("fields", []), *block.get("elements", [])]:
+            if isinstance(item, dict) and isinstance(item.get("text"), str):
+                parts.append(item["text"])
+    return "\n".join(parts)
+
+
 class Chat:
     """What every platform's test driver offers: the card syncer, and what its fake API saw."""
 
@@ -59,7 +69,7 @@ class SlackChat(Chat):
         await self.runtime.idle()
 
     def cards_in_home(self) -> list[str]:
-        return [m.current["text"] for m in self.fake.messages_in(self.home)]
+        return [shown_text(m.current) for m in self.fake.messages_in(self.home)]
 
     def edits(self) -> int:
         return len(self.fake.calls_to("chat.update"))

@@ -3,9 +3,12 @@ actions that fit their status going through the core as that person."""
 
 from __future__ import annotations
 
+import copy
 import re
 
 from tests.console.conftest import csrf_of, post_alerts, press
+from tests.escalation.conftest import store_schedules
+from tests.escalation.test_oncall_targets import SCHEDULE
 
 
 def _card(page: str, number: int) -> str:
@@ -78,3 +81,27 @@ async def test_every_asset_is_served_by_tocsin(browser, container, people):
     for path, kind in zip(assets, ("text/css", "text/javascript"), strict=True):
         served = await (await browser("observer@example.com")).get(path)
         assert served.status_code == 200 and served.headers["content-type"].startswith(kind) and served.text
+
+
+async def test_a_grafana_card_shows_the_description_and_the_silence_panel_and_dashboard_links(browser, http):
+    from tests.webhooks.support import AM
+    from tests.webhooks.test_sources import GRAFANA_FIRING
+
+    body = copy.deepcopy(GRAFANA_FIRING)
+    body["alerts"][0]["annotations"]["description"] = "web1 has been above 90% CPU for 5 minutes"
+    assert (await http.post("/webhooks/alertmanager", json=body, headers=AM)).status_code == 200
+    card = _card((await (await browser("responder@example.com")).get("/")).text, 1)
+    assert '<p class="description">web1 has been above 90% CPU for 5 minutes</p>' in card
+    for url, label in (("http://grafana.local/alerting/silence/new", "Silence"),
+                       ("http://grafana.local/d/abc?viewPanel=2", "Panel"), ("http://grafana.local/d/abc", "Dashboard")):
+        assert f'<a href="{url}" rel="noopener noreferrer">{label}</a>' in card, label
+
+
+async def test_a_card_names_who_is_on_call_for_its_team_at_the_time_the_board_is_shown(browser, http, container,
+                                                                                       clock):
+    await store_schedules(container, SCHEDULE)  # the responder until 03:10, then the team lead
+    await post_alerts(http)
+    board = await browser("responder@example.com")
+    assert "<dt>On call</dt><dd>Responder (payments-primary, until Sun 03:10)</dd>" in _card((await board.get("/")).text, 1)
+    clock.advance(minutes=15)
+    assert "<dt>On call</dt><dd>Team Lead (payments-primary, until Mon 03:10)</dd>" in _card((await board.get("/")).text, 1)
