@@ -10,6 +10,7 @@ triggers that keep incident_event append-only on both databases.
 from alembic import op
 import sqlalchemy as sa
 import storage.types
+from storage import append_only
 from sqlalchemy.dialects import postgresql
 
 revision = '0001'
@@ -236,27 +237,10 @@ APPEND_ONLY = "incident_event is append-only: timeline rows are never updated or
 def _create_extras() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("CREATE SEQUENCE incident_number_seq START 1")
-        op.execute(
-            "CREATE FUNCTION incident_event_append_only() RETURNS trigger LANGUAGE plpgsql AS "
-            f"$$ BEGIN RAISE EXCEPTION '{APPEND_ONLY}'; END $$"
-        )
-        op.execute(
-            "CREATE TRIGGER incident_event_append_only BEFORE UPDATE OR DELETE ON incident_event "
-            "FOR EACH ROW EXECUTE FUNCTION incident_event_append_only()"
-        )
-    else:
-        for verb in ("update", "delete"):
-            op.execute(
-                f"CREATE TRIGGER incident_event_no_{verb} BEFORE {verb.upper()} ON incident_event "
-                f"BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY}'); END"
-            )
+    append_only.create("incident_event", APPEND_ONLY)
 
 
 def _drop_extras() -> None:
+    append_only.drop("incident_event")
     if op.get_bind().dialect.name == "postgresql":
-        op.execute("DROP TRIGGER IF EXISTS incident_event_append_only ON incident_event")
-        op.execute("DROP FUNCTION IF EXISTS incident_event_append_only()")
         op.execute("DROP SEQUENCE IF EXISTS incident_number_seq")
-    else:
-        op.execute("DROP TRIGGER IF EXISTS incident_event_no_update")
-        op.execute("DROP TRIGGER IF EXISTS incident_event_no_delete")

@@ -9,6 +9,7 @@ Create Date: 2026-12-03
 from alembic import op
 import sqlalchemy as sa
 import storage.types
+from storage import append_only
 
 revision = '0008'
 down_revision = '0007'
@@ -52,24 +53,11 @@ def upgrade() -> None:
                             name=op.f('fk_oncall_override_event_override_id_oncall_override'), ondelete='RESTRICT'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_oncall_override_event'))
     )
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute("CREATE FUNCTION oncall_override_event_append_only() RETURNS trigger LANGUAGE plpgsql AS "
-                   f"$$ BEGIN RAISE EXCEPTION '{APPEND_ONLY}'; END $$")
-        op.execute("CREATE TRIGGER oncall_override_event_append_only BEFORE UPDATE OR DELETE ON oncall_override_event "
-                   "FOR EACH ROW EXECUTE FUNCTION oncall_override_event_append_only()")
-    else:
-        for verb in ("update", "delete"):
-            op.execute(f"CREATE TRIGGER oncall_override_event_no_{verb} BEFORE {verb.upper()} ON oncall_override_event "
-                       f"BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY}'); END")
+    append_only.create('oncall_override_event', APPEND_ONLY)
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute("DROP TRIGGER IF EXISTS oncall_override_event_append_only ON oncall_override_event")
-        op.execute("DROP FUNCTION IF EXISTS oncall_override_event_append_only()")
-    else:
-        op.execute("DROP TRIGGER IF EXISTS oncall_override_event_no_update")
-        op.execute("DROP TRIGGER IF EXISTS oncall_override_event_no_delete")
+    append_only.drop('oncall_override_event')
     op.drop_table('oncall_override_event')
     op.drop_index('ix_oncall_override_schedule_end_at', table_name='oncall_override')
     op.drop_table('oncall_override')

@@ -12,6 +12,7 @@ Create Date: 2026-12-03
 from alembic import op
 import sqlalchemy as sa
 import storage.types
+from storage import append_only
 
 revision = '0012'
 down_revision = '0011'
@@ -63,24 +64,11 @@ def upgrade() -> None:
                             name=op.f('fk_oncall_offer_event_offer_id_oncall_offer'), ondelete='RESTRICT'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_oncall_offer_event'))
     )
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute("CREATE FUNCTION oncall_offer_event_append_only() RETURNS trigger LANGUAGE plpgsql AS "
-                   f"$$ BEGIN RAISE EXCEPTION '{APPEND_ONLY}'; END $$")
-        op.execute("CREATE TRIGGER oncall_offer_event_append_only BEFORE UPDATE OR DELETE ON oncall_offer_event "
-                   "FOR EACH ROW EXECUTE FUNCTION oncall_offer_event_append_only()")
-    else:
-        for verb in ("update", "delete"):
-            op.execute(f"CREATE TRIGGER oncall_offer_event_no_{verb} BEFORE {verb.upper()} ON oncall_offer_event "
-                       f"BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY}'); END")
+    append_only.create('oncall_offer_event', APPEND_ONLY)
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute("DROP TRIGGER IF EXISTS oncall_offer_event_append_only ON oncall_offer_event")
-        op.execute("DROP FUNCTION IF EXISTS oncall_offer_event_append_only()")
-    else:
-        op.execute("DROP TRIGGER IF EXISTS oncall_offer_event_no_update")
-        op.execute("DROP TRIGGER IF EXISTS oncall_offer_event_no_delete")
+    append_only.drop('oncall_offer_event')
     op.drop_table('oncall_offer_event')
     op.drop_index('ix_oncall_offer_schedule_end_at', table_name='oncall_offer')
     op.drop_table('oncall_offer')
