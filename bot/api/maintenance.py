@@ -6,48 +6,17 @@ admin for a window without a team. Reading needs any token that may read inciden
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from bot.api.endpoints import _body
-from bot.api.params import _whole, body_text
-from bot.commands.grammar import parse_duration
+from bot.api.params import body_span, body_text, whole_id
 from bot.container import Container
 from bot.webhooks.http import HttpError
 from storage import maintenance
 from storage.actors import Actor
-from storage.errors import NotFound
-
-MAX_ID = 2**31 - 1
-
-
-def _time(body: dict[str, Any], key: str) -> datetime | None:
-    raw = body_text(body, key)
-    if raw is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(raw)
-    except ValueError:
-        raise HttpError(400, "invalid_input", f"{key}: {raw!r} is not an ISO time such as 2026-12-04T09:00:00Z "
-                                              "(without an offset: UTC)") from None
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
-
-
-def _span(body: dict[str, Any], now: datetime) -> tuple[datetime, datetime]:
-    start = _time(body, "start") or now
-    end, duration = _time(body, "end"), body_text(body, "duration")
-    if (end is None) == (duration is None):
-        raise HttpError(400, "invalid_input", "end or duration: give exactly one (duration like 30m, 2h or 1d)")
-    if duration is not None:
-        try:
-            return start, start + parse_duration(duration)
-        except ValueError:
-            raise HttpError(400, "invalid_input", f"duration: {duration!r} is not like 30m, 2h or 1d") from None
-    assert end is not None
-    return start, end
 
 
 def _labels(body: dict[str, Any]) -> dict[str, str]:
@@ -72,7 +41,7 @@ async def list_windows(request: Request, container: Container, actor: Actor) -> 
 async def create_window(request: Request, container: Container, actor: Actor) -> Response:
     """Open a window for a team, a service and/or labels, from start (default now) to end or for a duration."""
     body, now = await _body(request, container), container.clock.now()
-    start, end = _span(body, now)
+    start, end = body_span(body, now)
     team, service = body_text(body, "team"), body_text(body, "service")
     labels, reason = _labels(body), body_text(body, "reason")
     async with container.db.transaction() as session:
@@ -82,10 +51,7 @@ async def create_window(request: Request, container: Container, actor: Actor) ->
 
 async def end_window(request: Request, container: Container, actor: Actor) -> Response:
     """End a window now (or drop one still to come); paging resumes within 30 seconds."""
-    raw = request.path_params["id"]
-    window_id = _whole(raw, 1, MAX_ID)
-    if window_id is None:
-        raise NotFound(f"there is no maintenance window {raw[:40]}")
+    window_id = whole_id(request, "id", "maintenance window")
     async with container.db.transaction() as session:
         ended = await maintenance.end(session, actor, window_id, container.clock.now())
     return JSONResponse({"window": ended.to_json()})

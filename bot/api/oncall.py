@@ -5,16 +5,13 @@ and ``DELETE /api/oncall/overrides/{id}`` (a cancel, role-gated and audited as t
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from bot.api.endpoints import _body
-from bot.api.params import body_text, text_filter, whole_id
-from bot.commands.grammar import parse_duration
+from bot.api.params import body_span, body_text, body_time, text_filter, whole_id
 from bot.container import Container
 from bot.webhooks.http import HttpError
 from storage import directory, offers, overrides, schedules
@@ -34,16 +31,7 @@ async def list_oncall(request: Request, container: Container, actor: Actor) -> R
                                        for s in found]})
 
 
-def _time(body: dict[str, Any], key: str, zone: ZoneInfo) -> datetime | None:
-    raw = body_text(body, key)
-    if raw is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(raw)
-    except ValueError:
-        raise HttpError(400, "invalid_input", f"{key}: {raw!r} is not an ISO time such as 2026-12-04T09:00:00Z "
-                                              "(without an offset: the schedule's zone)") from None
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)).astimezone(UTC)
+ZONE_SAID = "the schedule's zone"  # what a time without an offset is in
 
 
 async def _person(session, body: dict[str, Any], key: str, required: bool) -> Person | None:
@@ -56,25 +44,12 @@ async def _person(session, body: dict[str, Any], key: str, required: bool) -> Pe
     return person
 
 
-def _window(body: dict[str, Any], zone: ZoneInfo, now: datetime) -> tuple[datetime, datetime]:
-    start = _time(body, "start", zone) or now
-    end, duration = _time(body, "end", zone), body_text(body, "duration")
-    if (end is None) == (duration is None):
-        raise HttpError(400, "invalid_input", "end or duration: give exactly one (duration like 30m, 4h or 2d)")
-    if duration is not None:
-        try:
-            return start, start + parse_duration(duration)
-        except ValueError:
-            raise HttpError(400, "invalid_input", f"duration: {duration!r} is not like 30m, 4h or 2d") from None
-    return start, end
-
-
 async def create_override(request: Request, container: Container, actor: Actor) -> Response:
     """Put someone on call for a schedule from start (default now) to end, or for a duration (201)."""
     body, now = await _body(request, container), container.clock.now()
     async with container.db.transaction() as session:
         schedule = await overrides.schedule_named(session, body_text(body, "schedule", required=True) or "")
-        start, end = _window(body, schedule.zone, now)
+        start, end = body_span(body, now, schedule.zone, ZONE_SAID)
         who = await _person(session, body, "person", required=True)
         for_whom = await _person(session, body, "for", required=False)
         made = await overrides.create(session, actor, schedule.name, who, for_whom, start, end, now)
@@ -135,7 +110,7 @@ async def create_offer(request: Request, container: Container, actor: Actor) -> 
     body, now = await _body(request, container), container.clock.now()
     async with container.db.transaction() as session:
         schedule = await overrides.schedule_named(session, body_text(body, "schedule", required=True) or "")
-        start, end = _time(body, "start", schedule.zone), _time(body, "end", schedule.zone)
+        start, end = body_time(body, "start", schedule.zone, ZONE_SAID), body_time(body, "end", schedule.zone, ZONE_SAID)
         if (start is None) != (end is None):
             raise HttpError(400, "invalid_input", "start and end: give both, or neither for the person's next shift")
         whose = await _person_or_token(session, body, actor)

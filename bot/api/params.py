@@ -4,11 +4,12 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from starlette.requests import Request
 
+from bot.commands.grammar import parse_duration
 from bot.webhooks.http import HttpError
 from bot.webhooks.shape import ShapeError, clean, when
 from storage.errors import NotFound
@@ -41,6 +42,35 @@ def body_text(body: dict[str, Any], key: str, required: bool = False) -> str | N
     if key in COLUMN_LIMITS and len(written) > COLUMN_LIMITS[key]:  # PostgreSQL refuses it; SQLite kept it
         raise HttpError(400, "invalid_input", f"{key}: at most {COLUMN_LIMITS[key]} characters")
     return written
+
+
+def body_time(body: dict[str, Any], key: str, zone: tzinfo = UTC, zone_said: str = "UTC") -> datetime | None:
+    """An ISO time field of a JSON body, in UTC; without an offset it is in ``zone`` (named ``zone_said``)."""
+    raw = body_text(body, key)
+    if raw is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(raw)
+    except ValueError:
+        raise HttpError(400, "invalid_input", f"{key}: {raw!r} is not an ISO time such as 2026-12-04T09:00:00Z "
+                                              f"(without an offset: {zone_said})") from None
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)).astimezone(UTC)
+
+
+def body_span(body: dict[str, Any], now: datetime, zone: tzinfo = UTC, zone_said: str = "UTC"
+              ) -> tuple[datetime, datetime]:
+    """From ``start`` (default now) to ``end`` or for ``duration`` (exactly one of them), of a JSON body."""
+    start = body_time(body, "start", zone, zone_said) or now
+    end, duration = body_time(body, "end", zone, zone_said), body_text(body, "duration")
+    if (end is None) == (duration is None):
+        raise HttpError(400, "invalid_input", "end or duration: give exactly one (duration like 30m, 4h or 2d)")
+    if duration is None:
+        assert end is not None
+        return start, end
+    try:
+        return start, start + parse_duration(duration)
+    except ValueError:
+        raise HttpError(400, "invalid_input", f"duration: {duration!r} is not like 30m, 4h or 2d") from None
 
 
 def _whole(raw: str, lowest: int, highest: int) -> int | None:
