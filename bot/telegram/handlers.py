@@ -17,7 +17,7 @@ from bot.container import Container
 from bot.telegram import store
 from bot.telegram.outbox import Outbox
 from bot.telegram.render import escape, render_reply_html
-from storage import linking
+from storage import linking, schedules
 from storage.actors import Actor
 from storage.errors import InvalidInput
 
@@ -31,7 +31,7 @@ LINK_HELP = (
 SHORTCUTS = (
     "Telegram shortcuts:\n"
     "  /ack <number>, /resolve <number> [note]\n"
-    "  /oncall [team]: who can respond for this chat's team\n"
+    "  /oncall [team]: who is on call for this chat's team\n"
     "  /start <code>: link your Telegram account (in a private chat with me)\n"
     "  /help: this text"
 )
@@ -124,7 +124,8 @@ class Commands:
         await self.say(update.effective_message, f"I don't know {word}. Send /help for what I can do.")
 
     async def handle_oncall_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """/oncall [team]: who can respond for the chat's team (rotations are not built yet)."""
+        """/oncall [team]: who is on call for the chat's team (its schedules, as ``/incident oncall``); a team
+        without a schedule is answered with who can respond, by role."""
         message, db = update.effective_message, self.container.db
         name = _args(message).strip()
         team = await (store.team_named(db, name) if name else store.team_for_chat(db, message.chat_id,
@@ -133,9 +134,14 @@ class Commands:
             why = f"There is no team {name!r}." if name else "This chat is not bound to a team."
             await self.say(message, escape(f"{why} Usage: /oncall <team>"))
             return
+        async with db.sessions() as session:
+            scheduled = any(s.team == team.name for s in await schedules.applied(session))
+        if scheduled:
+            await self.run(update, f"oncall {team.name}")
+            return
         grouped = await store.roster(db, team.id)
-        lines = [f"<b>Who can respond for {escape(team.name)}</b> (on-call rotations are coming; until then, "
-                 "every member with the responder role or above):"]
+        lines = [f"<b>Who can respond for {escape(team.name)}</b> (the team has no on-call schedule, so every "
+                 "member with the responder role or above; schedules: docs/oncall.md):"]
         for role, names in grouped.items():
             lines.append(f"{escape(role.value.replace('_', ' ').capitalize())}: {escape(', '.join(names))}")
         if not grouped:

@@ -8,6 +8,8 @@ from sqlalchemy import select
 from storage import linking
 from storage.models import ChatIdentity
 from storage.queries import IncidentFilter
+from tests.core.test_oncall_commands import PAYMENTS
+from tests.escalation.conftest import store_schedules
 from tests.fakes.telegram_api import BOT_USERNAME
 from tests.telegram.harness import GROUP, user_id
 
@@ -101,9 +103,17 @@ async def test_refused_role_is_explained(bot, people, where):
     assert (await bot.runtime.container.queries.get(1)).status == "open"
 
 
-async def test_oncall_in_the_group_lists_responders_and_above_by_role(bot, people):
+async def test_oncall_in_the_group_names_who_is_on_call_by_the_team_schedule(bot, people):
+    await store_schedules(bot.runtime.container, PAYMENTS)
     reply = await bot.command(GROUP, RESPONDER, "/oncall")
-    assert "Who can respond for payments" in reply and "rotations are coming" in reply
+    assert "payments-primary (team payments): responder@example.com is on call now, until Mon 23 Nov 09:00 WET" \
+        in reply
+    assert "next: team_lead@example.com from Mon 23 Nov 09:00 WET" in reply and "Who can respond" not in reply
+
+
+async def test_oncall_in_the_group_lists_responders_and_above_by_role_without_a_schedule(bot, people):
+    reply = await bot.command(GROUP, RESPONDER, "/oncall")
+    assert "Who can respond for payments" in reply and "has no on-call schedule" in reply
     lines = reply.splitlines()
     assert "Manager: Manager" in lines and "Team lead: Team Lead" in lines
     assert "Incident commander: Incident Commander" in lines and "Responder: Responder" in lines
