@@ -55,3 +55,18 @@ async def test_an_override_made_after_the_incident_opened_is_paged(container, pe
     assert not made.error, made.text
     assert await tick(minutes=15) == 1  # 03:15: the team lead's shift, but the manager covers it
     assert [s.destination.address for s in senders["slack"].sent] == ["UMANAGER"]
+
+
+async def test_the_preview_names_whoever_will_be_on_call_when_each_step_runs(container, people, paging, senders):
+    from bot.commands.execute import run_text
+
+    await store_schedules(container, SCHEDULE)
+    await use_policy(container, "oncall", [60, 900], notify=["oncall:payments-primary"])
+    await container.incidents.declare(people.slack("responder"), "Checkout is down", team="payments",
+                                      severity="high")
+    reply = await run_text(container, people.slack("responder"), "escalate preview 1")
+    assert not reply.error, reply.text
+    first, second = reply.text.splitlines()[1:3]
+    assert "in 60s" in first and "Responder (slack)" in first  # 03:01: the responder's shift
+    assert "in 15m" in second and "Team Lead (slack)" in second  # 03:15: after the 03:10 handoff
+    assert senders["slack"].sent == []  # a preview pages nobody
