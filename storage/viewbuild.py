@@ -28,7 +28,8 @@ from storage.views import (
 MAX_ALERTS_IN_VIEW = 10
 LINK_ANNOTATIONS = (("runbook_url", "Runbook"), ("dashboard_url", "Dashboard"), ("panel_url", "Panel"),
                     ("silence_url", "Silence"), ("alertmanager_url", "Alertmanager"))
-MAX_LINKS = 6  # each of the above and the alert's source (generatorURL), once
+MAX_LINKS = 6  # each of the above, the sender's named links and the alert's source (generatorURL), once
+MAX_LABEL = 40  # a link's text on the card
 
 
 def person_ref(person: Person | None) -> PersonRef | None:
@@ -62,10 +63,15 @@ def alert_view(alert: Alert) -> AlertView:
 def _links(alerts: Sequence[Alert]) -> tuple[Link, ...]:
     seen: dict[str, Link] = {}
     for alert in alerts:
+        annotations = alert.annotations or {}
         for key, label in LINK_ANNOTATIONS:
-            url = (alert.annotations or {}).get(key)
+            url = annotations.get(key)
             if isinstance(url, str) and url and url not in seen:  # kept as sent, but only text is a link
                 seen[url] = Link(label, str(url))
+        for named in annotations.get("links") or ():  # the sender's own (generic ``links``, a mapping's)
+            if isinstance(named, dict) and isinstance(url := named.get("href"), str) and url and url not in seen:
+                label = named.get("text")
+                seen[url] = Link(label[:MAX_LABEL] if isinstance(label, str) and label.strip() else "Link", url)
         if alert.generator_url and alert.generator_url not in seen:
             seen[alert.generator_url] = Link("Source", alert.generator_url)
     return tuple(list(seen.values())[:MAX_LINKS])
