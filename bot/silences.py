@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.alertmanager_client import AlertmanagerClient, AlertmanagerUnavailable, Matcher
+from bot.commands.grammar import parse_duration
 from bot.config_file import IntegrationConfig
 from bot.container import Container
 from storage import directory
@@ -26,7 +27,21 @@ from storage.models import Alert, IncidentEvent
 from storage.roles import Permission
 from storage.views import ActionResult
 
-MAX_SILENCE = timedelta(days=7)
+MIN_SILENCE, MAX_SILENCE = timedelta(minutes=1), timedelta(days=7)
+DURATION_HINT = "write it like 90m, 2h or 3d (1 minute to 7 days)"
+
+
+def silence_duration(text: str) -> timedelta:
+    """A typed silence duration (Slack's Custom… form), in the grammar of ``/incident silence N 90m`` and
+    the bounds ``create`` enforces, so a bad one is answered in the form, before anything is sent."""
+    try:
+        duration = parse_duration(text)
+    except ValueError:
+        raise InvalidInput(f"{text.strip()!r} is not a duration; {DURATION_HINT}." if text.strip()
+                           else f"Give a duration; {DURATION_HINT}.") from None
+    if not MIN_SILENCE <= duration <= MAX_SILENCE:
+        raise InvalidInput(f"{text.strip()} is out of range; {DURATION_HINT}.")
+    return duration
 
 
 @dataclass(frozen=True)
@@ -136,7 +151,7 @@ class SilenceService:
         return Preview(target, lines)
 
     async def create(self, number: int, actor: Actor, duration: timedelta, comment: str | None) -> ActionResult:
-        if not timedelta(minutes=1) <= duration <= MAX_SILENCE:
+        if not MIN_SILENCE <= duration <= MAX_SILENCE:
             raise InvalidInput("silence for between 1 minute and 7 days, e.g. 1h, 4h or 24h")
         target = await self.target(number, actor)
         incidents = self.container.incidents

@@ -16,3 +16,5 @@ COMMAND = "/incident"
 SNOOZE_CHOICES = ("30m", "1h", "2h", "4h")
 SILENCE, UNSILENCE = (buttons.wire_id(buttons.SLACK, verb) for verb in (buttons.SILENCE, buttons.UNSILENCE))
 SILENCE_CHOICES = ("1h", "4h", "24h")
+SILENCE_CUSTOM = "custom"  # the menu's last option, "<number>:custom": opens SILENCE_MODAL for any duration
+SILENCE_MODAL = "incident.silence.v1"  # its private_metadata: {"number": N, "channel": the card's channel}

@@ -6,6 +6,7 @@ every piece of user text goes through ``escape``. People are named, never ``<@U.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -99,9 +100,11 @@ def _silence_menu(number: int) -> Block:
     """Silence at the source (docs/silences.md); Slack asks the confirm dialog before sending the press."""
     options = [{"text": {"type": "plain_text", "text": f"Silence {c}"}, "value": f"{number}:{c}"}
                for c in ids.SILENCE_CHOICES]
+    options.append({"text": {"type": "plain_text", "text": "Custom\u2026"}, "value": f"{number}:{ids.SILENCE_CUSTOM}"})
     confirm = {"title": {"type": "plain_text", "text": f"Silence #{number}?"},
                "text": {"type": "plain_text", "text": "Creates a silence in the Alertmanager that sent these alerts, "
                         "matching their common labels: they stop notifying until it ends or is expired. "
+                        "Custom\u2026 asks for the duration in a form first. "
                         f"To see which alerts match first: /incident silence {number} 4h"},
                "confirm": {"type": "plain_text", "text": "Silence"}, "deny": {"type": "plain_text", "text": "Cancel"}}
     return {"type": "static_select", "action_id": ids.SILENCE, "options": options, "confirm": confirm,
@@ -225,6 +228,28 @@ def render_declare_modal(channel_id: str | None) -> dict[str, Any]:
                          "initial_option": severities[2]}},
             text_input("service", "Service", True),
             text_input("team", "Team", True),
+        ],
+    }
+
+
+def render_silence_modal(number: int, channel_id: str | None) -> dict[str, Any]:
+    """The form Custom… in a card's Silence menu opens: any duration the typed command accepts, a comment."""
+    def text_input(block_id: str, label: str, optional: bool, placeholder: str) -> Block:
+        return {"type": "input", "block_id": block_id, "optional": optional,
+                "label": {"type": "plain_text", "text": label},
+                "element": {"type": "plain_text_input", "action_id": block_id,
+                            "placeholder": {"type": "plain_text", "text": placeholder}}}
+
+    return {
+        "type": "modal", "callback_id": ids.SILENCE_MODAL,
+        "private_metadata": json.dumps({"number": number, "channel": channel_id}),
+        "title": {"type": "plain_text", "text": f"Silence #{number}"[:24]},
+        "submit": {"type": "plain_text", "text": "Silence"},
+        "blocks": [
+            {"type": "section", "text": {"type": "mrkdwn", "text": "A silence in the Alertmanager that sent these "
+             "alerts, matching their common labels: they stop notifying until it ends or is expired."}},
+            text_input("duration", "For how long", False, "e.g. 90m, 2h or 3d (1 minute to 7 days)"),
+            text_input("comment", "Comment", True, "why, for whoever reads the silence in Alertmanager"),
         ],
     }
 

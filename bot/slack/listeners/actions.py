@@ -1,7 +1,9 @@
-"""Card buttons and the snooze menu: the same core calls as the commands, through the shared executor."""
+"""Card buttons and the snooze and silence menus: the same core calls as the commands, through the shared
+executor. The silence menu's Custom… opens a form instead; its submission is handled in ``views``."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
@@ -9,9 +11,13 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from bot.chat import buttons
 from bot.commands.grammar import Command, parse_duration
 from bot.commands.reply import Reply
+from bot.slack import ids, scopes
 from bot.slack.identity import request_team
 from bot.slack.listeners.commands import FOREIGN, ack_at_once
+from bot.slack.render import render_silence_modal
 from bot.slack.runtime import SlackRuntime
+
+log = logging.getLogger(__name__)
 
 
 def _command(action: dict[str, Any]) -> Command | None:
@@ -29,11 +35,40 @@ def _command(action: dict[str, Any]) -> Command | None:
 #: Presses whose repeat the core answers itself ("#1 was already acknowledged by Ann at ..."), as Telegram does.
 
 
+def _custom_silence(action: dict[str, Any]) -> int | None:
+    """The incident whose Silence menu's Custom… was picked ("<number>:custom"), else None."""
+    if buttons.SLACK.get(action.get("action_id", "")) != buttons.SILENCE:
+        return None
+    number, _, choice = ((action.get("selected_option") or {}).get("value") or "").partition(":")
+    return int(number) if choice == ids.SILENCE_CUSTOM and number.isdigit() else None
+
+
+async def _open_silence_form(body: dict[str, Any], number: int, runtime: SlackRuntime) -> Reply | None:
+    """Open the duration form with the pick's trigger_id (valid for 3 seconds: no database work first; the
+    role is checked on submission, as a fixed duration's press is). A failure is answered with the command."""
+    if runtime.foreign(request_team(body)):
+        return Reply.fail(FOREIGN)
+    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
+    try:
+        await runtime.out.once(scopes.OPEN_VIEW, trigger_id=body["trigger_id"],
+                               view=render_silence_modal(number, channel))
+    except Exception as exc:  # trigger_id expired or Slack down: the typed command does the same
+        log.warning("views.open failed: %s", exc)
+        return Reply.fail(f"Could not open the silence form; type /incident silence {number} 90m confirm instead.")
+    return None
+
+
 async def handle_card_action(body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond,
                              runtime: SlackRuntime) -> None:
     """A press on a card (after the ack). A repeat of the same press on the same rendering changes nothing
     and tells the presser, and only them, what happened the first time."""
     async with runtime.after_ack(respond):
+        custom = _custom_silence(action)
+        if custom is not None:
+            failed = await _open_silence_form(body, custom, runtime)
+            if failed:
+                await respond(text=failed.text, response_type="ephemeral", replace_original=False)
+            return
         reply = await _press(body, action, runtime)
         if reply.error or reply.ephemeral:
             await respond(text=reply.text, response_type="ephemeral", replace_original=False)
